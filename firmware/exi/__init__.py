@@ -1,0 +1,67 @@
+"""micro15118 EXI codec: schema-informed, bit-packed, byte-exact with EXIficient.
+
+    import exi
+    data = exi.encode("-20:CommonMessages", {"SessionSetupReq": {...}})
+    msg = exi.decode("-20:CommonMessages", data)
+
+Messages are plain dicts keyed by XSD element names; README.md in this
+directory documents the representation.  Every problem with the input raises
+exi.ExiError.
+"""
+from exi.error import ExiError
+from exi.grammar import Grammar
+from exi.decoder import Decoder
+from exi.encoder import Encoder
+
+# schema name -> (table file, namespace of its messages)
+SCHEMAS = {
+    "appProtocol": ("appProtocol", "urn:iso:15118:2:2010:AppProtocol"),
+    "-20:CommonMessages": ("iso20_CommonMessages", "urn:iso:std:iso:15118:-20:CommonMessages"),
+    "-20:AC": ("iso20_AC", "urn:iso:std:iso:15118:-20:AC"),
+    "-20:DC": ("iso20_DC", "urn:iso:std:iso:15118:-20:DC"),
+    "-20:ACDP": ("iso20_ACDP", "urn:iso:std:iso:15118:-20:ACDP"),
+    "-20:WPT": ("iso20_WPT", "urn:iso:std:iso:15118:-20:WPT"),
+    "-2": ("iso2", "urn:iso:15118:2:2013:MsgDef"),
+    "din": ("din", "urn:din:70121:2012:MsgDef"),
+}
+
+# Where the tables live: next to the exi package on a board (/schemas), or in
+# the repository's schemas/ when running from a checkout.
+SCHEMA_DIRS = []
+_here = __file__.rsplit("/", 1)[0] if "/" in __file__ else "."
+for _up in (_here + "/..", _here + "/../.."):
+    SCHEMA_DIRS.append(_up + "/schemas")
+SCHEMA_DIRS.append("/schemas")
+
+_grammars = {}
+
+
+def grammar(schema):
+    """The Grammar of a schema name (a key of SCHEMAS), loaded once."""
+    g = _grammars.get(schema)
+    if g is None:
+        try:
+            table = SCHEMAS[schema][0]
+        except KeyError:
+            raise ExiError("unknown schema %r (one of: %s)" % (schema, ", ".join(SCHEMAS)))
+        for d in SCHEMA_DIRS:
+            try:
+                with open(d + "/" + table + ".exig", "rb") as f:
+                    blob = f.read()
+                break
+            except OSError:
+                pass
+        else:
+            raise ExiError("grammar table %s.exig not found in %s" % (table, SCHEMA_DIRS))
+        g = _grammars[schema] = Grammar(blob, schema)
+    return g
+
+
+def decode(schema, data, fragment=False):
+    """EXI bytes -> {root element name: value}."""
+    return Decoder(grammar(schema)).decode(data, fragment)
+
+
+def encode(schema, msg, fragment=False):
+    """{root element name: value} -> EXI bytes (with the EXI header)."""
+    return Encoder(grammar(schema)).encode(msg, fragment)

@@ -1,0 +1,153 @@
+"""Schema-informed EXI decoder: bytes in, plain dicts out (see README.md)."""
+from exi.bitstream import BitReader
+from exi.error import ExiError
+from exi.grammar import (EE, SE, SE_SIMPLE, AT, CH, CH_MIXED, F_FAMILY, F_LIST,
+                         DT_UINT, DT_INT, DT_NBIT, DT_BOOL, DT_STRING, DT_HEX, DT_B64, DT_ENUM)
+
+
+def read_header(r):
+    """The EXI header the V2G profile uses: no cookie, no options, version 1."""
+    if r.bits(2) != 2:
+        raise ExiError("not an EXI stream (bad distinguishing bits)", 0)
+    if r.bits(1):
+        raise ExiError("EXI options in the header are not supported", 2)
+    if r.bits(5):
+        raise ExiError("unsupported EXI version", 3)
+
+
+class Decoder:
+    def __init__(self, grammar):
+        self.g = grammar
+
+    def decode(self, data, fragment=False):
+        """Decode a whole EXI stream (a document, or a fragment) into a dict."""
+        r = BitReader(data)
+        read_header(r)
+        g = self.g
+        width, prods = g.state(g.frag if fragment else g.doc)
+        out = {}
+        while True:
+            code = r.bits(width)
+            if code >= len(prods):
+                raise ExiError("undeclared event code %d at document level" % code, r.pos)
+            kind, flags, key, typ, _, _ = prods[code]
+            if kind == EE and fragment:
+                break
+            if kind == SE:
+                value = self.element(r, typ)
+            elif kind == SE_SIMPLE:
+                value = self.simple_element(r, typ)
+            else:
+                raise ExiError("element %s cannot be decoded here" % (key or "*"), r.pos)
+            if key in out:
+                if type(out[key]) is not list or not fragment:
+                    out[key] = [out[key]]
+                out[key].append(value)
+            else:
+                out[key] = value
+            if not fragment:
+                break
+        if r.end - r.i > 0:
+            raise ExiError("%d bytes of trailing data" % (r.end - r.i), r.pos)
+        return out
+
+    def element(self, r, state):
+        g = self.g
+        out = {}
+        fam = -1
+        count = 0
+        while True:
+            width, prods = g.state(state)
+            code = r.bits(width)
+            if code >= len(prods):
+                raise ExiError("undeclared event (code %d of %d)" % (code, len(prods)), r.pos)
+            kind, flags, key, typ, target, _ = prods[code]
+            if kind == EE:
+                return out
+            if kind == SE:
+                value = self.element(r, typ)
+            elif kind == SE_SIMPLE:
+                value = self.simple_element(r, typ)
+            elif kind == AT or kind == CH:
+                value = self.value(r, typ)
+            elif kind == CH_MIXED:
+                value = out.get(key, "") + self.string(r)
+            else:
+                raise ExiError("wildcard content is not supported", r.pos)
+            if flags & F_LIST:
+                items = out.get(key)
+                if items is None:
+                    out[key] = [value]
+                else:
+                    items.append(value)
+            else:
+                out[key] = value
+            if flags & F_FAMILY:
+                state, fam, count = g.enter(target, fam, count)
+            else:
+                state = target
+                fam = -1
+
+    def simple_element(self, r, dt):
+        # A simple type's grammar: CH then EE, each with a 1-bit event code
+        # (the other value of the bit escapes to undeclared events).
+        if r.bits(1):
+            raise ExiError("undeclared event in simple element", r.pos)
+        value = self.value(r, dt)
+        if r.bits(1):
+            raise ExiError("undeclared event after simple value", r.pos)
+        return value
+
+    def value(self, r, dt):
+        kind = dt[0]
+        if kind == DT_NBIT:
+            v = r.bits(dt[1])
+            if v > dt[2]:
+                raise ExiError("value out of range", r.pos)
+            return v + dt[3]
+        if kind == DT_UINT:
+            return check_width(r.uint(), dt[1], r)
+        if kind == DT_INT:
+            neg = r.bits(1)
+            v = check_width(r.uint(), dt[1], r)
+            return -v - 1 if neg else v
+        if kind == DT_BOOL:
+            return r.bits(1) == 1
+        if kind == DT_ENUM:
+            i = r.bits(dt[1])
+            if i >= dt[2]:
+                raise ExiError("enumeration index %d out of range" % i, r.pos)
+            return self.g.string(dt[3] + i)
+        if kind == DT_STRING:
+            return self.string(r)
+        if kind == DT_HEX or kind == DT_B64:
+            return r.read_bytes(r.uint())
+        raise ExiError("unknown datatype %d" % kind, r.pos)
+
+    def string(self, r):
+        n = r.uint()
+        if n < 2:
+            # 0 and 1 are local and global string-table hits; the V2G profile
+            # (valuePartitionCapacity=0) never puts a value in the table.
+            raise ExiError("string table hit, but the string table is empty", r.pos)
+        n -= 2
+        if n << 3 > r.remaining():
+            raise ExiError("string length %d runs past the end" % n, r.pos)
+        mark = r.mark()
+        raw = r.read_bytes(n)
+        if not n or max(raw) < 0x80:
+            return str(raw, "ascii")       # every character was one 8-bit group
+        r.reset(mark)
+        chars = []
+        for _ in range(n):
+            c = r.uint()
+            if c > 0x10FFFF:
+                raise ExiError("invalid character code %d" % c, r.pos)
+            chars.append(chr(c))
+        return "".join(chars)
+
+
+def check_width(v, width, r):
+    if width and v >> width:
+        raise ExiError("integer out of range", r.pos)
+    return v

@@ -1,0 +1,200 @@
+"""Schema-informed EXI encoder: plain dicts in, bytes out (see README.md).
+
+The grammar drives the walk: in each state the encoder takes the first
+production, in event-code order, whose key still has a value waiting in the
+dict; with nothing left it ends the element, and anything not consumed by then
+is reported.  Values may also be given as XML text (str), which is converted
+by the element's datatype; the host's XML front end relies on that.
+"""
+import binascii
+
+from exi.bitstream import BitWriter
+from exi.error import ExiError
+from exi.grammar import (EE, SE, SE_SIMPLE, AT, CH, CH_MIXED, SE_ANY, F_FAMILY, F_LIST,
+                         DT_UINT, DT_INT, DT_NBIT, DT_BOOL, DT_STRING, DT_HEX, DT_B64, DT_ENUM)
+
+_MISSING = object()
+
+
+class Encoder:
+    def __init__(self, grammar, listener=None):
+        self.g = grammar
+        # listener(event, qname, datatype, value) sees every event written:
+        # "SE", "AT", "CH" and "EE"; the host builds XML from it.
+        self.listener = listener
+        self.path = []
+
+    def encode(self, msg, fragment=False):
+        if not isinstance(msg, dict) or (not fragment and len(msg) != 1):
+            raise ExiError("a message is a dict with exactly one root element")
+        g = self.g
+        w = BitWriter()
+        w.bits(0x80, 8)     # header: distinguishing bits, no options, EXI 1.0
+        width, prods = g.state(g.frag if fragment else g.doc)
+        for name, value in msg.items():
+            items = value if fragment and type(value) is list else [value]
+            for item in items:
+                for code, (kind, _, key, typ, _, qn) in enumerate(prods):
+                    if key == name and (kind == SE or kind == SE_SIMPLE):
+                        break
+                else:
+                    raise ExiError("%s is not a root element of %s" % (name, g.name))
+                w.bits(code, width)
+                self.path = [name]
+                if kind == SE:
+                    self.element(w, typ, item, qn)
+                else:
+                    self.simple_element(w, typ, item, qn)
+        if fragment:
+            w.bits(len(prods) - 1, width)   # ED
+        return w.getvalue()
+
+    def fail(self, msg):
+        raise ExiError("%s: %s" % ("/".join(self.path), msg))
+
+    def element(self, w, state, value, qn):
+        listener = self.listener
+        if listener:
+            listener("SE", qn, None, None)
+        if type(value) is not dict:
+            # XML text of an empty element, or of one with simple content
+            value = {} if value == "" or value is None else {"#text": value}
+        g = self.g
+        used = {}
+        fam = -1
+        count = 0
+        path = self.path
+        while True:
+            width, prods = g.state(state)
+            for code, prod in enumerate(prods):
+                kind = prod[0]
+                if kind == EE:
+                    break
+                if kind == SE_ANY or kind == CH_MIXED:
+                    continue
+                key = prod[2]
+                v = value.get(key, _MISSING)
+                if v is _MISSING:
+                    continue
+                if prod[1] & F_LIST:
+                    if type(v) is not list:
+                        v = [v]
+                    i = used.get(key, 0)
+                    if i >= len(v):
+                        continue
+                    used[key] = i + 1
+                    v = v[i]
+                elif key in used:
+                    continue
+                else:
+                    used[key] = 1
+                break
+            else:
+                self.fail("missing %s" % " or ".join(p[2] for p in prods if p[2] and p[0] != CH_MIXED))
+            w.bits(code, width)
+            if kind == EE:
+                self.check_consumed(value, used)
+                if listener:
+                    listener("EE", qn, None, None)
+                return
+            _, flags, key, typ, target, cqn = prod
+            path.append(key)
+            if kind == SE:
+                self.element(w, typ, v, cqn)
+            elif kind == SE_SIMPLE:
+                self.simple_element(w, typ, v, cqn)
+            else:   # AT, CH
+                self.value(w, typ, v)
+                if listener:
+                    listener("AT" if kind == AT else "CH", cqn, typ, v)
+            path.pop()
+            if flags & F_FAMILY:
+                state, fam, count = g.enter(target, fam, count)
+            else:
+                state = target
+                fam = -1
+
+    def check_consumed(self, value, used):
+        for key, v in value.items():
+            n = used.get(key, 0)
+            if n == 0:
+                self.fail("%s is not allowed here (unknown, out of order, or excluded by a choice)" % key)
+            if type(v) is list and n < len(v):
+                self.fail("too many %s (%d given, %d allowed here)" % (key, len(v), n))
+
+    def simple_element(self, w, dt, v, qn):
+        w.bits(0, 1)    # CH
+        self.value(w, dt, v)
+        w.bits(0, 1)    # EE
+        if self.listener:
+            self.listener("SE", qn, None, None)
+            self.listener("CH", qn, dt, v)
+            self.listener("EE", qn, None, None)
+
+    def value(self, w, dt, v):
+        kind = dt[0]
+        if type(v) is str and kind != DT_STRING and kind != DT_ENUM:
+            v = from_text(kind, v, self)
+        if kind == DT_NBIT:
+            if type(v) is not int or not 0 <= v - dt[3] <= dt[2]:
+                self.fail("%r is outside %d..%d" % (v, dt[3], dt[3] + dt[2]))
+            w.bits(v - dt[3], dt[1])
+        elif kind == DT_UINT:
+            if type(v) is not int or v < 0 or (dt[1] and v >> dt[1]):
+                self.fail("%r is not an unsigned integer of %d bits" % (v, dt[1]))
+            w.uint(v)
+        elif kind == DT_INT:
+            if type(v) is not int:
+                self.fail("%r is not an integer" % (v,))
+            m = -v - 1 if v < 0 else v
+            if dt[1] and m >> dt[1]:
+                self.fail("%d is out of range" % v)
+            w.bits(1 if v < 0 else 0, 1)
+            w.uint(m)
+        elif kind == DT_BOOL:
+            if type(v) is not bool:
+                self.fail("%r is not a boolean" % (v,))
+            w.bits(1 if v else 0, 1)
+        elif kind == DT_ENUM:
+            for i in range(dt[2]):
+                if self.g.string(dt[3] + i) == v:
+                    w.bits(i, dt[1])
+                    return
+            self.fail("%r is not one of the enumerated values" % (v,))
+        elif kind == DT_STRING:
+            if type(v) is not str:
+                self.fail("%r is not a string" % (v,))
+            raw = v.encode()
+            w.uint(len(v) + 2)
+            if len(raw) == len(v):
+                w.write_bytes(raw)      # ASCII: each character is one 8-bit group
+            else:
+                for c in v:
+                    w.uint(ord(c))
+        elif kind == DT_HEX or kind == DT_B64:
+            if type(v) is not bytes and type(v) is not bytearray:
+                self.fail("%r is not bytes" % (v,))
+            w.uint(len(v))
+            w.write_bytes(v)
+        else:
+            self.fail("unknown datatype %d" % kind)
+
+
+def from_text(kind, text, enc):
+    """Convert the XML text of a value to the Python value the encoder takes."""
+    t = text.strip()
+    try:
+        if kind == DT_BOOL:
+            if t in ("true", "1"):
+                return True
+            if t in ("false", "0"):
+                return False
+        elif kind == DT_HEX:
+            return binascii.unhexlify(t)
+        elif kind == DT_B64:
+            return binascii.a2b_base64(t)
+        else:
+            return int(t)
+    except (ValueError, TypeError):
+        pass
+    enc.fail("%r is not a valid value of this type" % text)

@@ -1,0 +1,141 @@
+"""Load the compact grammar tables that tools/gen_grammars.py writes to schemas/.
+
+A table is one `bytes` blob, read once; records are decoded on demand, so the
+heap holds the blob plus what the codec is using right now.
+
+Layout (little endian):
+  "EXG1", 9 x u16: #strings #qnames #datatypes #families and the byte offsets of
+  the string pool, qname table, datatype table, family table and first state;
+  string pool   u16 offsets (relative to the pool) then UTF-8 bytes
+  qnames        u16 uri string, u16 local-name string
+  datatypes     u8 kind, u8 bit width, u16 count, i32 arg
+  families      u16 minOccurs, u16 maxOccurs (0xFFFF unbounded), u16 x3 states
+  states        u16 #productions, u8 event-code width, then per production
+                u8 kind|flags, u16 qname, u16 type, u16 target
+  trailer       u16 document state, u16 fragment state
+A state is named by its byte offset.  `type` is a datatype index (simple
+content) or the start state of the child's grammar; `target` is the next state,
+or a family index when the production has F_FAMILY.
+"""
+import struct
+import sys
+
+from exi.error import ExiError
+
+try:
+    from micropython import const
+except ImportError:  # CPython
+    def const(x):
+        return x
+
+MAGIC = b"EXG1"
+
+# production kinds
+EE = const(0)           # end element (or end of fragment)
+SE = const(1)           # child element with a complex type
+SE_SIMPLE = const(2)    # child element with a simple type
+AT = const(3)           # attribute
+CH = const(4)           # typed character data (simple content)
+CH_MIXED = const(5)     # untyped character data in mixed content
+SE_ANY = const(6)       # element wildcard
+SE_AMBIGUOUS = const(7)  # fragment element declared with several types
+# production flags
+F_FAMILY = const(0x40)  # target is a repetition family, not a state
+F_LIST = const(0x80)    # the element may repeat: its value is a list
+
+# datatype kinds
+DT_UINT = const(0)
+DT_INT = const(1)
+DT_NBIT = const(2)
+DT_BOOL = const(3)
+DT_STRING = const(4)
+DT_HEX = const(5)
+DT_B64 = const(6)
+DT_ENUM = const(7)
+
+UNBOUNDED = const(0xFFFF)
+
+# CPython keeps decoded states (it has memory to spare and wants speed);
+# MicroPython decodes them from the blob each time to keep the heap small.
+CACHE_STATES = sys.implementation.name != "micropython"
+
+
+class Grammar:
+    def __init__(self, blob, name="?"):
+        if blob[:4] != MAGIC:
+            raise ExiError("%s: not a grammar table" % name)
+        self.name = name
+        self.blob = blob
+        (_, _, n_dt, _, self.str_off, self.qn_off, dt_off, self.fam_off,
+         _) = struct.unpack_from("<9H", blob, 4)
+        self.doc, self.frag = struct.unpack_from("<HH", blob, len(blob) - 4)
+        self.datatypes = [struct.unpack_from("<BBHi", blob, dt_off + 8 * i) for i in range(n_dt)]
+        self._states = {} if CACHE_STATES else None
+        self._locals = {}
+
+    def string(self, i):
+        a, e = struct.unpack_from("<HH", self.blob, self.str_off + 2 * i)
+        base = self.str_off
+        return str(self.blob[base + a:base + e], "utf-8")
+
+    def qname(self, qn):
+        """(namespace URI, local name) of a qname index."""
+        uri, local = struct.unpack_from("<HH", self.blob, self.qn_off + 4 * qn)
+        return self.string(uri), self.string(local)
+
+    def local(self, qn):
+        name = self._locals.get(qn)
+        if name is None:
+            name = self.string(struct.unpack_from("<H", self.blob, self.qn_off + 4 * qn + 2)[0])
+            self._locals[qn] = name
+        return name
+
+    def family(self, f):
+        """(minOccurs, maxOccurs, state below min, state in range, state at max)."""
+        return struct.unpack_from("<5H", self.blob, self.fam_off + 10 * f)
+
+    def state(self, off):
+        """(event-code width, productions) of the state at byte offset `off`.
+
+        A production is (kind, flags, key, type, target, qname): key is the
+        dict key of its value ("Name", "@Name" or "#text"); type is a datatype
+        tuple for simple values or the child grammar's start state.
+        """
+        cache = self._states
+        if cache is not None:
+            s = cache.get(off)
+            if s is not None:
+                return s
+        blob = self.blob
+        n, width = struct.unpack_from("<HB", blob, off)
+        prods = []
+        p = off + 3
+        for _ in range(n):
+            kf, qn, typ, target = struct.unpack_from("<BHHH", blob, p)
+            p += 7
+            kind = kf & 0x3F
+            key = None
+            if kind == SE or kind == SE_SIMPLE or kind == SE_AMBIGUOUS:
+                key = self.local(qn)
+            elif kind == AT:
+                key = "@" + self.local(qn)
+            elif kind == CH or kind == CH_MIXED:
+                key = "#text"
+            if kind == SE_SIMPLE or kind == AT or kind == CH:
+                typ = self.datatypes[typ]
+            prods.append((kind, kf & 0xC0, key, typ, target, qn))
+        s = (width, tuple(prods))
+        if cache is not None:
+            cache[off] = s
+        return s
+
+    def enter(self, f, fam, count):
+        """Take a production into repetition family f from family fam after
+        `count` occurrences there; returns (state, family, count)."""
+        count = count + 1 if f == fam else 1
+        lo, hi, below, mid, full = self.family(f)
+        if count < lo:
+            return below, f, count
+        if hi == UNBOUNDED or count < hi:
+            return mid, f, count
+        return full, f, count

@@ -1,0 +1,169 @@
+"""The ``micro15118`` command line.
+
+Each subcommand is one ``add_<name>(subparsers)`` function listed in
+``COMMANDS``; it builds its parser and sets ``func`` to the function that runs
+it.  ``func(args)`` returns an exit status (``None`` means 0).
+
+Exit status: 0 ok, 1 bad input (ValueError, OSError, exi.ExiError), 2 usage.
+"""
+
+import argparse
+import string
+import sys
+
+from host import __version__
+
+PROG = "micro15118"
+
+EXI_SCHEMAS = ("appProtocol", "-20:CommonMessages", "-20:AC", "-20:DC", "-2", "din")
+
+_HEX_CHARS = frozenset(string.hexdigits + string.whitespace)
+
+
+class _Parser(argparse.ArgumentParser):
+    """No option abbreviations: ``_join_option_values`` must see full names."""
+
+    def __init__(self, *args, **kwargs):
+        kwargs.setdefault("allow_abbrev", False)
+        super().__init__(*args, **kwargs)
+
+
+# Options whose values may start with '-' (schema names such as "-20:AC").
+_DASH_VALUE_OPTIONS = ("--schema",)
+
+
+def _join_option_values(argv):
+    """Rewrite ``--schema -20:AC`` as ``--schema=-20:AC``.
+
+    argparse takes "-20:AC" for an unknown option (it is not a negative
+    number), so ``--schema -20:AC`` would fail with "expected one argument".
+    """
+    out = []
+    i = 0
+    while i < len(argv):
+        arg = argv[i]
+        if arg == "--":
+            out.extend(argv[i:])
+            break
+        if arg in _DASH_VALUE_OPTIONS and i + 1 < len(argv):
+            out.append(arg + "=" + argv[i + 1])
+            i += 2
+            continue
+        out.append(arg)
+        i += 1
+    return out
+
+
+# --- exi -------------------------------------------------------------------
+
+def parse_hex(text):
+    """Hex string (any whitespace allowed) -> bytes."""
+    digits = "".join(text.split())
+    if not digits:
+        raise ValueError("empty hex input")
+    try:
+        return bytes.fromhex(digits)
+    except ValueError:
+        raise ValueError("invalid hex input (need an even number of hex digits)") from None
+
+
+def read_exi_input(arg):
+    """``HEX`` or ``@FILE``; FILE holds raw EXI or hex text."""
+    if not arg.startswith("@"):
+        return parse_hex(arg)
+    with open(arg[1:], "rb") as f:
+        raw = f.read()
+    if not raw:
+        raise ValueError("empty input file: " + arg[1:])
+    # EXI never starts with an ASCII hex digit (header byte 0x80 or '$EXI').
+    if all(chr(b) in _HEX_CHARS for b in raw):
+        return parse_hex(raw.decode("ascii"))
+    return raw
+
+
+def read_text(path):
+    if path == "-":
+        return sys.stdin.read()
+    with open(path, encoding="utf-8") as f:
+        return f.read()
+
+
+def exi_decode(args):
+    from host import exi_xml
+
+    print(exi_xml.decode_to_xml(args.schema, read_exi_input(args.input)))
+
+
+def exi_encode(args):
+    from host import exi_xml
+
+    print(exi_xml.encode_from_xml(args.schema, read_text(args.input)).hex())
+
+
+def add_exi(subparsers):
+    p = subparsers.add_parser("exi", help="decode/encode EXI messages")
+    p.set_defaults(func=lambda args: _usage(p))
+    actions = p.add_subparsers(title="actions", metavar="ACTION")
+    schema_help = "message schema: " + ", ".join(EXI_SCHEMAS)
+
+    d = actions.add_parser("decode", help="EXI -> XML on stdout")
+    d.add_argument("--schema", required=True, choices=EXI_SCHEMAS, metavar="S", help=schema_help)
+    d.add_argument("input", metavar="HEX_OR_@FILE",
+                   help="hex string, or @FILE holding raw EXI or hex text")
+    d.set_defaults(func=exi_decode)
+
+    e = actions.add_parser("encode", help="XML -> EXI as hex on stdout")
+    e.add_argument("--schema", required=True, choices=EXI_SCHEMAS, metavar="S", help=schema_help)
+    e.add_argument("input", metavar="FILE.xml", help="XML document, or - for stdin")
+    e.set_defaults(func=exi_encode)
+
+
+# --- main ------------------------------------------------------------------
+
+COMMANDS = [
+    add_exi,
+]
+
+
+def _usage(parser):
+    parser.print_help(sys.stderr)
+    return 2
+
+
+def build_parser():
+    parser = _Parser(prog=PROG, description="micro15118 host tools")
+    parser.add_argument("--version", action="version", version=PROG + " " + __version__)
+    parser.set_defaults(func=lambda args: _usage(parser))
+    subparsers = parser.add_subparsers(title="commands", metavar="COMMAND",
+                                       parser_class=_Parser)
+    for add in COMMANDS:
+        add(subparsers)
+    return parser
+
+
+def _is_input_error(exc):
+    if isinstance(exc, (ValueError, OSError)):
+        return True
+    try:
+        from exi import ExiError
+    except ImportError:
+        return False
+    return isinstance(exc, ExiError)
+
+
+def main(argv=None):
+    if argv is None:
+        argv = sys.argv[1:]
+    args = build_parser().parse_args(_join_option_values(list(argv)))
+    try:
+        return args.func(args) or 0
+    except Exception as exc:
+        if not _is_input_error(exc):
+            raise
+        message = " ".join(str(exc).split()) or type(exc).__name__
+        print(PROG + ": error: " + message, file=sys.stderr)
+        return 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())

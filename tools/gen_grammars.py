@@ -1,0 +1,502 @@
+"""Generate the EXI grammar tables in schemas/ from the official V2G XSDs.
+
+    python tools/gen_grammars.py [--xsd-dir DIR] [--out DIR] [--check] [--dump NAME]
+
+The XSDs ship in the `iso15118` PyPI package (iso15118/shared/schemas/); they
+are read from there by default and never committed.  The output is one binary
+table per schema set (see firmware/exi/grammar.py for the layout), built the
+way EXI 1.0 (Second Edition) section 8.5 builds schema-informed grammars in
+non-strict mode, with the V2G profile (no DTD, comments, PIs or prefixes).
+
+Bounded repetitions (maxOccurs="1024") are not unrolled into 1024 grammar
+states: a repeated element gets a "family" of at most three states (below
+minOccurs, between, at maxOccurs) and the runtime keeps the count.  That is
+equivalent to the spec's unrolled grammar and keeps the tables small.
+"""
+import argparse
+import os
+import struct
+import sys
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from xsd_model import XS, UNBOUNDED, SchemaError, SchemaSet, TypeDef  # noqa: E402
+
+REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+
+# Schema sets: table name -> root XSD (relative to the schema directory).
+SCHEMA_SETS = [
+    ("appProtocol", "V2G_CI_AppProtocol.xsd"),
+    ("iso20_CommonMessages", "iso15118_20/V2G_CI_CommonMessages.xsd"),
+    ("iso20_AC", "iso15118_20/V2G_CI_AC.xsd"),
+    ("iso20_DC", "iso15118_20/V2G_CI_DC.xsd"),
+    ("iso20_ACDP", "iso15118_20/V2G_CI_ACDP.xsd"),
+    ("iso20_WPT", "iso15118_20/V2G_CI_WPT.xsd"),
+    ("iso2", "iso15118_2/V2G_CI_MsgDef.xsd"),
+    ("din", "din_spec/V2G_CI_MsgDef.xsd"),
+]
+
+# Must match firmware/exi/grammar.py.
+MAGIC = b"EXG1"
+EE, SE, SE_SIMPLE, AT, CH, CH_MIXED, SE_ANY, SE_AMBIGUOUS = range(8)
+F_FAMILY = 0x40
+F_LIST = 0x80
+DT_UINT, DT_INT, DT_NBIT, DT_BOOL, DT_STRING, DT_HEX, DT_B64, DT_ENUM = range(8)
+UNBOUNDED_U16 = 0xFFFF
+
+INT_RANGES = {
+    "byte": (-128, 127), "short": (-32768, 32767), "int": (-2**31, 2**31 - 1),
+    "long": (-2**63, 2**63 - 1), "integer": (None, None),
+    "nonNegativeInteger": (0, None), "positiveInteger": (1, None),
+    "nonPositiveInteger": (None, 0), "negativeInteger": (None, -1),
+    "unsignedByte": (0, 255), "unsignedShort": (0, 65535),
+    "unsignedInt": (0, 2**32 - 1), "unsignedLong": (0, 2**64 - 1),
+}
+STRING_TYPES = {"string", "anyURI", "ID", "IDREF", "NCName", "Name", "token",
+                "normalizedString", "language", "NMTOKEN", "anySimpleType", "QName"}
+
+
+def default_xsd_dir():
+    try:
+        import iso15118
+    except ImportError:
+        raise SystemExit("gen_grammars: the iso15118 package (which ships the XSDs) is not installed; "
+                         "pip install iso15118==0.31.2 or pass --xsd-dir")
+    return os.path.join(os.path.dirname(iso15118.__file__), "shared", "schemas")
+
+
+class Table:
+    """Interned strings, qnames and datatypes shared by one schema set's grammars."""
+
+    def __init__(self):
+        self.strings = []
+        self._string_ids = {}
+        self._runs = {}
+        self.qnames = []
+        self._qname_ids = {}
+        self.datatypes = []
+        self._dt_ids = {}
+
+    def string(self, s):
+        if s not in self._string_ids:
+            self._string_ids[s] = len(self.strings)
+            self.strings.append(s)
+        return self._string_ids[s]
+
+    def string_run(self, values):
+        """Id of the first of len(values) consecutive pool strings equal to values."""
+        if values not in self._runs:
+            self._runs[values] = len(self.strings)
+            self.strings.extend(values)
+        return self._runs[values]
+
+    def qname(self, qn):
+        if qn not in self._qname_ids:
+            self._qname_ids[qn] = len(self.qnames)
+            self.qnames.append((self.string(qn[0]), self.string(qn[1])))
+        return self._qname_ids[qn]
+
+    def datatype(self, rec):
+        if rec not in self._dt_ids:
+            self._dt_ids[rec] = len(self.datatypes)
+            self.datatypes.append(rec)
+        return self._dt_ids[rec]
+
+
+class Position:
+    """One element (or wildcard) term of a content model, as in a Glushkov automaton."""
+
+    def __init__(self, index, alternatives, min_occurs, max_occurs, wildcard):
+        self.index = index
+        self.alternatives = alternatives  # list of ElementDecl (empty for a wildcard)
+        self.min = min_occurs
+        self.max = max_occurs
+        self.wildcard = wildcard
+        self.follow = set()
+        self.in_loop = False
+
+
+class GrammarBuilder:
+    def __init__(self, schema):
+        self.s = schema
+        self.t = Table()
+        self.states = []         # list of production lists (None while being built)
+        self.families = []       # (min, max, below, mid, full) state indices
+        self._type_start = {}    # id(TypeDef) or builtin qname -> start state index
+
+    # -- datatypes ---------------------------------------------------------
+    def simple_datatype(self, ref):
+        """EXI datatype record for a simple type (qname or TypeDef)."""
+        facets = {}
+        node = ref
+        while True:
+            t = self.s.resolve_type(node) if not isinstance(node, TypeDef) else node
+            if isinstance(t, tuple):
+                builtin = t[1]
+                break
+            if not t.simple:
+                if t.simple_content is None:
+                    raise SchemaError("complex type %s used as simple type" % (t.qname,))
+                node = t.simple_content
+                continue
+            for k, v in t.facets.items():
+                facets.setdefault(k, v)   # the most derived facet wins
+            node = t.base
+        if "pattern" in facets:
+            raise SchemaError("pattern facets (restricted character sets) are not supported")
+        if "enumeration" in facets:
+            if builtin not in STRING_TYPES:
+                raise SchemaError("enumeration of %s is not supported" % builtin)
+            values = tuple(facets["enumeration"])
+            return self.t.datatype((DT_ENUM, max(len(values) - 1, 0).bit_length(), len(values),
+                                    self.t.string_run(values)))
+        if builtin == "boolean":
+            return self.t.datatype((DT_BOOL, 1, 0, 0))
+        if builtin == "hexBinary":
+            return self.t.datatype((DT_HEX, 0, 0, 0))
+        if builtin == "base64Binary":
+            return self.t.datatype((DT_B64, 0, 0, 0))
+        if builtin in STRING_TYPES:
+            return self.t.datatype((DT_STRING, 0, 0, 0))
+        if builtin in INT_RANGES:
+            lo, hi = INT_RANGES[builtin]
+            if "minInclusive" in facets:
+                lo = int(facets["minInclusive"][0]) if lo is None else max(lo, int(facets["minInclusive"][0]))
+            if "maxInclusive" in facets:
+                hi = int(facets["maxInclusive"][0]) if hi is None else min(hi, int(facets["maxInclusive"][0]))
+            if "minExclusive" in facets or "maxExclusive" in facets:
+                raise SchemaError("exclusive bounds are not supported")
+            # EXI 7.1.5: n-bit offsets for ranges up to 4096 values, unsigned
+            # integers for non-negative types, signed integers otherwise.
+            # The width field bounds the magnitude so that out-of-range values
+            # are rejected (0: unbounded).
+            if lo is not None and hi is not None and hi - lo < 4096:
+                return self.t.datatype((DT_NBIT, (hi - lo).bit_length(), hi - lo, lo))
+            if lo is not None and lo >= 0:
+                return self.t.datatype((DT_UINT, hi.bit_length() if hi is not None else 0, 0, 0))
+            bound = 0 if lo is None or hi is None else max(hi.bit_length(), (-lo - 1).bit_length())
+            return self.t.datatype((DT_INT, bound, 0, 0))
+        raise SchemaError("built-in type xs:%s is not supported" % builtin)
+
+    # -- complex types -----------------------------------------------------
+    def is_simple(self, ref):
+        t = self.s.resolve_type(ref)
+        return isinstance(t, tuple) or t.simple
+
+    def effective(self, t):
+        """(content particle or None, simple-content base or None, attributes, mixed)."""
+        if t.derivation == "extension" and not isinstance(self.s.resolve_type(t.base), tuple) \
+                and not self.s.resolve_type(t.base).simple:
+            base = self.s.resolve_type(t.base)
+            bcontent, bsimple, battrs, bmixed = self.effective(base)
+            if bsimple is not None:
+                content, simple = None, bsimple
+            elif bcontent is None:
+                content, simple = t.content, None
+            elif t.content is None:
+                content, simple = bcontent, None
+            else:
+                from xsd_model import Particle
+                content, simple = Particle("sequence", 1, 1, children=[bcontent, t.content]), None
+            attrs = {a[0]: a for a in battrs}
+            attrs.update({a[0]: a for a in t.attributes})
+            return content, simple, list(attrs.values()), t.mixed or bmixed
+        if t.derivation == "restriction" and t.simple_content is not None:
+            base = self.s.resolve_type(t.base)
+            if not isinstance(base, tuple) and not base.simple:
+                _, simple, battrs, _ = self.effective(base)
+                attrs = {a[0]: a for a in battrs}
+                attrs.update({a[0]: a for a in t.attributes})
+                return None, simple, list(attrs.values()), False
+        return t.content, t.simple_content, list(t.attributes), t.mixed
+
+    def new_state(self):
+        self.states.append(None)
+        return len(self.states) - 1
+
+    def type_grammar(self, ref):
+        """Start state of the grammar of a complex type (built on first use)."""
+        t = self.s.resolve_type(ref)
+        key = id(t)
+        if key in self._type_start:
+            return self._type_start[key]
+        if isinstance(t, tuple) and t[1] == "anyType":
+            raise SchemaError("xs:anyType elements are not supported")
+        content, simple, attrs, mixed = self.effective(t)
+        attrs = sorted(attrs, key=lambda a: (a[0][1], a[0][0]))
+        attr_states = [self.new_state() for _ in attrs]
+        content_start = self.new_state()
+        start = attr_states[0] if attrs else content_start
+        self._type_start[key] = start
+
+        if simple is not None:
+            after = self.new_state()
+            self.states[content_start] = [(CH, 0, 0, self.simple_datatype(simple), after)]
+            self.states[after] = [(EE, 0, 0, 0, 0)]
+        else:
+            self.content_grammar(content, content_start, mixed)
+
+        for k, (qn, tref, required) in enumerate(attrs):
+            prods = []
+            for j in range(k, len(attrs)):
+                qn_j, tref_j, req_j = attrs[j]
+                nxt = attr_states[j + 1] if j + 1 < len(attrs) else content_start
+                prods.append((AT, 0, self.t.qname(qn_j), self.simple_datatype(tref_j), nxt))
+                if req_j:
+                    break
+            else:
+                prods.extend(self.states[content_start])
+            self.states[attr_states[k]] = prods
+        return start
+
+    def positions(self, particle, out, in_loop=False):
+        """Number the element/wildcard terms of a particle tree (schema order)."""
+        if particle.kind == "element":
+            decl = self.s.resolve_element(particle.element)
+            if decl.is_global:
+                alts = self.s.substitutes(decl)
+            else:
+                alts = [decl]
+            p = Position(len(out), alts, particle.min, particle.max, None)
+            p.in_loop = in_loop
+            out.append(p)
+            particle.pos = p
+        elif particle.kind == "any":
+            p = Position(len(out), [], particle.min, particle.max, particle.wildcard)
+            p.in_loop = in_loop
+            out.append(p)
+            particle.pos = p
+        else:
+            if particle.max not in (1, UNBOUNDED) or particle.min > 1:
+                raise SchemaError("group occurrence %d..%d is not supported" % (particle.min, particle.max))
+            loop = in_loop or particle.max == UNBOUNDED
+            for c in particle.children:
+                self.positions(c, out, loop)
+
+    def glushkov(self, particle):
+        """(nullable, first, last) of a particle; fills Position.follow."""
+        if particle.kind in ("element", "any"):
+            p = particle.pos
+            return particle.min == 0, [p], [p]
+        parts = [self.glushkov(c) for c in particle.children]
+        if particle.kind == "sequence":
+            nullable = all(n for n, _, _ in parts)
+            first, last = [], []
+            for n, f, _ in parts:
+                first += f
+                if not n:
+                    break
+            for n, _, l in reversed(parts):
+                last += l
+                if not n:
+                    break
+            for i, (_, _, l) in enumerate(parts):
+                for j in range(i + 1, len(parts)):
+                    for p in l:
+                        p.follow.update(parts[j][1])
+                    if not parts[j][0]:
+                        break
+        else:  # choice
+            nullable = any(n for n, _, _ in parts)
+            first = [p for _, f, _ in parts for p in f]
+            last = [p for _, _, l in parts for p in l]
+        if particle.max == UNBOUNDED:
+            for p in last:
+                p.follow.update(first)
+        return nullable or particle.min == 0, first, last
+
+    def content_grammar(self, content, start, mixed):
+        if content is None:
+            prods = [(EE, 0, 0, 0, 0)]
+            if mixed:
+                prods.append((CH_MIXED, 0, 0, 0, start))
+            self.states[start] = prods
+            return
+        positions = []
+        self.positions(content, positions)
+        nullable, first, last = self.glushkov(content)
+        last = set(last)
+        targets = {}
+        for p in positions:
+            if p.max != 1:
+                if p.in_loop or p in p.follow:
+                    raise SchemaError("a repeated element inside a repeated group is not supported")
+                fam = len(self.families)
+                self.families.append(None)
+                targets[p] = (F_FAMILY, fam)
+            else:
+                targets[p] = (0, self.new_state())
+
+        def se_prods(p):
+            flags, target = targets[p]
+            if p.max != 1 or p.in_loop:
+                flags |= F_LIST
+            if p.wildcard is not None:
+                return [(SE_ANY, flags, 0, 0, target)]
+            prods = []
+            for decl in p.alternatives:
+                qn = self.t.qname(decl.qname)
+                if self.is_simple(decl.type_ref):
+                    prods.append((SE_SIMPLE, flags, qn, self.simple_datatype(decl.type_ref), target))
+                else:
+                    prods.append((SE, flags, qn, self.type_grammar(decl.type_ref), target))
+            return prods
+
+        def exits(p, ee):
+            ps = sorted(p, key=lambda q: (q.wildcard is not None, q.index))
+            prods = [x for q in ps for x in se_prods(q)]
+            if ee:
+                prods.append((EE, 0, 0, 0, 0))
+            return prods
+
+        def finish(state, prods):
+            seen = set()
+            for kind, _, qn, _, _ in prods:
+                if kind in (SE, SE_SIMPLE):
+                    if qn in seen:
+                        raise SchemaError("ambiguous content: %s twice in one state" % (self.t.qnames[qn],))
+                    seen.add(qn)
+            if mixed:
+                prods = prods + [(CH_MIXED, 0, 0, 0, state)]
+            self.states[state] = prods
+
+        finish(start, exits(first, nullable))
+        for p in positions:
+            out = exits(p.follow, p in last)
+            flags, target = targets[p]
+            if flags & F_FAMILY:
+                below, mid, full = self.new_state(), self.new_state(), self.new_state()
+                finish(below, se_prods(p))
+                finish(mid, se_prods(p) + out)
+                finish(full, out)
+                hi = UNBOUNDED_U16 if p.max == UNBOUNDED else p.max
+                self.families[target] = (p.min, hi, below, mid, full)
+            else:
+                finish(target, out)
+
+    # -- document and fragment grammars -------------------------------------
+    def element_production(self, decl, flags=0):
+        qn = self.t.qname(decl.qname)
+        if self.is_simple(decl.type_ref):
+            return (SE_SIMPLE, flags, qn, self.simple_datatype(decl.type_ref), 0)
+        return (SE, flags, qn, self.type_grammar(decl.type_ref), 0)
+
+    def build(self):
+        globals_ = sorted(self.s.elements.values(), key=lambda e: (e.qname[1], e.qname[0]))
+        doc = self.new_state()
+        prods = [self.element_production(e) for e in globals_]
+        prods.append((SE_ANY, 0, 0, 0, 0))
+        self.states[doc] = prods
+        # Fragment grammar (EXI 8.5.2): every element qname declared anywhere.
+        by_qname = {}
+        for e in self.s.all_elements:
+            by_qname.setdefault(e.qname, []).append(e)
+        frag = self.new_state()
+        fprods = []
+        for qn in sorted(by_qname, key=lambda q: (q[1], q[0])):
+            decls = by_qname[qn]
+            types = {id(self.s.resolve_type(d.type_ref)) for d in decls}
+            if len(types) == 1:
+                fprods.append(self.element_production(decls[0]))
+            else:
+                fprods.append((SE_AMBIGUOUS, 0, self.t.qname(qn), 0, 0))
+        fprods.append((SE_ANY, 0, 0, 0, 0))
+        fprods.append((EE, 0, 0, 0, 0))  # ED ends the fragment
+        self.states[frag] = fprods
+        # Grammars of every named complex type, so that all are reachable for tests.
+        return doc, frag
+
+    # -- serialisation -----------------------------------------------------
+    def serialise(self, doc, frag):
+        # Lay out states; a state id in the table is its byte offset.
+        header_len = 4 + 2 * 9
+        strings = [s.encode("utf-8") for s in self.t.strings]
+        str_off = header_len
+        str_len = 2 * (len(strings) + 1) + sum(len(s) for s in strings)
+        qn_off = str_off + str_len
+        dt_off = qn_off + 4 * len(self.t.qnames)
+        fam_off = dt_off + 8 * len(self.t.datatypes)
+        st_off = fam_off + 10 * len(self.families)
+        offsets = []
+        pos = st_off
+        for prods in self.states:
+            offsets.append(pos)
+            pos += 3 + 7 * len(prods)
+        total = pos
+        if total > 0xFFFF:
+            raise SchemaError("table too large for 16-bit offsets (%d bytes)" % total)
+        out = bytearray()
+        out += MAGIC
+        out += struct.pack("<9H", len(strings), len(self.t.qnames), len(self.t.datatypes),
+                           len(self.families), str_off, qn_off, dt_off, fam_off, st_off)
+        # string pool: offset table then UTF-8 bytes
+        acc = 2 * (len(strings) + 1)
+        for s in strings:
+            out += struct.pack("<H", acc)
+            acc += len(s)
+        out += struct.pack("<H", acc)
+        for s in strings:
+            out += s
+        for uri, local in self.t.qnames:
+            out += struct.pack("<HH", uri, local)
+        for kind, width, count, arg in self.t.datatypes:
+            out += struct.pack("<BBHi", kind, width, count, arg)
+        for lo, hi, below, mid, full in self.families:
+            out += struct.pack("<HHHHH", lo, hi, offsets[below], offsets[mid], offsets[full])
+        for i, prods in enumerate(self.states):
+            n = len(prods)
+            if i == doc:
+                width = (n - 1).bit_length()          # no escape: DT/CM/PI are pruned
+            elif i == frag:
+                width = (n - 1).bit_length()
+            else:
+                width = n.bit_length()                # + one escape to second-level events
+            out += struct.pack("<HB", n, width)
+            for kind, flags, qn, typ, target in prods:
+                if kind == SE:
+                    typ = offsets[typ]
+                if i in (doc, frag) or kind in (EE, SE_AMBIGUOUS):
+                    target = 0
+                elif not flags & F_FAMILY:
+                    target = offsets[target]
+                out += struct.pack("<BHHH", kind | flags, qn, typ, target)
+        assert len(out) == total, (len(out), total)
+        # doc and frag state offsets go in a small trailer read by the loader
+        out += struct.pack("<HH", offsets[doc], offsets[frag])
+        return bytes(out)
+
+
+def generate(xsd_dir, name, rel):
+    schema = SchemaSet(os.path.join(xsd_dir, rel))
+    b = GrammarBuilder(schema)
+    doc, frag = b.build()
+    return b, b.serialise(doc, frag)
+
+
+def main(argv=None):
+    ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    ap.add_argument("--xsd-dir", help="directory with the official XSDs (default: from the iso15118 package)")
+    ap.add_argument("--out", default=os.path.join(REPO, "schemas"), help="output directory")
+    ap.add_argument("--check", action="store_true", help="fail if regenerating would change the tables")
+    args = ap.parse_args(argv)
+    xsd_dir = args.xsd_dir or default_xsd_dir()
+    changed = []
+    for name, rel in SCHEMA_SETS:
+        b, blob = generate(xsd_dir, name, rel)
+        path = os.path.join(args.out, name + ".exig")
+        old = open(path, "rb").read() if os.path.exists(path) else None
+        if old != blob:
+            changed.append(name)
+            if not args.check:
+                os.makedirs(args.out, exist_ok=True)
+                with open(path, "wb") as f:
+                    f.write(blob)
+        print("%-22s %6d bytes  %4d states  %3d families  %4d qnames  %3d datatypes" % (
+            name, len(blob), len(b.states), len(b.families), len(b.t.qnames), len(b.t.datatypes)))
+    if args.check and changed:
+        print("gen_grammars: out of date: %s" % ", ".join(changed), file=sys.stderr)
+        return 1
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
