@@ -14,3 +14,9 @@ for _path in (os.path.join(TESTS_DIR, "firmware"), os.path.join(REPO, "firmware"
     if _path in sys.path:
         sys.path.remove(_path)
     sys.path.insert(0, _path)
+
+
+def pytest_sessionstart(session):
+    # The MicroPython codec tests compare against messages decoded here.
+    import vectors
+    vectors.write_fixture()

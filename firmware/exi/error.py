@@ -11,5 +11,5 @@ class ExiError(ValueError):
     def __init__(self, msg, pos=None):
         if pos is not None:
             msg = "%s at bit %d (byte %d)" % (msg, pos, pos >> 3)
-        ValueError.__init__(self, msg)
+        super().__init__(msg)
         self.pos = pos

@@ -1,0 +1,47 @@
+"""The shared EXI reference vectors (../shared/exi-vectors) for host tests."""
+import json
+import os
+
+REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+VECTORS = os.path.join(os.path.dirname(REPO), "shared", "exi-vectors", "vectors.jsonl")
+FIXTURE = os.path.join(REPO, "build", "test-data", "vector_dicts.json")
+
+# the vectors' schema field -> our schema names
+SCHEMA_NAMES = {
+    "appProtocol": "appProtocol",
+    "urn:iso:std:iso:15118:-20:CommonMessages": "-20:CommonMessages",
+    "urn:iso:std:iso:15118:-20:AC": "-20:AC",
+    "urn:iso:std:iso:15118:-20:DC": "-20:DC",
+}
+
+
+def load():
+    with open(VECTORS) as f:
+        vectors = [json.loads(line) for line in f if line.strip()]
+    for v in vectors:
+        v["ours"] = SCHEMA_NAMES[v["schema"]]
+    return vectors
+
+
+def to_json(value):
+    """Decoded message -> JSON-able (bytes become {"$hex": ...})."""
+    if isinstance(value, dict):
+        return {k: to_json(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [to_json(v) for v in value]
+    if isinstance(value, (bytes, bytearray)):
+        return {"$hex": bytes(value).hex()}
+    return value
+
+
+def write_fixture():
+    """Typed dicts of every vector, decoded here on CPython, for the
+    MicroPython run of tests/firmware/test_exi_codec.py."""
+    import exi
+    out = []
+    for v in load():
+        msg = exi.decode(v["ours"], bytes.fromhex(v["exi_hex"]))
+        out.append({"name": v["name"], "schema": v["ours"], "exi_hex": v["exi_hex"], "msg": to_json(msg)})
+    os.makedirs(os.path.dirname(FIXTURE), exist_ok=True)
+    with open(FIXTURE, "w") as f:
+        json.dump(out, f)
