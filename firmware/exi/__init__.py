@@ -8,6 +8,8 @@ Messages are plain dicts keyed by XSD element names; README.md in this
 directory documents the representation.  Every problem with the input raises
 exi.ExiError.
 """
+import sys
+
 from exi.error import ExiError
 from exi.grammar import Grammar
 from exi.decoder import Decoder
@@ -33,6 +35,10 @@ for _up in (_here + "/..", _here + "/../.."):
     SCHEMA_DIRS.append(_up + "/schemas")
 SCHEMA_DIRS.append("/schemas")
 
+# Keep tables in RAM (fast) or read them from the file system on demand (no
+# heap).  On CPython RAM is plentiful; on a board set this before first use.
+TABLES_IN_RAM = sys.implementation.name != "micropython"
+
 _grammars = {}
 
 
@@ -46,14 +52,18 @@ def grammar(schema):
             raise ExiError("unknown schema %r (one of: %s)" % (schema, ", ".join(SCHEMAS)))
         for d in SCHEMA_DIRS:
             try:
-                with open(d + "/" + table + ".exig", "rb") as f:
-                    blob = f.read()
+                f = open(d + "/" + table + ".exig", "rb")
                 break
             except OSError:
                 pass
         else:
             raise ExiError("grammar table %s.exig not found in %s" % (table, SCHEMA_DIRS))
-        g = _grammars[schema] = Grammar(blob, schema)
+        if TABLES_IN_RAM:
+            with f:
+                source = f.read()
+        else:
+            source = f      # stays open: records are read on demand
+        g = _grammars[schema] = Grammar(source, schema)
     return g
 
 

@@ -1,7 +1,7 @@
 """Load the compact grammar tables that tools/gen_grammars.py writes to schemas/.
 
-A table is one `bytes` blob, read once; records are decoded on demand, so the
-heap holds the blob plus what the codec is using right now.
+Records are decoded on demand, from a bytes object in RAM (or flash) or from
+the open file, so the heap holds only what the codec is using right now.
 
 Layout (little endian):
   "EXG1", 9 x u16: #strings #qnames #datatypes #families and the byte offsets of
@@ -56,43 +56,65 @@ DT_ENUM = const(7)
 UNBOUNDED = const(0xFFFF)
 
 # CPython keeps decoded states (it has memory to spare and wants speed);
-# MicroPython decodes them from the blob each time to keep the heap small.
+# MicroPython decodes them from the table each time to keep the heap small.
 CACHE_STATES = sys.implementation.name != "micropython"
 
 
 class Grammar:
-    def __init__(self, blob, name="?"):
-        if blob[:4] != MAGIC:
-            raise ExiError("%s: not a grammar table" % name)
+    """One schema set's grammar table.
+
+    `source` is the table as a bytes-like object (kept in memory: fastest, and
+    free of heap when it is frozen into flash) or an open binary file, from
+    which records are read on demand so that the table costs no heap at all.
+    """
+
+    def __init__(self, source, name="?"):
         self.name = name
-        self.blob = blob
+        if isinstance(source, (bytes, bytearray, memoryview)):
+            self._mem = source
+            self._file = None
+            size = len(source)
+        else:
+            self._mem = None
+            self._file = source
+            size = source.seek(0, 2)
+        if self.read(0, 4) != MAGIC:
+            raise ExiError("%s: not a grammar table" % name)
         (_, _, n_dt, _, self.str_off, self.qn_off, dt_off, self.fam_off,
-         _) = struct.unpack_from("<9H", blob, 4)
-        self.doc, self.frag = struct.unpack_from("<HH", blob, len(blob) - 4)
-        self.datatypes = [struct.unpack_from("<BBHi", blob, dt_off + 8 * i) for i in range(n_dt)]
+         _) = struct.unpack("<9H", self.read(4, 18))
+        self.doc, self.frag = struct.unpack("<HH", self.read(size - 4, 4))
+        raw = self.read(dt_off, 8 * n_dt)
+        self.datatypes = [struct.unpack_from("<BBHi", raw, 8 * i) for i in range(n_dt)]
         self._states = {} if CACHE_STATES else None
-        self._locals = {}
+        self._locals = {} if CACHE_STATES else None
+
+    def read(self, off, n):
+        if self._file is None:
+            return self._mem[off:off + n]
+        self._file.seek(off)
+        return self._file.read(n)
 
     def string(self, i):
-        a, e = struct.unpack_from("<HH", self.blob, self.str_off + 2 * i)
-        base = self.str_off
-        return str(self.blob[base + a:base + e], "utf-8")
+        a, e = struct.unpack("<HH", self.read(self.str_off + 2 * i, 4))
+        return str(self.read(self.str_off + a, e - a), "utf-8")
 
     def qname(self, qn):
         """(namespace URI, local name) of a qname index."""
-        uri, local = struct.unpack_from("<HH", self.blob, self.qn_off + 4 * qn)
+        uri, local = struct.unpack("<HH", self.read(self.qn_off + 4 * qn, 4))
         return self.string(uri), self.string(local)
 
     def local(self, qn):
-        name = self._locals.get(qn)
+        cache = self._locals
+        name = cache.get(qn) if cache is not None else None
         if name is None:
-            name = self.string(struct.unpack_from("<H", self.blob, self.qn_off + 4 * qn + 2)[0])
-            self._locals[qn] = name
+            name = self.string(struct.unpack("<H", self.read(self.qn_off + 4 * qn + 2, 2))[0])
+            if cache is not None:
+                cache[qn] = name
         return name
 
     def family(self, f):
         """(minOccurs, maxOccurs, state below min, state in range, state at max)."""
-        return struct.unpack_from("<5H", self.blob, self.fam_off + 10 * f)
+        return struct.unpack("<5H", self.read(self.fam_off + 10 * f, 10))
 
     def state(self, off):
         """(event-code width, productions) of the state at byte offset `off`.
@@ -106,12 +128,12 @@ class Grammar:
             s = cache.get(off)
             if s is not None:
                 return s
-        blob = self.blob
-        n, width = struct.unpack_from("<HB", blob, off)
+        n, width = struct.unpack("<HB", self.read(off, 3))
+        raw = self.read(off + 3, 7 * n)
         prods = []
-        p = off + 3
+        p = 0
         for _ in range(n):
-            kf, qn, typ, target = struct.unpack_from("<BHHH", blob, p)
+            kf, qn, typ, target = struct.unpack_from("<BHHH", raw, p)
             p += 7
             kind = kf & 0x3F
             key = None
