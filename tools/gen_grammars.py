@@ -33,6 +33,8 @@ SCHEMA_SETS = [
     ("iso20_WPT", "iso15118_20/V2G_CI_WPT.xsd"),
     ("iso2", "iso15118_2/V2G_CI_MsgDef.xsd"),
     ("din", "din_spec/V2G_CI_MsgDef.xsd"),
+    # xmldsig alone: python-iso15118 encodes SignedInfo fragments with this grammar
+    ("xmldsig", "xmldsig-core-schema.xsd"),
 ]
 
 # Must match firmware/exi/grammar.py.

@@ -25,6 +25,7 @@ SCHEMAS = {
     "-20:WPT": ("iso20_WPT", "urn:iso:std:iso:15118:-20:WPT"),
     "-2": ("iso2", "urn:iso:15118:2:2013:MsgDef"),
     "din": ("din", "urn:din:70121:2012:MsgDef"),
+    "xmldsig": ("xmldsig", "http://www.w3.org/2000/09/xmldsig#"),
 }
 
 # Where the tables live: next to the exi package on a board (/schemas), or in
