@@ -76,3 +76,8 @@ def decode(schema, data, fragment=False):
 def encode(schema, msg, fragment=False):
     """{root element name: value} -> EXI bytes (with the EXI header)."""
     return Encoder(grammar(schema)).encode(msg, fragment)
+
+
+def encode_into(buf, schema, msg, fragment=False):
+    """Encode into a preallocated bytearray; returns the length written."""
+    return Encoder(grammar(schema)).encode(msg, fragment, buf)

@@ -8,6 +8,8 @@ from exi.error import ExiError
 # Unsigned integers are at most 10 groups of 7 bits (xs:unsignedLong); longer
 # encodings are rejected instead of building arbitrarily large numbers.
 MAX_UINT_GROUPS = 10
+# Unaligned byte strings are shifted this many bytes at a time.
+CHUNK = 32
 
 
 class BitReader:
@@ -56,14 +58,23 @@ class BitReader:
         if n << 3 > self.remaining():
             raise ExiError("length %d runs past the end of the stream" % n, self.pos)
         i = self.i
-        chunk = self.data[i:i + n]
         self.i = i + n
         nb = self.nb
         if nb == 0:
-            return bytes(chunk)
-        v = (self.acc << (n << 3)) | int.from_bytes(chunk, "big")
-        self.acc = v & ((1 << nb) - 1)
-        return (v >> nb).to_bytes(n, "big")
+            return bytes(self.data[i:i + n])
+        # Unaligned: shift CHUNK bytes at a time, so that no temporary grows
+        # with n (a 1600-byte certificate must fit a fragmented 64 KiB heap).
+        out = bytearray(n)
+        acc = self.acc
+        mask = (1 << nb) - 1
+        data = self.data
+        for k in range(0, n, CHUNK):
+            m = min(CHUNK, n - k)
+            v = (acc << (m << 3)) | int.from_bytes(data[i + k:i + k + m], "big")
+            out[k:k + m] = (v >> nb).to_bytes(m, "big")
+            acc = v & mask
+        self.acc = acc
+        return bytes(out)
 
     def mark(self):
         return self.i, self.acc, self.nb
@@ -73,18 +84,34 @@ class BitReader:
 
 
 class BitWriter:
-    def __init__(self):
-        self.buf = bytearray()
+    """Writes into `buf` (a preallocated bytearray, so that encoding does not
+    grow and fragment the heap) or into a fresh growing bytearray."""
+
+    def __init__(self, buf=None):
+        self.fixed = buf is not None
+        self.buf = buf if buf is not None else bytearray(64)
+        self.n = 0          # bytes written
         self.acc = 0
         self.nb = 0
+
+    def _room(self, m):
+        if self.n + m > len(self.buf):
+            if self.fixed:
+                raise ExiError("message does not fit the %d-byte buffer" % len(self.buf))
+            self.buf.extend(bytes(max(m, len(self.buf))))
 
     def bits(self, v, n):
         acc = (self.acc << n) | v
         nb = self.nb + n
-        buf = self.buf
-        while nb >= 8:
-            nb -= 8
-            buf.append((acc >> nb) & 0xFF)
+        if nb >= 8:
+            self._room((nb >> 3) + 1)
+            buf = self.buf
+            i = self.n
+            while nb >= 8:
+                nb -= 8
+                buf[i] = (acc >> nb) & 0xFF
+                i += 1
+            self.n = i
         self.nb = nb
         self.acc = acc & ((1 << nb) - 1)
 
@@ -95,16 +122,36 @@ class BitWriter:
         self.bits(v, 8)
 
     def write_bytes(self, b):
+        m = len(b)
+        self._room(m + 1)
+        buf = self.buf
+        i = self.n
         nb = self.nb
         if nb == 0:
-            self.buf.extend(b)
+            buf[i:i + m] = b
+            self.n = i + m
             return
-        n = len(b)
-        v = (self.acc << (n << 3)) | int.from_bytes(b, "big")
-        self.buf.extend((v >> nb).to_bytes(n, "big"))
-        self.acc = v & ((1 << nb) - 1)
+        acc = self.acc
+        mask = (1 << nb) - 1
+        for k in range(0, m, CHUNK):
+            chunk = b[k:k + CHUNK]
+            c = len(chunk)
+            v = (acc << (c << 3)) | int.from_bytes(chunk, "big")
+            buf[i:i + c] = (v >> nb).to_bytes(c, "big")
+            i += c
+            acc = v & mask
+        self.n = i
+        self.acc = acc
+
+    def flush(self):
+        """Pad the last byte with zero bits; returns the length in bytes."""
+        if self.nb:
+            self._room(1)
+            self.buf[self.n] = (self.acc << (8 - self.nb)) & 0xFF
+            self.n += 1
+            self.acc = self.nb = 0
+        return self.n
 
     def getvalue(self):
-        if self.nb:
-            return bytes(self.buf) + bytes(((self.acc << (8 - self.nb)) & 0xFF,))
-        return bytes(self.buf)
+        n = self.flush()
+        return bytes(self.buf[:n])

@@ -24,13 +24,14 @@ class Decoder:
         r = BitReader(data)
         read_header(r)
         g = self.g
-        width, prods = g.state(g.frag if fragment else g.doc)
+        top = g.frag if fragment else g.doc
+        n, width = g.header(top)
         out = {}
         while True:
             code = r.bits(width)
-            if code >= len(prods):
+            if code >= n:
                 raise ExiError("undeclared event code %d at document level" % code, r.pos)
-            kind, flags, key, typ, _, _ = prods[code]
+            kind, flags, key, typ, _, _ = g.production(top, code)
             if kind == EE and fragment:
                 break
             if kind == SE:
@@ -57,11 +58,11 @@ class Decoder:
         fam = -1
         count = 0
         while True:
-            width, prods = g.state(state)
+            n, width = g.header(state)
             code = r.bits(width)
-            if code >= len(prods):
-                raise ExiError("undeclared event (code %d of %d)" % (code, len(prods)), r.pos)
-            kind, flags, key, typ, target, _ = prods[code]
+            if code >= n:
+                raise ExiError("undeclared event (code %d of %d)" % (code, n), r.pos)
+            kind, flags, key, typ, target, _ = g.production(state, code)
             if kind == EE:
                 return out
             if kind == SE:

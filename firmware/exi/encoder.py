@@ -24,17 +24,21 @@ class Encoder:
         self.listener = listener
         self.path = []
 
-    def encode(self, msg, fragment=False):
+    def encode(self, msg, fragment=False, buf=None):
+        """EXI bytes of msg; with `buf` (a bytearray), write into it instead
+        and return the number of bytes used."""
         if not isinstance(msg, dict) or (not fragment and len(msg) != 1):
             raise ExiError("a message is a dict with exactly one root element")
         g = self.g
-        w = BitWriter()
+        w = BitWriter(buf)
         w.bits(0x80, 8)     # header: distinguishing bits, no options, EXI 1.0
-        width, prods = g.state(g.frag if fragment else g.doc)
+        top = g.frag if fragment else g.doc
+        n, width = g.header(top)
         for name, value in msg.items():
             items = value if fragment and type(value) is list else [value]
             for item in items:
-                for code, (kind, _, key, typ, _, qn) in enumerate(prods):
+                for code in range(n):
+                    kind, _, key, typ, _, qn = g.production(top, code)
                     if key == name and (kind == SE or kind == SE_SIMPLE):
                         break
                 else:
@@ -46,8 +50,8 @@ class Encoder:
                 else:
                     self.simple_element(w, typ, item, qn)
         if fragment:
-            w.bits(len(prods) - 1, width)   # ED
-        return w.getvalue()
+            w.bits(n - 1, width)   # ED
+        return w.getvalue() if buf is None else w.flush()
 
     def fail(self, msg):
         raise ExiError("%s: %s" % ("/".join(self.path), msg))
@@ -65,8 +69,9 @@ class Encoder:
         count = 0
         path = self.path
         while True:
-            width, prods = g.state(state)
-            for code, prod in enumerate(prods):
+            n, width = g.header(state)
+            for code in range(n):
+                prod = g.production(state, code)
                 kind = prod[0]
                 if kind == EE:
                     break
@@ -90,7 +95,8 @@ class Encoder:
                     used[key] = 1
                 break
             else:
-                self.fail("missing %s" % " or ".join(p[2] for p in prods if p[2] and p[0] != CH_MIXED))
+                self.fail("missing %s" % " or ".join(
+                    p[2] for p in (g.production(state, c) for c in range(n)) if p[2] and p[0] != CH_MIXED))
             w.bits(code, width)
             if kind == EE:
                 self.check_consumed(value, used)

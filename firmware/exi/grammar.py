@@ -58,6 +58,8 @@ UNBOUNDED = const(0xFFFF)
 # CPython keeps decoded states (it has memory to spare and wants speed);
 # MicroPython decodes them from the table each time to keep the heap small.
 CACHE_STATES = sys.implementation.name != "micropython"
+# Without the state cache, at most this many local names are kept.
+MAX_NAMES = const(128)
 
 
 class Grammar:
@@ -86,7 +88,9 @@ class Grammar:
         raw = self.read(dt_off, 8 * n_dt)
         self.datatypes = [struct.unpack_from("<BBHi", raw, 8 * i) for i in range(n_dt)]
         self._states = {} if CACHE_STATES else None
-        self._locals = {} if CACHE_STATES else None
+        # Local names are looked up for every production; keep the ones in
+        # use, so decoded messages share their key strings.
+        self._locals = {}
 
     def read(self, off, n):
         if self._file is None:
@@ -105,50 +109,53 @@ class Grammar:
 
     def local(self, qn):
         cache = self._locals
-        name = cache.get(qn) if cache is not None else None
+        name = cache.get(qn)
         if name is None:
             name = self.string(struct.unpack("<H", self.read(self.qn_off + 4 * qn + 2, 2))[0])
-            if cache is not None:
-                cache[qn] = name
+            if len(cache) >= MAX_NAMES and not CACHE_STATES:
+                cache.clear()
+            cache[qn] = name
         return name
 
     def family(self, f):
         """(minOccurs, maxOccurs, state below min, state in range, state at max)."""
         return struct.unpack("<5H", self.read(self.fam_off + 10 * f, 10))
 
-    def state(self, off):
-        """(event-code width, productions) of the state at byte offset `off`.
+    def header(self, off):
+        """(number of productions, event-code width) of the state at `off`."""
+        if self._states is not None:
+            return self._cached(off)[0]
+        return struct.unpack("<HB", self.read(off, 3))
 
-        A production is (kind, flags, key, type, target, qname): key is the
-        dict key of its value ("Name", "@Name" or "#text"); type is a datatype
-        tuple for simple values or the child grammar's start state.
-        """
-        cache = self._states
-        if cache is not None:
-            s = cache.get(off)
-            if s is not None:
-                return s
-        n, width = struct.unpack("<HB", self.read(off, 3))
-        raw = self.read(off + 3, 7 * n)
-        prods = []
-        p = 0
-        for _ in range(n):
-            kf, qn, typ, target = struct.unpack_from("<BHHH", raw, p)
-            p += 7
-            kind = kf & 0x3F
-            key = None
-            if kind == SE or kind == SE_SIMPLE or kind == SE_AMBIGUOUS:
-                key = self.local(qn)
-            elif kind == AT:
-                key = "@" + self.local(qn)
-            elif kind == CH or kind == CH_MIXED:
-                key = "#text"
-            if kind == SE_SIMPLE or kind == AT or kind == CH:
-                typ = self.datatypes[typ]
-            prods.append((kind, kf & 0xC0, key, typ, target, qn))
-        s = (width, tuple(prods))
-        if cache is not None:
-            cache[off] = s
+    def production(self, off, code):
+        """Production `code` of the state at `off`: (kind, flags, key, type,
+        target, qname).  key is the dict key of its value ("Name", "@Name" or
+        "#text"); type is a datatype tuple for simple values or the start
+        state of the child's grammar."""
+        if self._states is not None:
+            return self._cached(off)[1][code]
+        return self._production(off + 3 + 7 * code)
+
+    def _production(self, p):
+        kf, qn, typ, target = struct.unpack("<BHHH", self.read(p, 7))
+        kind = kf & 0x3F
+        key = None
+        if kind == SE or kind == SE_SIMPLE or kind == SE_AMBIGUOUS:
+            key = self.local(qn)
+        elif kind == AT:
+            key = "@" + self.local(qn)
+        elif kind == CH or kind == CH_MIXED:
+            key = "#text"
+        if kind == SE_SIMPLE or kind == AT or kind == CH:
+            typ = self.datatypes[typ]
+        return (kind, kf & 0xC0, key, typ, target, qn)
+
+    def _cached(self, off):
+        s = self._states.get(off)
+        if s is None:
+            n, width = struct.unpack("<HB", self.read(off, 3))
+            prods = tuple(self._production(off + 3 + 7 * i) for i in range(n))
+            s = self._states[off] = ((n, width), prods)
         return s
 
     def enter(self, f, fam, count):

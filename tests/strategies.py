@@ -1,0 +1,697 @@
+"""Random VALID ISO 15118-20 messages, generated straight from the official XSDs.
+
+    from strategies import message, message_types, random_message
+
+    @given(message("-20:DC"))                 # any DC request or response
+    @given(message("-20:AC", "AC_ChargeLoopReq"))
+    random_message("-20:CommonMessages", None, random.Random(1))   # no hypothesis
+
+Messages are in the codec's dict format (firmware/exi): {root local name: value};
+a complex value is a dict keyed by child local names, "@Name" for attributes
+and "#text" for simple content; an element that may repeat (maxOccurs > 1, or
+inside a repeating group) is always a list; absent optional elements are absent
+keys; int for every integer type, bool, str (strings, anyURI, ID,
+enumerations), bytes (hexBinary/base64Binary); an empty complex element is {}.
+Where the XSD refers to the head of a substitution group, the key is the local
+name of the chosen (non-abstract) member.
+
+The generator reads the XSDs with tools/xsd_model.py only; it does not use the
+codec's grammar tables (tools/gen_grammars.py), so it is an independent oracle
+for them.  Wildcards (xs:any) and mixed-content text are never generated.
+
+One walker drives both front ends: `message()` draws every decision from
+Hypothesis (so examples shrink: index/count 0 is always the simplest choice)
+and `random_message()` from a random.Random (for benchmarks and fuzzers; the
+module imports without hypothesis).
+
+Run it directly for a quick check against the codec and a speed figure:
+
+    .venv/bin/python tests/strategies.py [N]
+"""
+import importlib.util
+import os
+import random
+import sys
+
+_TESTS = os.path.dirname(os.path.abspath(__file__))
+_REPO = os.path.dirname(_TESTS)
+if os.path.join(_REPO, "tools") not in sys.path:
+    sys.path.insert(0, os.path.join(_REPO, "tools"))
+
+from xsd_model import XS, UNBOUNDED, SchemaError, SchemaSet, TypeDef  # noqa: E402
+
+try:
+    from hypothesis import strategies as st
+except ImportError:     # random_message() still works
+    st = None
+
+__all__ = ["SCHEMAS", "message", "message_types", "random_message", "xsd_dir", "SchemaError"]
+
+# Our schema names -> root XSD, relative to the iso15118 package's schema directory.
+SCHEMAS = {
+    "appProtocol": "V2G_CI_AppProtocol.xsd",
+    "-20:CommonMessages": "iso15118_20/V2G_CI_CommonMessages.xsd",
+    "-20:AC": "iso15118_20/V2G_CI_AC.xsd",
+    "-20:DC": "iso15118_20/V2G_CI_DC.xsd",
+}
+
+# Defaults for the sizes of generated content.
+MAX_ITEMS = 5           # repetitions drawn for large or unbounded maxOccurs
+MAX_LEN = 32            # characters/bytes drawn for long or unbounded lengths
+EXACT_MAX_OCCURS = 32   # maxOccurs up to this is sometimes hit exactly
+RARE = 10               # 1 in RARE: exact maxima, non-ASCII text, realistic URIs
+SOFT_DEPTH = 16         # below this only required content is generated
+HARD_DEPTH = 48         # and below this, generation gives up (recursive schema)
+
+# Built-in integer types: (min, max); None = unbounded.
+INT_RANGES = {
+    "byte": (-128, 127), "short": (-2**15, 2**15 - 1), "int": (-2**31, 2**31 - 1),
+    "long": (-2**63, 2**63 - 1), "integer": (None, None),
+    "nonNegativeInteger": (0, None), "positiveInteger": (1, None),
+    "nonPositiveInteger": (None, 0), "negativeInteger": (None, -1),
+    "unsignedByte": (0, 255), "unsignedShort": (0, 2**16 - 1),
+    "unsignedInt": (0, 2**32 - 1), "unsignedLong": (0, 2**64 - 1),
+}
+UNBOUNDED_INT = 2**70   # stand-in bound for xs:integer and friends
+
+# Built-in string-like types -> how their values are generated.
+STRING_KINDS = {
+    "string": "string", "anySimpleType": "string",
+    "normalizedString": "token", "token": "token",   # no leading/trailing/double blanks
+    "anyURI": "uri",
+    "ID": "id",                                      # NCName, unique in the message
+    "NCName": "ncname", "Name": "ncname", "NMTOKEN": "ncname", "QName": "ncname",
+    "language": "language",
+}
+
+# Alphabets.  "Characters XML can hold", minus every control character.
+PRINTABLE_ASCII = "".join(chr(c) for c in range(0x20, 0x7F))
+# anyURI: an optional scheme/fragment prefix, then characters that are valid
+# anywhere in a path (no ':', so a relative reference never looks like a scheme;
+# no '%', '#', '[', ']', '@', which need more structure).
+URI_CHARS = ("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789"
+             "-._~!$&'()*+,;=/")
+URI_PREFIXES = ["", "urn:x:", "http://example.org/", "#"]
+NAME_START = "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ_"
+NAME_CHARS = NAME_START + "0123456789.-"
+LETTERS = "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ"
+# Non-ASCII BMP code points: no C1 controls, surrogates or noncharacters.
+BMP_RANGES = [(0xA0, 0xD7FF), (0xE000, 0xFDCF), (0xFDF0, 0xFFFD)]
+NONCHARACTERS = "".join(chr(c) for c in range(0xFDD0, 0xFDF0))
+REALISTIC_URIS = [
+    "http://www.w3.org/2001/10/xml-exc-c14n#",
+    "http://www.w3.org/2001/04/xmldsig-more#ecdsa-sha512",
+    "http://www.w3.org/2001/04/xmldsig-more#ecdsa-sha256",
+    "http://www.w3.org/2001/04/xmlenc#sha512",
+    "http://www.w3.org/2001/04/xmlenc#sha256",
+    "http://www.w3.org/2007/05/xmldsig-more#sha3-512",
+    "urn:iso:std:iso:15118:-20:CommonMessages",
+    "urn:iso:std:iso:15118:-20:DC",
+    "urn:iso:std:iso:15118:-20:AC",
+    "urn:din:70121:2012:MsgDef",
+    "urn:iso:15118:2:2013:MsgDef",
+    "#id1",
+    "",
+]
+
+
+def xsd_dir():
+    """Directory of the official XSDs in the installed iso15118 package."""
+    spec = importlib.util.find_spec("iso15118")
+    if spec is None or not spec.submodule_search_locations:
+        raise SchemaError("the iso15118 package (which ships the XSDs) is not installed")
+    return os.path.join(list(spec.submodule_search_locations)[0], "shared", "schemas")
+
+
+# ---------------------------------------------------------------------------
+# Compiled model: the XSDs reduced to what generation needs.
+
+class _Simple:
+    """A simple type: kind int|bool|enum|string|token|uri|id|ncname|language|hex|b64."""
+    __slots__ = ("kind", "lo", "hi", "values", "minlen", "maxlen")
+
+    def __init__(self, kind, lo=None, hi=None, values=None, minlen=0, maxlen=None):
+        self.kind, self.lo, self.hi, self.values = kind, lo, hi, values
+        self.minlen, self.maxlen = minlen, maxlen
+
+
+class _Complex:
+    __slots__ = ("name", "attrs", "simple", "content", "ok")
+
+    def __init__(self, name):
+        self.name = name
+        self.attrs = []         # (key "@Name", _Simple, required)
+        self.simple = None      # _Simple of simple content
+        self.content = None     # particle node, or None: empty
+        self.ok = True          # False: needs wildcard content, cannot be generated
+
+
+class _Elem:
+    __slots__ = ("name", "typ")
+
+    def __init__(self, name, typ):
+        self.name, self.typ = name, typ
+
+
+class _Node:
+    """A particle: kind 'E' (items: _Elem alternatives, i.e. a substitution
+    group), 'S' (sequence of nodes) or 'C' (choice of nodes, None = a branch
+    that produces nothing); min/max occurrences (max -1: unbounded); listy:
+    the element's value is a list."""
+    __slots__ = ("kind", "min", "max", "items", "listy")
+
+    def __init__(self, kind, lo, hi, items, listy=False):
+        self.kind, self.min, self.max, self.items, self.listy = kind, lo, hi, items, listy
+
+
+_UNSAT = object()   # a required particle that only wildcard content could satisfy
+
+
+class _Model:
+    def __init__(self, schema_name):
+        if schema_name not in SCHEMAS:
+            raise SchemaError("unknown schema %r (one of: %s)" % (schema_name, ", ".join(SCHEMAS)))
+        self.name = schema_name
+        self.s = SchemaSet(os.path.join(xsd_dir(), SCHEMAS[schema_name]))
+        self.tns = self.s.namespaces[0]
+        self._types = {}
+        self._simples = {}
+        self._elems = {}
+        self.roots = sorted(
+            q[1] for q, e in self.s.elements.items()
+            if q[0] == self.tns and not e.abstract and q[1].endswith(("Req", "Res")))
+        self._root_elems = {}
+
+    def root(self, local):
+        e = self._root_elems.get(local)
+        if e is None:
+            decl = self.s.elements.get((self.tns, local))
+            if decl is None or decl.abstract or self.abstract_type(decl.type_ref):
+                raise SchemaError("%s is not a global element of %s" % (local, self.name))
+            e = self._root_elems[local] = self.element(decl)
+            if isinstance(e.typ, _Complex) and not e.typ.ok:
+                raise SchemaError("%s needs wildcard content" % local)
+        return e
+
+    # -- types -------------------------------------------------------------
+    def element(self, decl):
+        e = self._elems.get(id(decl))
+        if e is None:
+            e = self._elems[id(decl)] = _Elem(decl.qname[1], None)
+            e.typ = self.type_of(decl.type_ref)
+        return e
+
+    def abstract_type(self, ref):
+        t = self.s.resolve_type(ref)
+        return not isinstance(t, tuple) and not t.simple and t.abstract
+
+    def is_simple(self, ref):
+        t = self.s.resolve_type(ref)
+        return isinstance(t, tuple) or t.simple
+
+    def type_of(self, ref):
+        if self.is_simple(ref):
+            return self.simple(ref)
+        return self.complex(self.s.resolve_type(ref))
+
+    def simple(self, ref):
+        """Compile a simple type (or the simple content of a complex type)."""
+        key = ref if isinstance(ref, tuple) else id(ref)
+        c = self._simples.get(key)
+        if c is None:
+            c = self._simples[key] = self._simple(ref)
+        return c
+
+    def _simple(self, ref):
+        facets = {}
+        node = ref
+        while True:
+            t = self.s.resolve_type(node)
+            if isinstance(t, tuple):
+                builtin = t[1]
+                break
+            if not t.simple:
+                if t.simple_content is None:
+                    raise SchemaError("complex type %s used as a simple type" % (t.qname,))
+                # a restriction of a simple-content type may carry no facets in
+                # this model; follow it to its base value type
+                node = t.simple_content
+                continue
+            for k, v in t.facets.items():
+                facets.setdefault(k, v)         # the most derived facet wins
+            node = t.base
+        for k in facets:
+            if k not in ("enumeration", "minInclusive", "maxInclusive", "length",
+                         "minLength", "maxLength", "whiteSpace"):
+                raise SchemaError("facet %s (on xs:%s) is not supported" % (k, builtin))
+        if builtin in INT_RANGES:
+            lo, hi = INT_RANGES[builtin]
+            if "minInclusive" in facets:
+                v = int(facets["minInclusive"][0])
+                lo = v if lo is None else max(lo, v)
+            if "maxInclusive" in facets:
+                v = int(facets["maxInclusive"][0])
+                hi = v if hi is None else min(hi, v)
+            if lo is None:
+                lo = min(-UNBOUNDED_INT, hi if hi is not None else 0)
+            if hi is None:
+                hi = max(UNBOUNDED_INT, lo)
+            if lo > hi:
+                raise SchemaError("empty integer range %d..%d" % (lo, hi))
+            if "enumeration" in facets:
+                values = [int(v) for v in facets["enumeration"] if lo <= int(v) <= hi]
+                return _Simple("enum", values=values)
+            return _Simple("int", lo, hi)
+        if builtin == "boolean":
+            if "enumeration" in facets:
+                return _Simple("enum", values=[v.strip() in ("true", "1") for v in facets["enumeration"]])
+            return _Simple("bool")
+        if builtin in ("hexBinary", "base64Binary") or builtin in STRING_KINDS:
+            if "enumeration" in facets:
+                if builtin not in STRING_KINDS:
+                    raise SchemaError("enumeration of xs:%s is not supported" % builtin)
+                return _Simple("enum", values=list(facets["enumeration"]))
+            kind = STRING_KINDS.get(builtin, "hex" if builtin == "hexBinary" else "b64")
+            lo, hi = 0, None
+            if "length" in facets:
+                lo = hi = int(facets["length"][0])
+            if "minLength" in facets:
+                lo = max(lo, int(facets["minLength"][0]))
+            if "maxLength" in facets:
+                v = int(facets["maxLength"][0])
+                hi = v if hi is None else min(hi, v)
+            if kind in ("id", "ncname", "language"):
+                lo = max(lo, 1)
+            if hi is not None and lo > hi:
+                raise SchemaError("empty length range %d..%d for xs:%s" % (lo, hi, builtin))
+            return _Simple(kind, minlen=lo, maxlen=hi)
+        raise SchemaError("built-in type xs:%s is not supported" % builtin)
+
+    def effective(self, t):
+        """(content particle, simple-content ref, attributes) of a complex type:
+        an extension's content is the base content followed by its own; its
+        attributes are the base's plus its own (as in gen_grammars, but
+        re-derived here from the XSD rules rather than imported)."""
+        base = self.s.resolve_type(t.base) if t.base is not None else None
+        base_complex = base is not None and not isinstance(base, tuple) and not base.simple
+        if t.derivation is None or not base_complex:
+            # no derivation, or simple content extending/restricting a simple type
+            return t.content, t.simple_content, list(t.attributes)
+        bcontent, bsimple, battrs = self.effective(base)
+        attrs = {a[0]: a for a in battrs}
+        attrs.update({a[0]: a for a in t.attributes})
+        if t.derivation == "restriction":
+            # complexContent restriction restates the content; simpleContent
+            # restriction keeps the base's value type (facets are not modelled)
+            if t.simple_content is not None or bsimple is not None:
+                return None, bsimple, list(attrs.values())
+            return t.content, None, list(attrs.values())
+        # extension
+        if bsimple is not None:
+            if t.content is not None:
+                raise SchemaError("%s extends simple content with elements" % (t.qname,))
+            return None, bsimple, list(attrs.values())
+        if bcontent is None:
+            content = t.content
+        elif t.content is None:
+            content = bcontent
+        else:
+            from xsd_model import Particle
+            content = Particle("sequence", 1, 1, children=[bcontent, t.content])
+        return content, None, list(attrs.values())
+
+    def complex(self, t):
+        c = self._types.get(id(t))
+        if c is not None:
+            return c        # (also while it is being built: recursion is assumed satisfiable)
+        if isinstance(t, tuple):
+            raise SchemaError("xs:%s elements are not supported" % t[1])
+        c = self._types[id(t)] = _Complex(t.qname[1] if t.qname else "(anonymous)")
+        content, simple, attrs = self.effective(t)
+        for qn, tref, required in sorted(attrs, key=lambda a: (a[0][1], a[0][0])):
+            c.attrs.append(("@" + qn[1], self.simple(tref), required))
+        if simple is not None:
+            c.simple = self.simple(simple)
+        elif content is not None:
+            node = self.particle(content, False)
+            if node is _UNSAT:
+                c.ok = False
+            else:
+                c.content = node
+        # mixed content: its text is never generated
+        return c
+
+    def particle(self, p, in_loop):
+        """A compiled node, None (contributes nothing) or _UNSAT."""
+        loop = in_loop or p.max != 1
+        if p.kind == "any":
+            term = _UNSAT
+        elif p.kind == "element":
+            decl = self.s.resolve_element(p.element)
+            alts = self.s.substitutes(decl) if decl.is_global else [decl]
+            # an element of an abstract type is only valid with xsi:type,
+            # which the dict format has no way to say: never generate one
+            elems = [self.element(d) for d in alts if not self.abstract_type(d.type_ref)]
+            elems = [e for e in elems if not isinstance(e.typ, _Complex) or e.typ.ok]
+            term = _Node("E", p.min, p.max, elems, loop) if elems else _UNSAT
+        elif p.kind == "sequence":
+            kids = [self.particle(c, loop) for c in p.children]
+            if any(k is _UNSAT for k in kids):
+                term = _UNSAT
+            else:
+                kids = [k for k in kids if k is not None]
+                term = _Node("S", p.min, p.max, kids) if kids else None
+        elif p.kind == "choice":
+            kids = [self.particle(c, loop) for c in p.children]
+            kids = [k for k in kids if k is not _UNSAT]
+            if not kids:
+                term = _UNSAT
+            elif all(k is None for k in kids):
+                term = None
+            else:
+                # an empty branch (None) is kept: choosing it yields nothing
+                term = _Node("C", p.min, p.max, kids)
+        else:
+            raise SchemaError("unsupported particle %s" % p.kind)
+        if term is _UNSAT:
+            return None if p.min == 0 else _UNSAT
+        return term
+
+
+_models = {}
+
+
+def _model(schema_name):
+    m = _models.get(schema_name)
+    if m is None:
+        m = _models[schema_name] = _Model(schema_name)
+    return m
+
+
+def message_types(schema_name):
+    """Local names of the schema's message roots (global, non-abstract *Req/*Res)."""
+    return list(_model(schema_name).roots)
+
+
+# ---------------------------------------------------------------------------
+# The walker.  All decisions go through a source: src.integer(lo, hi) for
+# structure (0/lo is always the simplest outcome), src.value_int for integer
+# values, src.text and src.binary for content.
+
+class _Walker:
+    def __init__(self, model, src, ascii_only=False, max_items=MAX_ITEMS, max_len=MAX_LEN):
+        self.m = model
+        self.src = src
+        self.ascii_only = ascii_only
+        self.max_items = max_items
+        self.max_len = max_len
+        self.ids = set()
+
+    def rare(self):
+        return self.src.integer(0, RARE - 1) == RARE - 1
+
+    def message(self, root):
+        e = self.m.root(root)
+        self.ids = set()
+        return {e.name: self.value(e.typ, 0)}
+
+    # -- structure ---------------------------------------------------------
+    def occurs(self, lo, hi, depth):
+        if depth >= SOFT_DEPTH or lo == hi:
+            return lo
+        top = max(lo, self.max_items) if hi == UNBOUNDED else max(lo, min(hi, self.max_items))
+        if hi != UNBOUNDED and top < hi <= EXACT_MAX_OCCURS and self.rare():
+            return hi
+        return self.src.integer(lo, top)
+
+    def value(self, typ, depth):
+        if depth > HARD_DEPTH:
+            raise SchemaError("content nested more than %d deep (recursive schema?)" % HARD_DEPTH)
+        if isinstance(typ, _Simple):
+            return self.simple(typ)
+        out = {}
+        for key, styp, required in typ.attrs:
+            if required or (depth < SOFT_DEPTH and self.src.integer(0, 1)):
+                out[key] = self.simple(styp)
+        if typ.simple is not None:
+            out["#text"] = self.simple(typ.simple)
+        elif typ.content is not None:
+            self.particle(typ.content, out, depth)
+        return out
+
+    def particle(self, node, out, depth):
+        for _ in range(self.occurs(node.min, node.max, depth)):
+            kind, items = node.kind, node.items
+            if kind == "E":
+                e = items[self.src.integer(0, len(items) - 1)] if len(items) > 1 else items[0]
+                v = self.value(e.typ, depth + 1)
+                if node.listy:
+                    out.setdefault(e.name, []).append(v)
+                elif e.name in out:
+                    raise SchemaError("%s occurs twice without being repeatable; "
+                                      "the dict format cannot hold that" % e.name)
+                else:
+                    out[e.name] = v
+            elif kind == "S":
+                for c in items:
+                    self.particle(c, out, depth)
+            else:
+                c = items[self.src.integer(0, len(items) - 1)] if len(items) > 1 else items[0]
+                if c is not None:
+                    self.particle(c, out, depth)
+
+    # -- values ------------------------------------------------------------
+    def length(self, t):
+        lo, hi = t.minlen, t.maxlen
+        if lo == hi:
+            return lo
+        top = max(lo, self.max_len if hi is None else min(hi, self.max_len))
+        if hi is not None and hi > top and self.rare():
+            return hi
+        return self.src.integer(lo, top)
+
+    def simple(self, t):
+        kind = t.kind
+        src = self.src
+        if kind == "int":
+            return src.value_int(t.lo, t.hi)
+        if kind == "bool":
+            return bool(src.integer(0, 1))
+        if kind == "enum":
+            return t.values[src.integer(0, len(t.values) - 1)]
+        if kind in ("hex", "b64"):
+            return src.binary(self.length(t))
+        if kind == "uri" and self.rare():
+            fits = [u for u in REALISTIC_URIS
+                    if t.minlen <= len(u) and (t.maxlen is None or len(u) <= t.maxlen)]
+            if fits:
+                return fits[src.integer(0, len(fits) - 1)]
+        n = self.length(t)
+        if kind == "string":
+            if not self.ascii_only and n and self.rare():
+                return src.text("unicode", n)
+            return src.text("ascii", n)
+        if kind == "token":
+            # collapsed whitespace: no blanks at the ends, no double blanks
+            s = src.text("ascii", n)
+            while "  " in s:
+                s = s.replace("  ", " x")
+            if s.startswith(" "):
+                s = "x" + s[1:]
+            if s.endswith(" "):
+                s = s[:-1] + "x"
+            return s
+        if kind == "uri":
+            prefixes = [p for p in URI_PREFIXES if len(p) <= n]
+            p = prefixes[src.integer(0, len(prefixes) - 1)]
+            return p + src.text("uri", n - len(p))
+        if kind == "language":
+            return src.text("letters", min(n, 8))
+        # id / ncname
+        s = src.text("name_start", 1) + src.text("name", n - 1)
+        if kind == "id":
+            if s in self.ids:       # IDs are unique within a document
+                base = s
+                k = 1
+                while s in self.ids:
+                    suffix = str(k)
+                    keep = (t.maxlen if t.maxlen is not None else len(base) + len(suffix)) - len(suffix)
+                    s = (base[:max(keep, 1)] + suffix)
+                    k += 1
+            self.ids.add(s)
+        return s
+
+
+def _pick_root(model, root, src):
+    if root is not None:
+        return root
+    roots = model.roots
+    return roots[src.integer(0, len(roots) - 1)]
+
+
+# ---------------------------------------------------------------------------
+# Plain random front end.
+
+_BMP_SIZES = [hi - lo + 1 for lo, hi in BMP_RANGES]
+_ALPHABETS = {"ascii": PRINTABLE_ASCII, "uri": URI_CHARS, "name_start": NAME_START,
+              "name": NAME_CHARS, "letters": LETTERS}
+
+
+class _RandomSource:
+    def __init__(self, rnd):
+        self.r = rnd
+
+    def integer(self, lo, hi):
+        return self.r.randint(lo, hi)
+
+    def value_int(self, lo, hi):
+        r = self.r
+        x = r.random()
+        if x < 0.1:
+            return lo
+        if x < 0.2:
+            return hi
+        if x < 0.4:     # small values around 0, or just inside a bound
+            a, b = max(lo, -16), min(hi, 16)
+            if a <= b:
+                return r.randint(a, b)
+            return r.randint(lo, min(hi, lo + 16)) if r.random() < 0.5 else r.randint(max(lo, hi - 16), hi)
+        if x < 0.7:     # random magnitude
+            bits = r.randint(0, max(abs(lo), abs(hi)).bit_length())
+            v = r.getrandbits(bits) if bits else 0
+            if r.random() < 0.5:
+                v = -v
+            if lo <= v <= hi:
+                return v
+        return r.randint(lo, hi)
+
+    def text(self, kind, n):
+        r = self.r
+        if kind == "unicode":
+            out = []
+            for _ in range(n):
+                if r.random() < 0.5:
+                    out.append(r.choice(PRINTABLE_ASCII))
+                else:
+                    k = r.randrange(sum(_BMP_SIZES))
+                    for (lo, _hi), size in zip(BMP_RANGES, _BMP_SIZES):
+                        if k < size:
+                            out.append(chr(lo + k))
+                            break
+                        k -= size
+            return "".join(out)
+        return "".join(r.choices(_ALPHABETS[kind], k=n))
+
+    def binary(self, n):
+        return self.r.randbytes(n)
+
+
+def random_message(schema_name, root=None, rnd=None, *, ascii_only=False,
+                   max_items=MAX_ITEMS, max_len=MAX_LEN):
+    """One random valid message (dict) without hypothesis; root None: any message type."""
+    model = _model(schema_name)
+    src = _RandomSource(rnd if rnd is not None else random.Random())
+    w = _Walker(model, src, ascii_only, max_items, max_len)
+    return w.message(_pick_root(model, root, src))
+
+
+# ---------------------------------------------------------------------------
+# Hypothesis front end.
+
+class _HypothesisSource:
+    _cache = {}
+
+    def __init__(self, draw):
+        self.draw = draw
+
+    def _st(self, key, make):
+        s = self._cache.get(key)
+        if s is None:
+            s = self._cache[key] = make()
+        return s
+
+    def integer(self, lo, hi):
+        if lo == hi:
+            return lo
+        return self.draw(self._st(("i", lo, hi), lambda: st.integers(lo, hi)))
+
+    def value_int(self, lo, hi):
+        return self.draw(self._st(("v", lo, hi), lambda: st.one_of(
+            st.integers(lo, hi), st.sampled_from((lo, hi)))))
+
+    def text(self, kind, n):
+        if n == 0:
+            return ""
+        return self.draw(self._st(("t", kind, n), lambda: st.text(
+            alphabet=_hypothesis_alphabet(kind), min_size=n, max_size=n)))
+
+    def binary(self, n):
+        if n == 0:
+            return b""
+        return self.draw(self._st(("b", n), lambda: st.binary(min_size=n, max_size=n)))
+
+
+def _hypothesis_alphabet(kind):
+    if kind == "unicode":
+        return st.characters(min_codepoint=0x20, max_codepoint=0xFFFD,
+                             exclude_categories=("Cs", "Cc"),
+                             exclude_characters=NONCHARACTERS)
+    return st.sampled_from(_ALPHABETS[kind])
+
+
+def message(schema_name, root=None, *, ascii_only=False, max_items=MAX_ITEMS, max_len=MAX_LEN):
+    """Hypothesis strategy of valid messages; root None: any of message_types(schema_name).
+
+    max_items caps repetitions of elements with large/unbounded maxOccurs
+    (minOccurs is always honoured; maxOccurs <= 32 is sometimes hit exactly);
+    max_len caps string/binary lengths (exact length facets are honoured and
+    maxLength is sometimes hit exactly)."""
+    if st is None:
+        raise ImportError("hypothesis is not installed; use random_message()")
+    model = _model(schema_name)
+    if root is not None:
+        model.root(root)        # fail now, not inside a test
+
+    @st.composite
+    def _message(draw):
+        src = _HypothesisSource(draw)
+        w = _Walker(model, src, ascii_only, max_items, max_len)
+        return w.message(_pick_root(model, root, src))
+
+    return _message()
+
+
+# ---------------------------------------------------------------------------
+
+def _selfcheck(n=300, seed=0):
+    """Round-trip n random messages per schema through the codec; print speed."""
+    import time
+    sys.path.insert(0, os.path.join(_REPO, "firmware"))
+    import exi
+    rnd = random.Random(seed)
+    failures = 0
+    for name in SCHEMAS:
+        msgs = []
+        t0 = time.perf_counter()
+        for _ in range(n):
+            msgs.append(random_message(name, None, rnd))
+        gen = time.perf_counter() - t0
+        t0 = time.perf_counter()
+        for msg in msgs:
+            try:
+                data = exi.encode(name, msg)
+                back = exi.decode(name, data)
+                if back != msg:
+                    raise AssertionError("decoded message differs")
+            except Exception as exc:   # report, keep going
+                failures += 1
+                if failures <= 5:
+                    print("FAIL %s %s: %s\n  %r" % (name, next(iter(msg)), exc, msg))
+        codec = time.perf_counter() - t0
+        print("%-20s %d messages: generate %.2f ms/msg, codec round trip %.2f ms/msg"
+              % (name, n, 1000 * gen / n, 1000 * codec / n))
+    return failures
+
+
+if __name__ == "__main__":
+    sys.exit(1 if _selfcheck(int(sys.argv[1]) if len(sys.argv) > 1 else 300) else 0)
