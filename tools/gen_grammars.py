@@ -44,6 +44,10 @@ F_FAMILY = 0x40
 F_LIST = 0x80
 DT_UINT, DT_INT, DT_NBIT, DT_BOOL, DT_STRING, DT_HEX, DT_B64, DT_ENUM = range(8)
 UNBOUNDED_U16 = 0xFFFF
+# Where a state stands in its element grammar (EXI 8.5.4.4.1 adds different
+# undeclared productions to the first state, the states up to the first
+# content state, and the content states).  Default: a content state.
+J_ZERO, J_ATTRS, J_CONTENT = 1, 2, 4
 
 INT_RANGES = {
     "byte": (-128, 127), "short": (-32768, 32767), "int": (-2**31, 2**31 - 1),
@@ -124,6 +128,7 @@ class GrammarBuilder:
         self.states = []         # list of production lists (None while being built)
         self.families = []       # (min, max, below, mid, full) state indices
         self._type_start = {}    # id(TypeDef) or builtin qname -> start state index
+        self.position = {}       # state -> where it stands (J_*) for undeclared productions
 
     # -- datatypes ---------------------------------------------------------
     def simple_datatype(self, ref):
@@ -229,6 +234,10 @@ class GrammarBuilder:
         content_start = self.new_state()
         start = attr_states[0] if attrs else content_start
         self._type_start[key] = start
+        for st in attr_states:
+            self.position[st] = J_ATTRS
+        self.position[content_start] = J_ATTRS | J_CONTENT
+        self.position[start] |= J_ZERO
 
         if simple is not None:
             after = self.new_state()
@@ -407,6 +416,27 @@ class GrammarBuilder:
         # Grammars of every named complex type, so that all are reachable for tests.
         return doc, frag
 
+    def second_level_width(self, state, prods):
+        """Bits of the second-level event code of a state (EXI 8.5.4.4.1,
+        non-strict, no comments/PIs/DTD/prefixes): EE if not declared, then
+        xsi:type and xsi:nil, AT(*) and an untyped AT per
+        declared attribute up to the first content state, SE(*) and untyped
+        CH in content states."""
+        where = self.position.get(state, J_CONTENT)
+        count = 0
+        if (where & (J_ZERO | J_CONTENT)) and not any(p[0] == EE for p in prods):
+            count += 1
+        if where & (J_ZERO | J_ATTRS):
+            # xsi:type and xsi:nil: the spec adds them to the first state;
+            # EXIficient offers them up to the first content state (with an
+            # attribute read, an empty SignatureValue's EE takes 3 bits there)
+            count += 2
+        if where & J_ATTRS:
+            count += 1 + sum(1 for p in prods if p[0] == AT)
+        if where & J_CONTENT:
+            count += 2
+        return (count - 1).bit_length()
+
     # -- serialisation -----------------------------------------------------
     def serialise(self, doc, frag):
         # Lay out states; a state id in the table is its byte offset.
@@ -422,7 +452,7 @@ class GrammarBuilder:
         pos = st_off
         for prods in self.states:
             offsets.append(pos)
-            pos += 3 + 7 * len(prods)
+            pos += 4 + 7 * len(prods)
         total = pos
         if total > 0xFFFF:
             raise SchemaError("table too large for 16-bit offsets (%d bytes)" % total)
@@ -446,13 +476,13 @@ class GrammarBuilder:
             out += struct.pack("<HHHHH", lo, hi, offsets[below], offsets[mid], offsets[full])
         for i, prods in enumerate(self.states):
             n = len(prods)
-            if i == doc:
+            if i in (doc, frag):
                 width = (n - 1).bit_length()          # no escape: DT/CM/PI are pruned
-            elif i == frag:
-                width = (n - 1).bit_length()
+                width2 = 0
             else:
                 width = n.bit_length()                # + one escape to second-level events
-            out += struct.pack("<HB", n, width)
+                width2 = self.second_level_width(i, prods)
+            out += struct.pack("<HBB", n, width, width2)
             for kind, flags, qn, typ, target in prods:
                 if kind == SE:
                     typ = offsets[typ]

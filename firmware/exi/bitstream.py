@@ -5,9 +5,10 @@ values; only the end of the stream is padded with zero bits to a whole byte.
 """
 from exi.error import ExiError
 
-# Unsigned integers are at most 10 groups of 7 bits (xs:unsignedLong); longer
+# Unsigned integers are at most 20 groups of 7 bits (140 bits: xs:unsignedLong
+# needs 10, xs:integer is unbounded in EXI but not in practice); longer
 # encodings are rejected instead of building arbitrarily large numbers.
-MAX_UINT_GROUPS = 10
+MAX_UINT_GROUPS = 20
 # Unaligned byte strings are shifted this many bytes at a time.
 CHUNK = 32
 

@@ -25,7 +25,7 @@ class Decoder:
         read_header(r)
         g = self.g
         top = g.frag if fragment else g.doc
-        n, width = g.header(top)
+        n, width, _ = g.header(top)
         out = {}
         while True:
             code = r.bits(width)
@@ -58,10 +58,10 @@ class Decoder:
         fam = -1
         count = 0
         while True:
-            n, width = g.header(state)
+            n, width, width2 = g.header(state)
             code = r.bits(width)
             if code >= n:
-                raise ExiError("undeclared event (code %d of %d)" % (code, n), r.pos)
+                return self.second_level(r, state, n, width2, code, out)
             kind, flags, key, typ, target, _ = g.production(state, code)
             if kind == EE:
                 return out
@@ -89,10 +89,25 @@ class Decoder:
                 state = target
                 fam = -1
 
+    def second_level(self, r, state, n, width2, code, out):
+        # The one undeclared event EXIficient writes for valid input: EE
+        # (code 0) where typed text was expected but the element is empty.
+        if code == n and r.bits(width2) == 0:
+            for i in range(n):
+                kind, _, key, dt, _, _ = self.g.production(state, i)
+                if kind == CH and dt[0] in (DT_STRING, DT_HEX, DT_B64):
+                    out[key] = "" if dt[0] == DT_STRING else b""
+                    return out
+        raise ExiError("undeclared event (code %d of %d)" % (code, n), r.pos)
+
     def simple_element(self, r, dt):
         # A simple type's grammar: CH then EE, each with a 1-bit event code
         # (the other value of the bit escapes to undeclared events).
         if r.bits(1):
+            # EXIficient writes an element with no text as the second-level
+            # EE (code 0 of 3 bits: EE, xsi:type, xsi:nil, AT(*), SE(*), CH).
+            if r.bits(3) == 0 and dt[0] in (DT_STRING, DT_HEX, DT_B64):
+                return "" if dt[0] == DT_STRING else b""
             raise ExiError("undeclared event in simple element", r.pos)
         value = self.value(r, dt)
         if r.bits(1):

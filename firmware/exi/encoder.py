@@ -33,7 +33,7 @@ class Encoder:
         w = BitWriter(buf)
         w.bits(0x80, 8)     # header: distinguishing bits, no options, EXI 1.0
         top = g.frag if fragment else g.doc
-        n, width = g.header(top)
+        n, width, _ = g.header(top)
         for name, value in msg.items():
             items = value if fragment and type(value) is list else [value]
             for item in items:
@@ -69,7 +69,7 @@ class Encoder:
         count = 0
         path = self.path
         while True:
-            n, width = g.header(state)
+            n, width, width2 = g.header(state)
             for code in range(n):
                 prod = g.production(state, code)
                 kind = prod[0]
@@ -97,7 +97,13 @@ class Encoder:
             else:
                 self.fail("missing %s" % " or ".join(
                     p[2] for p in (g.production(state, c) for c in range(n)) if p[2] and p[0] != CH_MIXED))
-            w.bits(code, width)
+            if kind == CH and is_empty_text(v, prod[3]):
+                # Empty text: second-level EE instead of CH, as EXIficient does.
+                w.bits(n, width)
+                w.bits(0, width2)
+                kind = EE
+            else:
+                w.bits(code, width)
             if kind == EE:
                 self.check_consumed(value, used)
                 if listener:
@@ -129,9 +135,14 @@ class Encoder:
                 self.fail("too many %s (%d given, %d allowed here)" % (key, len(v), n))
 
     def simple_element(self, w, dt, v, qn):
-        w.bits(0, 1)    # CH
-        self.value(w, dt, v)
-        w.bits(0, 1)    # EE
+        if is_empty_text(v, dt):
+            # Empty text: no CH at all, but EE from the second level (escape,
+            # then code 0 of 3 bits), as EXIficient writes it.
+            w.bits(0b1000, 4)
+        else:
+            w.bits(0, 1)    # CH
+            self.value(w, dt, v)
+            w.bits(0, 1)    # EE
         if self.listener:
             self.listener("SE", qn, None, None)
             self.listener("CH", qn, dt, v)
@@ -184,6 +195,11 @@ class Encoder:
             w.write_bytes(v)
         else:
             self.fail("unknown datatype %d" % kind)
+
+
+def is_empty_text(v, dt):
+    """An empty string or byte string: EXIficient writes no CH event for it."""
+    return not v and (v == "" or v == b"") and dt[0] in (DT_STRING, DT_HEX, DT_B64)
 
 
 def from_text(kind, text, enc):

@@ -10,7 +10,8 @@ Layout (little endian):
   qnames        u16 uri string, u16 local-name string
   datatypes     u8 kind, u8 bit width, u16 count, i32 arg
   families      u16 minOccurs, u16 maxOccurs (0xFFFF unbounded), u16 x3 states
-  states        u16 #productions, u8 event-code width, then per production
+  states        u16 #productions, u8 event-code width, u8 width of the
+                second-level event code, then per production
                 u8 kind|flags, u16 qname, u16 type, u16 target
   trailer       u16 document state, u16 fragment state
 A state is named by its byte offset.  `type` is a datatype index (simple
@@ -122,10 +123,12 @@ class Grammar:
         return struct.unpack("<5H", self.read(self.fam_off + 10 * f, 10))
 
     def header(self, off):
-        """(number of productions, event-code width) of the state at `off`."""
+        """(number of productions, event-code width, second-level width) of
+        the state at `off`; code n (one past the last production) escapes to
+        the second level."""
         if self._states is not None:
             return self._cached(off)[0]
-        return struct.unpack("<HB", self.read(off, 3))
+        return struct.unpack("<HBB", self.read(off, 4))
 
     def production(self, off, code):
         """Production `code` of the state at `off`: (kind, flags, key, type,
@@ -134,7 +137,7 @@ class Grammar:
         state of the child's grammar."""
         if self._states is not None:
             return self._cached(off)[1][code]
-        return self._production(off + 3 + 7 * code)
+        return self._production(off + 4 + 7 * code)
 
     def _production(self, p):
         kf, qn, typ, target = struct.unpack("<BHHH", self.read(p, 7))
@@ -153,9 +156,9 @@ class Grammar:
     def _cached(self, off):
         s = self._states.get(off)
         if s is None:
-            n, width = struct.unpack("<HB", self.read(off, 3))
-            prods = tuple(self._production(off + 3 + 7 * i) for i in range(n))
-            s = self._states[off] = ((n, width), prods)
+            head = struct.unpack("<HBB", self.read(off, 4))
+            prods = tuple(self._production(off + 4 + 7 * i) for i in range(head[0]))
+            s = self._states[off] = (head, prods)
         return s
 
     def enter(self, f, fam, count):

@@ -13,9 +13,11 @@
 //        -> one JSON line per vector of JSONL whose "schema" equals SCHEMA:
 //           name, encode_us (XML string -> SAX -> EXI bytes), decode_us (EXI
 //           bytes -> SAX events, discarded), xml_parse_us (XML string -> SAX
-//           events, discarded; part of encode_us), each the best of 5 round
-//           means over ITER runs in total, *_mean_us (mean over all ITER),
-//           exact (encoding == exi_hex), bytes [, got_hex]
+//           events, discarded; part of encode_us), encode_events_us (EXI
+//           encoding of pre-recorded SAX events: the encoder without the XML
+//           parser), each the best of 5 round means over ITER runs in total;
+//           *_mean_us (means over all ITER); exact (encoding == exi_hex, both
+//           ways); bytes [, got_hex]
 // opts: --fragment  --capacity N  --maxlen N   (N = -1: unbounded)
 // Defaults are the V2G profile: schema-informed, bit-packed, default
 // (non-strict) fidelity, valuePartitionCapacity=0, valueMaxLength=0,
@@ -174,6 +176,11 @@ public final class ExiBench {
             SAXParserFactory spf = SAXParserFactory.newInstance();
             spf.setNamespaceAware(true);
             xmlReader = spf.newSAXParser().getXMLReader();
+            xmlReader.setErrorHandler(new DefaultHandler() {   // throw, don't print
+                @Override public void error(org.xml.sax.SAXParseException e) throws org.xml.sax.SAXException {
+                    throw e;
+                }
+            });
             SAXFactory sf = new SAXFactory(factory);
             encoder = sf.createEXIWriter();
             exiReader = sf.createEXIReader();
@@ -184,6 +191,21 @@ public final class ExiBench {
             encoder.setOutputStream(out);   // writes the EXI header, resets the body encoder
             xmlReader.setContentHandler(encoder);
             xmlReader.parse(new InputSource(new StringReader(xml)));
+            return out.toByteArray();
+        }
+
+        Recording record(String xml) throws Exception {
+            Recording r = new Recording();
+            xmlReader.setContentHandler(r);
+            xmlReader.parse(new InputSource(new StringReader(xml)));
+            return r;
+        }
+
+        /** EXI encoding of pre-recorded SAX events (no XML parsing). */
+        byte[] encodeEvents(Recording r) throws Exception {
+            out.reset();
+            encoder.setOutputStream(out);
+            r.replay(encoder);
             return out.toByteArray();
         }
 
@@ -205,6 +227,43 @@ public final class ExiBench {
             t.transform(new SAXSource(exiReader, new InputSource(new ByteArrayInputStream(exi))),
                     new StreamResult(sw));
             return sw.toString();
+        }
+    }
+
+    /** SAX events of one parsed document, replayable into any handler, to
+     *  time the EXI encoder without the XML parser. */
+    static final class Recording extends DefaultHandler {
+        private final List<Object[]> events = new ArrayList<>();
+
+        @Override public void startDocument() { events.add(new Object[] {"sd"}); }
+        @Override public void endDocument() { events.add(new Object[] {"ed"}); }
+        @Override public void startPrefixMapping(String prefix, String uri) {
+            events.add(new Object[] {"sp", prefix, uri});
+        }
+        @Override public void endPrefixMapping(String prefix) { events.add(new Object[] {"ep", prefix}); }
+        @Override public void startElement(String uri, String local, String qname, org.xml.sax.Attributes atts) {
+            events.add(new Object[] {"se", uri, local, qname, new org.xml.sax.helpers.AttributesImpl(atts)});
+        }
+        @Override public void endElement(String uri, String local, String qname) {
+            events.add(new Object[] {"ee", uri, local, qname});
+        }
+        @Override public void characters(char[] ch, int start, int length) {
+            events.add(new Object[] {"ch", java.util.Arrays.copyOfRange(ch, start, start + length)});
+        }
+
+        void replay(org.xml.sax.ContentHandler h) throws org.xml.sax.SAXException {
+            for (Object[] e : events) {
+                switch ((String) e[0]) {
+                    case "sd": h.startDocument(); break;
+                    case "ed": h.endDocument(); break;
+                    case "sp": h.startPrefixMapping((String) e[1], (String) e[2]); break;
+                    case "ep": h.endPrefixMapping((String) e[1]); break;
+                    case "se": h.startElement((String) e[1], (String) e[2], (String) e[3],
+                            (org.xml.sax.Attributes) e[4]); break;
+                    case "ee": h.endElement((String) e[1], (String) e[2], (String) e[3]); break;
+                    default: char[] c = (char[]) e[1]; h.characters(c, 0, c.length);
+                }
+            }
         }
     }
 
@@ -385,8 +444,8 @@ public final class ExiBench {
             first = false;
             try {
                 if (!(item instanceof String)) throw new IllegalArgumentException("item is not a string");
-                if (encode) sb.append("{\"hex\": ").append(quote(hex(codec.encode((String) item)))).append('}');
-                else sb.append("{\"xml\": ").append(quote(codec.decodeToXml(unhex((String) item)))).append('}');
+                String v = encode ? hex(codec.encode((String) item)) : codec.decodeToXml(unhex((String) item));
+                sb.append(encode ? "{\"hex\": " : "{\"xml\": ").append(quote(v)).append('}');
             } catch (Exception e) {
                 sb.append("{\"error\": ").append(quote(message(e))).append('}');
                 codec = new Codec(f);   // state after a failure is unknown
@@ -415,24 +474,30 @@ public final class ExiBench {
         byte[][] exis = new byte[names.size()][];
         for (int i = 0; i < exis.length; i++) exis[i] = unhex(hexes.get(i));
 
+        Recording[] recs = new Recording[names.size()];
+        for (int i = 0; i < recs.length; i++) recs[i] = codec.record(xmls.get(i));
+
         long sink = 0;
         // warm-up: round robin over the vectors, o.warmup rounds in total
         for (int k = 0; k < o.warmup; k++) {
             int i = k % names.size();
             sink += codec.encode(xmls.get(i)).length;
+            sink += codec.encodeEvents(recs[i]).length;
             codec.decodeDiscard(exis[i]);
             codec.parseOnly(xmls.get(i));
         }
         // ITER operations of each kind per vector, in ROUNDS rounds; the
         // figure reported is the best round mean (robust against other load
         // on the machine), the mean over all ITER is reported as *_mean_us.
+        final String[] kinds = {"encode", "decode", "xml_parse", "encode_events"};
         final int rounds = Math.min(ROUNDS, iter);
         final int per = iter / rounds;
         for (int i = 0; i < names.size(); i++) {
             String xml = xmls.get(i);
-            byte[] last = null;
-            double[] best = {Double.MAX_VALUE, Double.MAX_VALUE, Double.MAX_VALUE};
-            long[] total = new long[3];
+            byte[] last = null, lastEv = null;
+            double[] best = new double[kinds.length];
+            java.util.Arrays.fill(best, Double.MAX_VALUE);
+            long[] total = new long[kinds.length];
             for (int r = 0; r < rounds; r++) {
                 int n = r == rounds - 1 ? iter - per * (rounds - 1) : per;
                 long t0 = System.nanoTime();
@@ -442,25 +507,28 @@ public final class ExiBench {
                 long t2 = System.nanoTime();
                 for (int k = 0; k < n; k++) codec.parseOnly(xml);
                 long t3 = System.nanoTime();
-                long[] d = {t1 - t0, t2 - t1, t3 - t2};
-                for (int j = 0; j < 3; j++) {
+                for (int k = 0; k < n; k++) lastEv = codec.encodeEvents(recs[i]);
+                long t4 = System.nanoTime();
+                long[] d = {t1 - t0, t2 - t1, t3 - t2, t4 - t3};
+                for (int j = 0; j < kinds.length; j++) {
                     total[j] += d[j];
                     best[j] = Math.min(best[j], d[j] / 1e3 / n);
                 }
-                sink += last.length;
+                sink += last.length + lastEv.length;
             }
             String got = hex(last);
-            boolean exact = got.equalsIgnoreCase(hexes.get(i).trim());
-            out.println("{\"name\": " + quote(names.get(i))
-                    + String.format(java.util.Locale.ROOT,
-                        ", \"encode_us\": %.3f, \"decode_us\": %.3f, \"xml_parse_us\": %.3f"
-                        + ", \"encode_mean_us\": %.3f, \"decode_mean_us\": %.3f, \"xml_parse_mean_us\": %.3f",
-                        best[0], best[1], best[2],
-                        total[0] / 1e3 / iter, total[1] / 1e3 / iter, total[2] / 1e3 / iter)
-                    + ", \"exact\": " + exact
-                    + ", \"bytes\": " + last.length
-                    + (exact ? "" : ", \"got_hex\": " + quote(got))
-                    + "}");
+            boolean exact = got.equalsIgnoreCase(hexes.get(i).trim()) && java.util.Arrays.equals(last, lastEv);
+            StringBuilder line = new StringBuilder("{\"name\": ").append(quote(names.get(i)));
+            for (int j = 0; j < kinds.length; j++) {
+                line.append(String.format(java.util.Locale.ROOT, ", \"%s_us\": %.3f", kinds[j], best[j]));
+            }
+            for (int j = 0; j < kinds.length; j++) {
+                line.append(String.format(java.util.Locale.ROOT, ", \"%s_mean_us\": %.3f",
+                        kinds[j], total[j] / 1e3 / iter));
+            }
+            line.append(", \"exact\": ").append(exact).append(", \"bytes\": ").append(last.length);
+            if (!exact) line.append(", \"got_hex\": ").append(quote(got));
+            out.println(line.append('}'));
             out.flush();
         }
         System.err.println("sink " + sink);
