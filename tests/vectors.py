@@ -5,6 +5,9 @@ import os
 REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 VECTORS = os.path.join(os.path.dirname(REPO), "shared", "exi-vectors", "vectors.jsonl")
 FIXTURE = os.path.join(REPO, "build", "test-data", "vector_dicts.json")
+# Encoded by bare EXIficient (tools/exificient.py) with other EXI options:
+# string tables on (capacity -1 = unbounded), bounded capacity, fragments.
+EXTRA = os.path.join(REPO, "tests", "data", "exificient_extra.jsonl")
 
 # the vectors' schema field -> our schema names
 SCHEMA_NAMES = {
@@ -21,6 +24,19 @@ def load():
     for v in vectors:
         v["ours"] = SCHEMA_NAMES[v["schema"]]
     return vectors
+
+
+def load_extra():
+    """The extra vectors, with their options as codec arguments."""
+    with open(EXTRA) as f:
+        extra = [json.loads(line) for line in f if line.strip()]
+    for v in extra:
+        o = v.pop("options")
+        v["ours"] = v["schema"]
+        v["args"] = {"fragment": o["fragment"],
+                     "capacity": None if o["capacity"] == -1 else o["capacity"],
+                     "max_length": None if o["maxlen"] == -1 else o["maxlen"]}
+    return extra
 
 
 def to_json(value):
@@ -41,7 +57,12 @@ def write_fixture():
     out = []
     for v in load():
         msg = exi.decode(v["ours"], bytes.fromhex(v["exi_hex"]))
-        out.append({"name": v["name"], "schema": v["ours"], "exi_hex": v["exi_hex"], "msg": to_json(msg)})
+        out.append({"name": v["name"], "schema": v["ours"], "exi_hex": v["exi_hex"], "msg": to_json(msg),
+                    "args": {}})
+    for v in load_extra():
+        msg = exi.decode(v["ours"], bytes.fromhex(v["exi_hex"]), **v["args"])
+        out.append({"name": v["name"], "schema": v["ours"], "exi_hex": v["exi_hex"], "msg": to_json(msg),
+                    "args": v["args"]})
     os.makedirs(os.path.dirname(FIXTURE), exist_ok=True)
     with open(FIXTURE, "w") as f:
         json.dump(out, f)

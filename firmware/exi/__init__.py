@@ -14,6 +14,7 @@ from exi.error import ExiError
 from exi.grammar import Grammar
 from exi.decoder import Decoder
 from exi.encoder import Encoder
+from exi.strings import ValueTable
 
 # schema name -> (table file, namespace of its messages)
 SCHEMAS = {
@@ -68,14 +69,22 @@ def grammar(schema):
     return g
 
 
-def decode(schema, data, fragment=False):
-    """EXI bytes -> {root element name: value}."""
-    return Decoder(grammar(schema)).decode(data, fragment)
+def _values(capacity, max_length):
+    # The V2G profile (capacity 0) keeps no string table at all.
+    return None if capacity == 0 else ValueTable(capacity, max_length)
 
 
-def encode(schema, msg, fragment=False):
+def decode(schema, data, fragment=False, capacity=0, max_length=None):
+    """EXI bytes -> {root element name: value}.
+
+    capacity and max_length are the EXI options valuePartitionCapacity and
+    valueMaxLength (None: unbounded); the defaults are the V2G profile's."""
+    return Decoder(grammar(schema), _values(capacity, max_length)).decode(data, fragment)
+
+
+def encode(schema, msg, fragment=False, capacity=0, max_length=None):
     """{root element name: value} -> EXI bytes (with the EXI header)."""
-    return Encoder(grammar(schema)).encode(msg, fragment)
+    return Encoder(grammar(schema), None, _values(capacity, max_length)).encode(msg, fragment)
 
 
 def encode_into(buf, schema, msg, fragment=False):

@@ -16,8 +16,9 @@ def read_header(r):
 
 
 class Decoder:
-    def __init__(self, grammar):
+    def __init__(self, grammar, values=None):
         self.g = grammar
+        self.values = values    # a strings.ValueTable, or None (V2G profile)
 
     def decode(self, data, fragment=False):
         """Decode a whole EXI stream (a document, or a fragment) into a dict."""
@@ -31,13 +32,13 @@ class Decoder:
             code = r.bits(width)
             if code >= n:
                 raise ExiError("undeclared event code %d at document level" % code, r.pos)
-            kind, flags, key, typ, _, _ = g.production(top, code)
+            kind, flags, key, typ, _, qn = g.production(top, code)
             if kind == EE and fragment:
                 break
             if kind == SE:
-                value = self.element(r, typ)
+                value = self.element(r, typ, qn)
             elif kind == SE_SIMPLE:
-                value = self.simple_element(r, typ)
+                value = self.simple_element(r, typ, qn)
             else:
                 raise ExiError("element %s cannot be decoded here" % (key or "*"), r.pos)
             if key in out:
@@ -52,7 +53,7 @@ class Decoder:
             raise ExiError("%d bytes of trailing data" % (r.end - r.i), r.pos)
         return out
 
-    def element(self, r, state):
+    def element(self, r, state, eqn):
         g = self.g
         out = {}
         fam = -1
@@ -62,17 +63,19 @@ class Decoder:
             code = r.bits(width)
             if code >= n:
                 return self.second_level(r, state, n, width2, code, out)
-            kind, flags, key, typ, target, _ = g.production(state, code)
+            kind, flags, key, typ, target, qn = g.production(state, code)
             if kind == EE:
                 return out
             if kind == SE:
-                value = self.element(r, typ)
+                value = self.element(r, typ, qn)
             elif kind == SE_SIMPLE:
-                value = self.simple_element(r, typ)
-            elif kind == AT or kind == CH:
-                value = self.value(r, typ)
+                value = self.simple_element(r, typ, qn)
+            elif kind == AT:
+                value = self.value(r, typ, qn)
+            elif kind == CH:
+                value = self.value(r, typ, eqn)
             elif kind == CH_MIXED:
-                value = out.get(key, "") + self.string(r)
+                value = out.get(key, "") + self.string(r, eqn)
             else:
                 raise ExiError("wildcard content is not supported", r.pos)
             if flags & F_LIST:
@@ -100,7 +103,7 @@ class Decoder:
                     return out
         raise ExiError("undeclared event (code %d of %d)" % (code, n), r.pos)
 
-    def simple_element(self, r, dt):
+    def simple_element(self, r, dt, qn):
         # A simple type's grammar: CH then EE, each with a 1-bit event code
         # (the other value of the bit escapes to undeclared events).
         if r.bits(1):
@@ -109,12 +112,12 @@ class Decoder:
             if r.bits(3) == 0 and dt[0] in (DT_STRING, DT_HEX, DT_B64):
                 return "" if dt[0] == DT_STRING else b""
             raise ExiError("undeclared event in simple element", r.pos)
-        value = self.value(r, dt)
+        value = self.value(r, dt, qn)
         if r.bits(1):
             raise ExiError("undeclared event after simple value", r.pos)
         return value
 
-    def value(self, r, dt):
+    def value(self, r, dt, qn):
         kind = dt[0]
         if kind == DT_NBIT:
             v = r.bits(dt[1])
@@ -135,24 +138,22 @@ class Decoder:
                 raise ExiError("enumeration index %d out of range" % i, r.pos)
             return self.g.string(dt[3] + i)
         if kind == DT_STRING:
-            return self.string(r)
+            return self.string(r, qn)
         if kind == DT_HEX or kind == DT_B64:
             return r.read_bytes(r.uint())
         raise ExiError("unknown datatype %d" % kind, r.pos)
 
-    def string(self, r):
+    def string(self, r, qn):
         n = r.uint()
         if n < 2:
-            # 0 and 1 are local and global string-table hits; the V2G profile
-            # (valuePartitionCapacity=0) never puts a value in the table.
-            raise ExiError("string table hit, but the string table is empty", r.pos)
+            return self.string_hit(r, qn, n)
         n -= 2
         if n << 3 > r.remaining():
             raise ExiError("string length %d runs past the end" % n, r.pos)
         mark = r.mark()
         raw = r.read_bytes(n)
         if not n or max(raw) < 0x80:
-            return str(raw, "ascii")       # every character was one 8-bit group
+            return self.seen(qn, str(raw, "ascii"))     # every character was one 8-bit group
         r.reset(mark)
         chars = []
         for _ in range(n):
@@ -160,7 +161,30 @@ class Decoder:
             if c > 0x10FFFF:
                 raise ExiError("invalid character code %d" % c, r.pos)
             chars.append(chr(c))
-        return "".join(chars)
+        return self.seen(qn, "".join(chars))
+
+
+    def seen(self, qn, s):
+        if self.values is not None:
+            self.values.add(qn, s)
+        return s
+
+    def string_hit(self, r, qn, n):
+        # 0: local hit (index among this name's values), 1: global hit.
+        t = self.values
+        if t is None:
+            # The V2G profile (valuePartitionCapacity=0) never fills the table.
+            raise ExiError("string table hit, but the string table is empty", r.pos)
+        if n == 0:
+            part = t.local.get(qn, ())
+            i = r.bits(t.local_width(qn))
+            s = part[i] if i < len(part) else None
+        else:
+            i = r.bits(t.global_width())
+            s = t.values[i][0] if i < len(t.values) else None
+        if s is None:
+            raise ExiError("string table index %d out of range" % i, r.pos)
+        return s
 
 
 def check_width(v, width, r):

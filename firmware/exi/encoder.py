@@ -17,8 +17,9 @@ _MISSING = object()
 
 
 class Encoder:
-    def __init__(self, grammar, listener=None):
+    def __init__(self, grammar, listener=None, values=None):
         self.g = grammar
+        self.values = values    # a strings.ValueTable, or None (V2G profile)
         # listener(event, qname, datatype, value) sees every event written:
         # "SE", "AT", "CH" and "EE"; the host builds XML from it.
         self.listener = listener
@@ -116,7 +117,7 @@ class Encoder:
             elif kind == SE_SIMPLE:
                 self.simple_element(w, typ, v, cqn)
             else:   # AT, CH
-                self.value(w, typ, v)
+                self.value(w, typ, v, cqn if kind == AT else qn)
                 if listener:
                     listener("AT" if kind == AT else "CH", cqn, typ, v)
             path.pop()
@@ -141,14 +142,14 @@ class Encoder:
             w.bits(0b1000, 4)
         else:
             w.bits(0, 1)    # CH
-            self.value(w, dt, v)
+            self.value(w, dt, v, qn)
             w.bits(0, 1)    # EE
         if self.listener:
             self.listener("SE", qn, None, None)
             self.listener("CH", qn, dt, v)
             self.listener("EE", qn, None, None)
 
-    def value(self, w, dt, v):
+    def value(self, w, dt, v, qn):
         kind = dt[0]
         if type(v) is str and kind != DT_STRING and kind != DT_ENUM:
             v = from_text(kind, v, self)
@@ -181,6 +182,19 @@ class Encoder:
         elif kind == DT_STRING:
             if type(v) is not str:
                 self.fail("%r is not a string" % (v,))
+            t = self.values
+            if t is not None:
+                lid = t.local_ids.get((qn, v))
+                if lid is not None:
+                    w.uint(0)                           # local hit
+                    w.bits(lid, t.local_width(qn))
+                    return
+                gid = t.global_ids.get(v)
+                if gid is not None:
+                    w.uint(1)                           # global hit
+                    w.bits(gid, t.global_width())
+                    return
+                t.add(qn, v)
             raw = v.encode()
             w.uint(len(v) + 2)
             if len(raw) == len(v):
