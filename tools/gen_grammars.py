@@ -158,12 +158,15 @@ class GrammarBuilder:
                                     self.t.string_run(values)))
         if builtin == "boolean":
             return self.t.datatype((DT_BOOL, 1, 0, 0))
+        # Strings and binaries keep their maximum length (0: unbounded) so that
+        # over-long values are refused; EXI itself does not encode lengths facets.
+        max_len = int((facets.get("maxLength") or facets.get("length") or ["0"])[0])
         if builtin == "hexBinary":
-            return self.t.datatype((DT_HEX, 0, 0, 0))
+            return self.t.datatype((DT_HEX, 0, max_len, 0))
         if builtin == "base64Binary":
-            return self.t.datatype((DT_B64, 0, 0, 0))
+            return self.t.datatype((DT_B64, 0, max_len, 0))
         if builtin in STRING_TYPES:
-            return self.t.datatype((DT_STRING, 0, 0, 0))
+            return self.t.datatype((DT_STRING, 0, max_len, 0))
         if builtin in INT_RANGES:
             lo, hi = INT_RANGES[builtin]
             if "minInclusive" in facets:

@@ -138,9 +138,15 @@ class Decoder:
                 raise ExiError("enumeration index %d out of range" % i, r.pos)
             return self.g.string(dt[3] + i)
         if kind == DT_STRING:
-            return self.string(r, qn)
+            s = self.string(r, qn)
+            if dt[2] and len(s) > dt[2]:
+                raise ExiError("string longer than its maximum of %d" % dt[2], r.pos)
+            return s
         if kind == DT_HEX or kind == DT_B64:
-            return r.read_bytes(r.uint())
+            n = r.uint()
+            if dt[2] and n > dt[2]:
+                raise ExiError("%d bytes, more than the maximum of %d" % (n, dt[2]), r.pos)
+            return r.read_bytes(n)
         raise ExiError("unknown datatype %d" % kind, r.pos)
 
     def string(self, r, qn):

@@ -182,6 +182,8 @@ class Encoder:
         elif kind == DT_STRING:
             if type(v) is not str:
                 self.fail("%r is not a string" % (v,))
+            if dt[2] and len(v) > dt[2]:
+                self.fail("%d characters, more than the maximum of %d" % (len(v), dt[2]))
             t = self.values
             if t is not None:
                 lid = t.local_ids.get((qn, v))
@@ -205,6 +207,8 @@ class Encoder:
         elif kind == DT_HEX or kind == DT_B64:
             if type(v) is not bytes and type(v) is not bytearray:
                 self.fail("%r is not bytes" % (v,))
+            if dt[2] and len(v) > dt[2]:
+                self.fail("%d bytes, more than the maximum of %d" % (len(v), dt[2]))
             w.uint(len(v))
             w.write_bytes(v)
         else:

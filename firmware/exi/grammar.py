@@ -8,7 +8,8 @@ Layout (little endian):
   the string pool, qname table, datatype table, family table and first state;
   string pool   u16 offsets (relative to the pool) then UTF-8 bytes
   qnames        u16 uri string, u16 local-name string
-  datatypes     u8 kind, u8 bit width, u16 count, i32 arg
+  datatypes     u8 kind, u8 bit width, u16 count, i32 arg (count: values of an
+                enumeration or n-bit range, maximum length of a string or binary)
   families      u16 minOccurs, u16 maxOccurs (0xFFFF unbounded), u16 x3 states
   states        u16 #productions, u8 event-code width, u8 width of the
                 second-level event code, then per production

@@ -145,5 +145,31 @@ def test_arrays_longer_than_the_schema_allows_are_rejected():
     expect_error(exi.encode, "appProtocol", {"supportedAppProtocolReq": {"AppProtocol": []}})
 
 
+def test_strings_and_binaries_longer_than_the_schema_allows_are_rejected():
+    # EVCCID is identifierType (maxLength 255); SessionID is 8 bytes
+    ok = {"SessionSetupReq": {"Header": header(), "EVCCID": "E" * 255}}
+    data = exi.encode("-20:CommonMessages", ok)
+    assert exi.decode("-20:CommonMessages", data) == ok
+    long_id = {"SessionSetupReq": {"Header": header(), "EVCCID": "E" * 256}}
+    assert "maximum" in str(expect_error(exi.encode, "-20:CommonMessages", long_id))
+    long_session = {"SessionSetupReq": {"Header": {"SessionID": bytes(9), "TimeStamp": 1}, "EVCCID": "E"}}
+    expect_error(exi.encode, "-20:CommonMessages", long_session)
+    # an over-long string or binary in a stream is refused by the decoder too
+    from exi.bitstream import BitReader, BitWriter
+    from exi.decoder import Decoder
+    g = exi.grammar("-20:CommonMessages")
+    for dt in g.datatypes:
+        if dt[0] in (4, 5, 6) and dt[2]:        # DT_STRING, DT_HEX, DT_B64 with a maximum
+            for n, ok in ((dt[2], True), (dt[2] + 1, False)):
+                w = BitWriter()
+                w.uint(n + 2 if dt[0] == 4 else n)
+                w.write_bytes(b"E" * n)
+                try:
+                    Decoder(g).value(BitReader(w.getvalue()), dt, 0)
+                    assert ok, dt
+                except exi.ExiError:
+                    assert not ok, dt
+
+
 def test_unknown_schema_is_an_exi_error():
     expect_error(exi.decode, "-21:Future", b"\x80")
