@@ -58,6 +58,7 @@ def element_to_value(elem):
 
 
 def xml_to_message(xml_text):
+    """The codec's dict for an XML document (text values stay text)."""
     try:
         root = ET.fromstring(xml_text)
     except ET.ParseError as e:
@@ -115,5 +116,25 @@ def decode_to_xml(schema, data, pretty=True):
     return tree_to_xml(message_to_tree(schema, msg)[0], pretty)
 
 
-def encode_from_xml(schema, xml_text):
-    return exi.encode(schema, xml_to_message(xml_text))
+def encode_from_xml(schema, xml_text, fragment=False):
+    """EXI of an XML document.  The dict the codec takes has no namespaces
+    and no sibling order, so the elements the encoder wrote are compared with
+    the document's: a wrong namespace or order is an error, not a fix-up."""
+    try:
+        root = ET.fromstring(xml_text)
+    except ET.ParseError as e:
+        raise exi.ExiError("XML is not well-formed: %s" % e)
+    g = exi.grammar(schema)
+    written = []
+
+    def on_event(event, qn, dt, value):
+        if event == "SE":
+            uri, local = g.qname(qn)
+            written.append("{%s}%s" % (uri, local) if uri else local)
+
+    msg = {local_name(root.tag): element_to_value(root)}
+    data = exi.Encoder(g, on_event).encode(msg, fragment)
+    for tag, want in zip(written, (e.tag for e in root.iter())):
+        if tag != want:
+            raise exi.ExiError("element %s is not where the schema puts it (expected %s)" % (want, tag))
+    return data
