@@ -405,7 +405,8 @@ class _Walker:
         self.ascii_only = ascii_only
         self.max_items = max_items
         self.max_len = max_len
-        self.ids = set()
+        self.ids = set()        # ID values used so far (they must be unique)
+        self.strings = []       # (kind, value) of every string generated so far
 
     def rare(self):
         return self.src.integer(0, RARE - 1) == RARE - 1
@@ -413,6 +414,7 @@ class _Walker:
     def message(self, root):
         e = self.m.root(root)
         self.ids = set()
+        self.strings = []
         return {e.name: self.value(e.typ, 0)}
 
     # -- structure ---------------------------------------------------------
@@ -481,6 +483,28 @@ class _Walker:
             return t.values[src.integer(0, len(t.values) - 1)]
         if kind in ("hex", "b64"):
             return src.binary(self.length(t))
+        return self.string(t)
+
+    def string(self, t):
+        """A string value: sometimes one generated earlier in this message (so
+        that EXI string-table hits, local and global, get exercised), else new."""
+        kind = t.kind
+        src = self.src
+        if self.strings and self.rare():
+            ok = _REUSE[kind]
+            fits = [v for k, v in self.strings
+                    if k in ok and t.minlen <= len(v) and (t.maxlen is None or len(v) <= t.maxlen)]
+            if fits:
+                v = fits[src.integer(0, len(fits) - 1)]
+                self.strings.append((kind, v))
+                return v
+        v = self.fresh_string(t)
+        self.strings.append((kind, v))
+        return v
+
+    def fresh_string(self, t):
+        kind = t.kind
+        src = self.src
         if kind == "uri" and self.rare():
             fits = [u for u in REALISTIC_URIS
                     if t.minlen <= len(u) and (t.maxlen is None or len(u) <= t.maxlen)]
@@ -510,16 +534,25 @@ class _Walker:
         # id / ncname
         s = src.text("name_start", 1) + src.text("name", n - 1)
         if kind == "id":
-            if s in self.ids:       # IDs are unique within a document
-                base = s
-                k = 1
-                while s in self.ids:
-                    suffix = str(k)
-                    keep = (t.maxlen if t.maxlen is not None else len(base) + len(suffix)) - len(suffix)
-                    s = (base[:max(keep, 1)] + suffix)
-                    k += 1
+            base, k = s, 1
+            while s in self.ids:    # IDs are unique within a document
+                suffix = str(k)
+                keep = len(base) if t.maxlen is None else t.maxlen - len(suffix)
+                s = base[:max(keep, 1)] + suffix
+                k += 1
             self.ids.add(s)
         return s
+
+
+# Which earlier strings (by kind) are valid values of a kind; IDs are never reused.
+_REUSE = {
+    "string": {"string", "token", "uri", "id", "ncname", "language"},
+    "token": {"token", "uri", "id", "ncname", "language"},
+    "uri": {"uri", "id", "ncname"},
+    "ncname": {"id", "ncname"},
+    "language": {"language"},
+    "id": set(),
+}
 
 
 def _pick_root(model, root, src):

@@ -25,14 +25,13 @@ class Decoder:
         r = BitReader(data)
         read_header(r)
         g = self.g
-        top = g.frag if fragment else g.doc
-        n, width, _ = g.header(top)
+        (n, width, _), prods = g.state(g.frag if fragment else g.doc)
         out = {}
         while True:
             code = r.bits(width)
             if code >= n:
                 raise ExiError("undeclared event code %d at document level" % code, r.pos)
-            kind, flags, key, typ, _, qn = g.production(top, code)
+            kind, flags, key, typ, _, qn = prods[code]
             if kind == EE and fragment:
                 break
             if kind == SE:
@@ -59,11 +58,11 @@ class Decoder:
         fam = -1
         count = 0
         while True:
-            n, width, width2 = g.header(state)
+            (n, width, width2), prods = g.state(state)
             code = r.bits(width)
             if code >= n:
-                return self.second_level(r, state, n, width2, code, out)
-            kind, flags, key, typ, target, qn = g.production(state, code)
+                return self.second_level(r, prods, n, width2, code, out)
+            kind, flags, key, typ, target, qn = prods[code]
             if kind == EE:
                 return out
             if kind == SE:
@@ -92,12 +91,12 @@ class Decoder:
                 state = target
                 fam = -1
 
-    def second_level(self, r, state, n, width2, code, out):
+    def second_level(self, r, prods, n, width2, code, out):
         # The one undeclared event EXIficient writes for valid input: EE
         # (code 0) where typed text was expected but the element is empty.
         if code == n and r.bits(width2) == 0:
             for i in range(n):
-                kind, _, key, dt, _, _ = self.g.production(state, i)
+                kind, _, key, dt, _, _ = prods[i]
                 if kind == CH and dt[0] in (DT_STRING, DT_HEX, DT_B64):
                     out[key] = "" if dt[0] == DT_STRING else b""
                     return out
@@ -106,6 +105,13 @@ class Decoder:
     def simple_element(self, r, dt, qn):
         # A simple type's grammar: CH then EE, each with a 1-bit event code
         # (the other value of the bit escapes to undeclared events).
+        kind = dt[0]
+        if kind == DT_NBIT or kind == DT_BOOL or kind == DT_ENUM:
+            # fixed width: read CH, the value and EE at once
+            v = r.bits(dt[1] + 2)
+            if v >> (dt[1] + 1) or v & 1:
+                raise ExiError("undeclared event in simple element", r.pos)
+            return self.fixed(r, dt, v >> 1)
         if r.bits(1):
             # EXIficient writes an element with no text as the second-level
             # EE (code 0 of 3 bits: EE, xsi:type, xsi:nil, AT(*), SE(*), CH).
@@ -119,24 +125,14 @@ class Decoder:
 
     def value(self, r, dt, qn):
         kind = dt[0]
-        if kind == DT_NBIT:
-            v = r.bits(dt[1])
-            if v > dt[2]:
-                raise ExiError("value out of range", r.pos)
-            return v + dt[3]
+        if kind == DT_NBIT or kind == DT_BOOL or kind == DT_ENUM:
+            return self.fixed(r, dt, r.bits(dt[1]))
         if kind == DT_UINT:
             return check_width(r.uint(), dt[1], r)
         if kind == DT_INT:
             neg = r.bits(1)
             v = check_width(r.uint(), dt[1], r)
             return -v - 1 if neg else v
-        if kind == DT_BOOL:
-            return r.bits(1) == 1
-        if kind == DT_ENUM:
-            i = r.bits(dt[1])
-            if i >= dt[2]:
-                raise ExiError("enumeration index %d out of range" % i, r.pos)
-            return self.g.string(dt[3] + i)
         if kind == DT_STRING:
             s = self.string(r, qn)
             if dt[2] and len(s) > dt[2]:
@@ -148,6 +144,17 @@ class Decoder:
                 raise ExiError("%d bytes, more than the maximum of %d" % (n, dt[2]), r.pos)
             return r.read_bytes(n)
         raise ExiError("unknown datatype %d" % kind, r.pos)
+
+    def fixed(self, r, dt, v):
+        """The value of the bits v of an n-bit integer, boolean or enumeration."""
+        kind = dt[0]
+        if kind == DT_BOOL:
+            return v == 1
+        if v > dt[2] or (kind == DT_ENUM and v == dt[2]):
+            raise ExiError("value %d out of range" % v, r.pos)
+        if kind == DT_NBIT:
+            return v + dt[3]
+        return self.g.enum(dt)[v]
 
     def string(self, r, qn):
         n = r.uint()

@@ -33,13 +33,12 @@ class Encoder:
         g = self.g
         w = BitWriter(buf)
         w.bits(0x80, 8)     # header: distinguishing bits, no options, EXI 1.0
-        top = g.frag if fragment else g.doc
-        n, width, _ = g.header(top)
+        (n, width, _), prods = g.state(g.frag if fragment else g.doc)
         for name, value in msg.items():
             items = value if fragment and type(value) is list else [value]
             for item in items:
                 for code in range(n):
-                    kind, _, key, typ, _, qn = g.production(top, code)
+                    kind, _, key, typ, _, qn = prods[code]
                     if key == name and (kind == SE or kind == SE_SIMPLE):
                         break
                 else:
@@ -70,9 +69,9 @@ class Encoder:
         count = 0
         path = self.path
         while True:
-            n, width, width2 = g.header(state)
+            (n, width, width2), prods = g.state(state)
             for code in range(n):
-                prod = g.production(state, code)
+                prod = prods[code]
                 kind = prod[0]
                 if kind == EE:
                     break
@@ -97,7 +96,7 @@ class Encoder:
                 break
             else:
                 self.fail("missing %s" % " or ".join(
-                    p[2] for p in (g.production(state, c) for c in range(n)) if p[2] and p[0] != CH_MIXED))
+                    p[2] for p in (prods[c] for c in range(n)) if p[2] and p[0] != CH_MIXED))
             if kind == CH and is_empty_text(v, prod[3]):
                 # Empty text: second-level EE instead of CH, as EXIficient does.
                 w.bits(n, width)
@@ -136,7 +135,12 @@ class Encoder:
                 self.fail("too many %s (%d given, %d allowed here)" % (key, len(v), n))
 
     def simple_element(self, w, dt, v, qn):
-        if is_empty_text(v, dt):
+        kind = dt[0]
+        if kind == DT_NBIT or kind == DT_BOOL or kind == DT_ENUM:
+            if type(v) is str and kind != DT_ENUM:
+                v = from_text(kind, v, self)
+            w.bits(self.fixed(dt, v) << 1, dt[1] + 2)     # CH (0), the value, EE (0)
+        elif is_empty_text(v, dt):
             # Empty text: no CH at all, but EE from the second level (escape,
             # then code 0 of 3 bits), as EXIficient writes it.
             w.bits(0b1000, 4)
@@ -149,14 +153,29 @@ class Encoder:
             self.listener("CH", qn, dt, v)
             self.listener("EE", qn, None, None)
 
+    def fixed(self, dt, v):
+        """The bits of a fixed-width value: n-bit integer, boolean, enumeration."""
+        kind = dt[0]
+        if kind == DT_NBIT:
+            if type(v) is not int or not 0 <= v - dt[3] <= dt[2]:
+                self.fail("%r is outside %d..%d" % (v, dt[3], dt[3] + dt[2]))
+            return v - dt[3]
+        if kind == DT_BOOL:
+            if type(v) is not bool:
+                self.fail("%r is not a boolean" % (v,))
+            return 1 if v else 0
+        values = self.g.enum(dt)
+        for i in range(len(values)):
+            if values[i] == v:
+                return i
+        self.fail("%r is not one of the enumerated values" % (v,))
+
     def value(self, w, dt, v, qn):
         kind = dt[0]
         if type(v) is str and kind != DT_STRING and kind != DT_ENUM:
             v = from_text(kind, v, self)
-        if kind == DT_NBIT:
-            if type(v) is not int or not 0 <= v - dt[3] <= dt[2]:
-                self.fail("%r is outside %d..%d" % (v, dt[3], dt[3] + dt[2]))
-            w.bits(v - dt[3], dt[1])
+        if kind == DT_NBIT or kind == DT_BOOL or kind == DT_ENUM:
+            w.bits(self.fixed(dt, v), dt[1])
         elif kind == DT_UINT:
             if type(v) is not int or v < 0 or (dt[1] and v >> dt[1]):
                 self.fail("%r is not an unsigned integer of %d bits" % (v, dt[1]))
@@ -169,16 +188,6 @@ class Encoder:
                 self.fail("%d is out of range" % v)
             w.bits(1 if v < 0 else 0, 1)
             w.uint(m)
-        elif kind == DT_BOOL:
-            if type(v) is not bool:
-                self.fail("%r is not a boolean" % (v,))
-            w.bits(1 if v else 0, 1)
-        elif kind == DT_ENUM:
-            for i in range(dt[2]):
-                if self.g.string(dt[3] + i) == v:
-                    w.bits(i, dt[1])
-                    return
-            self.fail("%r is not one of the enumerated values" % (v,))
         elif kind == DT_STRING:
             if type(v) is not str:
                 self.fail("%r is not a string" % (v,))

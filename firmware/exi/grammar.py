@@ -90,6 +90,7 @@ class Grammar:
         raw = self.read(dt_off, 8 * n_dt)
         self.datatypes = [struct.unpack_from("<BBHi", raw, 8 * i) for i in range(n_dt)]
         self._states = {} if CACHE_STATES else None
+        self._enums = {} if CACHE_STATES else None
         # Local names are looked up for every production; keep the ones in
         # use, so decoded messages share their key strings.
         self._locals = {}
@@ -119,26 +120,37 @@ class Grammar:
             cache[qn] = name
         return name
 
+    def enum(self, dt):
+        """The values of an enumeration datatype, in schema order."""
+        values = self._enums.get(dt[3]) if self._enums is not None else None
+        if values is None:
+            values = tuple(self.string(dt[3] + i) for i in range(dt[2]))
+            if self._enums is not None:
+                self._enums[dt[3]] = values
+        return values
+
     def family(self, f):
         """(minOccurs, maxOccurs, state below min, state in range, state at max)."""
         return struct.unpack("<5H", self.read(self.fam_off + 10 * f, 10))
 
-    def header(self, off):
-        """(number of productions, event-code width, second-level width) of
-        the state at `off`; code n (one past the last production) escapes to
-        the second level."""
-        if self._states is not None:
-            return self._cached(off)[0]
-        return struct.unpack("<HBB", self.read(off, 4))
+    def state(self, off):
+        """((n, width, width2), productions) of the state at byte offset off.
 
-    def production(self, off, code):
-        """Production `code` of the state at `off`: (kind, flags, key, type,
-        target, qname).  key is the dict key of its value ("Name", "@Name" or
-        "#text"); type is a datatype tuple for simple values or the start
-        state of the child's grammar."""
-        if self._states is not None:
-            return self._cached(off)[1][code]
-        return self._production(off + 4 + 7 * code)
+        n productions have event codes 0..n-1 of `width` bits; code n escapes
+        to second-level events, whose codes take `width2` bits.  A production
+        is (kind, flags, key, type, target, qname): key is the dict key of its
+        value ("Name", "@Name" or "#text"); type is a datatype tuple for
+        simple values or the start state of the child's grammar.
+        """
+        cache = self._states
+        if cache is None:
+            return struct.unpack("<HBB", self.read(off, 4)), _Productions(self, off)
+        s = cache.get(off)
+        if s is None:
+            head = struct.unpack("<HBB", self.read(off, 4))
+            prods = tuple(self._production(off + 4 + 7 * i) for i in range(head[0]))
+            s = cache[off] = (head, prods)
+        return s
 
     def _production(self, p):
         kf, qn, typ, target = struct.unpack("<BHHH", self.read(p, 7))
@@ -154,14 +166,6 @@ class Grammar:
             typ = self.datatypes[typ]
         return (kind, kf & 0xC0, key, typ, target, qn)
 
-    def _cached(self, off):
-        s = self._states.get(off)
-        if s is None:
-            head = struct.unpack("<HBB", self.read(off, 4))
-            prods = tuple(self._production(off + 4 + 7 * i) for i in range(head[0]))
-            s = self._states[off] = (head, prods)
-        return s
-
     def enter(self, f, fam, count):
         """Take a production into repetition family f from family fam after
         `count` occurrences there; returns (state, family, count)."""
@@ -172,3 +176,14 @@ class Grammar:
         if hi == UNBOUNDED or count < hi:
             return mid, f, count
         return full, f, count
+
+
+class _Productions:
+    """A state's productions, read from the table one at a time (MicroPython)."""
+
+    def __init__(self, g, off):
+        self.g = g
+        self.off = off + 4
+
+    def __getitem__(self, code):
+        return self.g._production(self.off + 7 * code)
