@@ -8,12 +8,14 @@ by the element's datatype; the host's XML front end relies on that.
 """
 import binascii
 
-from exi.bitstream import BitWriter
+from exi.bitstream import BitWriter, MAX_UINT_GROUPS
 from exi.error import ExiError
 from exi.grammar import (EE, SE, SE_SIMPLE, AT, CH, CH_MIXED, SE_ANY, F_FAMILY, F_LIST,
                          DT_UINT, DT_INT, DT_NBIT, DT_BOOL, DT_STRING, DT_HEX, DT_B64, DT_ENUM)
 
 _MISSING = object()
+# Unbounded integers (xs:integer) are limited to what the decoder accepts.
+MAX_UINT_BITS = 7 * MAX_UINT_GROUPS
 
 
 class Encoder:
@@ -177,14 +179,14 @@ class Encoder:
         if kind == DT_NBIT or kind == DT_BOOL or kind == DT_ENUM:
             w.bits(self.fixed(dt, v), dt[1])
         elif kind == DT_UINT:
-            if type(v) is not int or v < 0 or (dt[1] and v >> dt[1]):
-                self.fail("%r is not an unsigned integer of %d bits" % (v, dt[1]))
+            if type(v) is not int or v < 0 or v >> (dt[1] or MAX_UINT_BITS):
+                self.fail("%r is not an unsigned integer of %d bits" % (v, dt[1] or MAX_UINT_BITS))
             w.uint(v)
         elif kind == DT_INT:
             if type(v) is not int:
                 self.fail("%r is not an integer" % (v,))
             m = -v - 1 if v < 0 else v
-            if dt[1] and m >> dt[1]:
+            if m >> (dt[1] or MAX_UINT_BITS):
                 self.fail("%d is out of range" % v)
             w.bits(1 if v < 0 else 0, 1)
             w.uint(m)

@@ -171,5 +171,17 @@ def test_strings_and_binaries_longer_than_the_schema_allows_are_rejected():
                     assert not ok, dt
 
 
+def test_unbounded_integers_are_limited_alike_in_both_directions():
+    # ds:HMACOutputLength is xs:integer: the encoder refuses what the decoder would
+    def msg(n):
+        return {"SignedInfo": {"CanonicalizationMethod": {"@Algorithm": "a"},
+                               "SignatureMethod": {"@Algorithm": "b", "HMACOutputLength": n},
+                               "Reference": [{"DigestMethod": {"@Algorithm": "c"}, "DigestValue": b""}]}}
+    for n in ((1 << 140) - 1, -(1 << 140)):
+        assert exi.decode("xmldsig", exi.encode("xmldsig", msg(n), True), True) == msg(n)
+    for n in (1 << 140, -(1 << 140) - 1):
+        expect_error(exi.encode, "xmldsig", msg(n), True)
+
+
 def test_unknown_schema_is_an_exi_error():
     expect_error(exi.decode, "-21:Future", b"\x80")
