@@ -187,7 +187,7 @@ def bench_micropython(vecs):
         tried = [(k, run(k * 1024)[0]) for k in range(40, 100, 4)]
         smallest = min((k for k, good in tried if good), default=None)
         ok64 = run(64 * 1024)[0]
-    tables = sum(os.path.getsize(os.path.join(REPO, "schemas", exi.SCHEMAS[s][0] + ".exig")) for s in IISO20)
+    tables = sum(os.path.getsize(os.path.join(REPO, "schemas", exi.SCHEMAS[s] + ".exig")) for s in IISO20)
     print("\n== MicroPython unix port (64-bit build: objects are about twice their size on a 32-bit MCU)")
     print("  heap in use after importing the codec (.mpy) and opening the -20 tables: %s bytes (%.1f KiB)"
           % (imported, (imported or 0) / 1024))

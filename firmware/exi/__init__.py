@@ -14,19 +14,18 @@ from exi.error import ExiError
 from exi.grammar import Grammar
 from exi.decoder import Decoder
 from exi.encoder import Encoder
-from exi.strings import ValueTable
 
-# schema name -> (table file, namespace of its messages)
+# schema name -> grammar table (schemas/<name>.exig)
 SCHEMAS = {
-    "appProtocol": ("appProtocol", "urn:iso:15118:2:2010:AppProtocol"),
-    "-20:CommonMessages": ("iso20_CommonMessages", "urn:iso:std:iso:15118:-20:CommonMessages"),
-    "-20:AC": ("iso20_AC", "urn:iso:std:iso:15118:-20:AC"),
-    "-20:DC": ("iso20_DC", "urn:iso:std:iso:15118:-20:DC"),
-    "-20:ACDP": ("iso20_ACDP", "urn:iso:std:iso:15118:-20:ACDP"),
-    "-20:WPT": ("iso20_WPT", "urn:iso:std:iso:15118:-20:WPT"),
-    "-2": ("iso2", "urn:iso:15118:2:2013:MsgDef"),
-    "din": ("din", "urn:din:70121:2012:MsgDef"),
-    "xmldsig": ("xmldsig", "http://www.w3.org/2000/09/xmldsig#"),
+    "appProtocol": "appProtocol",
+    "-20:CommonMessages": "iso20_CommonMessages",
+    "-20:AC": "iso20_AC",
+    "-20:DC": "iso20_DC",
+    "-20:ACDP": "iso20_ACDP",
+    "-20:WPT": "iso20_WPT",
+    "-2": "iso2",
+    "din": "din",
+    "xmldsig": "xmldsig",
 }
 
 # Where the tables live: next to the exi package on a board (/schemas), or in
@@ -49,7 +48,7 @@ def grammar(schema):
     g = _grammars.get(schema)
     if g is None:
         try:
-            table = SCHEMAS[schema][0]
+            table = SCHEMAS[schema]
         except KeyError:
             raise ExiError("unknown schema %r (one of: %s)" % (schema, ", ".join(SCHEMAS)))
         for d in SCHEMA_DIRS:
@@ -70,8 +69,12 @@ def grammar(schema):
 
 
 def _values(capacity, max_length):
-    # The V2G profile (capacity 0) keeps no string table at all.
-    return None if capacity == 0 else ValueTable(capacity, max_length)
+    # The V2G profile (capacity 0) keeps no string table at all (and does
+    # not even import its code).
+    if capacity == 0:
+        return None
+    from exi.strings import ValueTable
+    return ValueTable(capacity, max_length)
 
 
 def decode(schema, data, fragment=False, capacity=0, max_length=None):

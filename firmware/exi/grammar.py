@@ -87,8 +87,8 @@ class Grammar:
         (_, _, n_dt, _, self.str_off, self.qn_off, dt_off, self.fam_off,
          _) = struct.unpack("<9H", self.read(4, 18))
         self.doc, self.frag = struct.unpack("<HH", self.read(size - 4, 4))
-        raw = self.read(dt_off, 8 * n_dt)
-        self.datatypes = [struct.unpack_from("<BBHi", raw, 8 * i) for i in range(n_dt)]
+        self.n_datatypes = n_dt
+        self._dt_raw = bytes(self.read(dt_off, 8 * n_dt))
         self._states = {} if CACHE_STATES else None
         self._enums = {} if CACHE_STATES else None
         # Local names are looked up for every production; keep the ones in
@@ -100,6 +100,10 @@ class Grammar:
             return self._mem[off:off + n]
         self._file.seek(off)
         return self._file.read(n)
+
+    def datatype(self, i):
+        """(kind, bit width, count, arg) of datatype i (see the layout above)."""
+        return struct.unpack_from("<BBHi", self._dt_raw, 8 * i)
 
     def string(self, i):
         a, e = struct.unpack("<HH", self.read(self.str_off + 2 * i, 4))
@@ -163,7 +167,7 @@ class Grammar:
         elif kind == CH or kind == CH_MIXED:
             key = "#text"
         if kind == SE_SIMPLE or kind == AT or kind == CH:
-            typ = self.datatypes[typ]
+            typ = self.datatype(typ)
         return (kind, kf & 0xC0, key, typ, target, qn)
 
     def enter(self, f, fam, count):

@@ -158,7 +158,7 @@ def test_strings_and_binaries_longer_than_the_schema_allows_are_rejected():
     from exi.bitstream import BitReader, BitWriter
     from exi.decoder import Decoder
     g = exi.grammar("-20:CommonMessages")
-    for dt in g.datatypes:
+    for dt in (g.datatype(i) for i in range(g.n_datatypes)):
         if dt[0] in (4, 5, 6) and dt[2]:        # DT_STRING, DT_HEX, DT_B64 with a maximum
             for n, ok in ((dt[2], True), (dt[2] + 1, False)):
                 w = BitWriter()
