@@ -40,8 +40,8 @@ class Decoder:
                 value = self.simple_element(r, typ, qn)
             else:
                 raise ExiError("element %s cannot be decoded here" % (key or "*"), r.pos)
-            if key in out:
-                if type(out[key]) is not list or not fragment:
+            if key in out:      # a fragment may hold an element more than once
+                if type(out[key]) is not list:
                     out[key] = [out[key]]
                 out[key].append(value)
             else:
@@ -171,11 +171,10 @@ class Decoder:
         chars = []
         for _ in range(n):
             c = r.uint()
-            if c > 0x10FFFF:
+            if c > 0x10FFFF or 0xD800 <= c <= 0xDFFF:
                 raise ExiError("invalid character code %d" % c, r.pos)
             chars.append(chr(c))
         return self.seen(qn, "".join(chars))
-
 
     def seen(self, qn, s):
         if self.values is not None:
