@@ -64,7 +64,7 @@ class Encoder:
             listener("SE", qn, None, None)
         if type(value) is not dict:
             # XML text of an empty element, or of one with simple content
-            value = {} if value == "" or value is None else {"#text": value}
+            value = {} if value is None or (type(value) is str and not value) else {"#text": value}
         g = self.g
         used = {}
         fam = -1
@@ -228,7 +228,8 @@ class Encoder:
 
 def is_empty_text(v, dt):
     """An empty string or byte string: EXIficient writes no CH event for it."""
-    return not v and (v == "" or v == b"") and dt[0] in (DT_STRING, DT_HEX, DT_B64)
+    t = type(v)
+    return not v and (t is str or t is bytes or t is bytearray) and dt[0] in (DT_STRING, DT_HEX, DT_B64)
 
 
 def from_text(kind, text, enc):
