@@ -14,6 +14,8 @@ from exi.grammar import (EE, SE, SE_SIMPLE, AT, CH, CH_MIXED, SE_ANY, F_FAMILY, 
                          DT_UINT, DT_INT, DT_NBIT, DT_BOOL, DT_STRING, DT_HEX, DT_B64, DT_ENUM)
 
 _MISSING = object()
+# the datatype of untyped text (mixed content)
+UNTYPED = (DT_STRING, 0, 0, 0)
 # Unbounded integers (xs:integer) are limited to what the decoder accepts.
 MAX_UINT_BITS = 7 * MAX_UINT_GROUPS
 
@@ -72,33 +74,8 @@ class Encoder:
         path = self.path
         while True:
             (n, width, width2), prods = g.state(state)
-            for code in range(n):
-                prod = prods[code]
-                kind = prod[0]
-                if kind == EE:
-                    break
-                if kind == SE_ANY or kind == CH_MIXED:
-                    continue
-                key = prod[2]
-                v = value.get(key, _MISSING)
-                if v is _MISSING:
-                    continue
-                if prod[1] & F_LIST:
-                    if type(v) is not list:
-                        v = [v]
-                    i = used.get(key, 0)
-                    if i >= len(v):
-                        continue
-                    used[key] = i + 1
-                    v = v[i]
-                elif key in used:
-                    continue
-                else:
-                    used[key] = 1
-                break
-            else:
-                self.fail("missing %s" % " or ".join(
-                    p[2] for p in (prods[c] for c in range(n)) if p[2] and p[0] != CH_MIXED))
+            code, prod, v = self.choose(prods, n, value, used)
+            kind = prod[0]
             if kind == CH and is_empty_text(v, prod[3]):
                 # Empty text: second-level EE instead of CH, as EXIficient does.
                 w.bits(n, width)
@@ -117,6 +94,10 @@ class Encoder:
                 self.element(w, typ, v, cqn)
             elif kind == SE_SIMPLE:
                 self.simple_element(w, typ, v, cqn)
+            elif kind == CH_MIXED:
+                self.value(w, UNTYPED, v, qn)
+                if listener:
+                    listener("CH", qn, UNTYPED, v)
             else:   # AT, CH
                 self.value(w, typ, v, cqn if kind == AT else qn)
                 if listener:
@@ -127,6 +108,41 @@ class Encoder:
             else:
                 state = target
                 fam = -1
+
+    def choose(self, prods, n, value, used):
+        """(code, production, value) to write next: the text of mixed content
+        once no attribute is pending, else the first production whose key
+        still has a value waiting, else EE."""
+        if prods[n - 1][0] == CH_MIXED and "#text" in value and "#text" not in used:
+            for p in prods:
+                if p[0] == AT and p[2] in value and p[2] not in used:
+                    break
+            else:
+                used["#text"] = 1     # the decoder joins all text into one value
+                return n - 1, prods[n - 1], value["#text"]
+        for code in range(n):
+            prod = prods[code]
+            kind = prod[0]
+            if kind == EE:
+                return code, prod, None
+            if kind == SE_ANY or kind == CH_MIXED:
+                continue
+            key = prod[2]
+            v = value.get(key, _MISSING)
+            if v is _MISSING:
+                continue
+            if prod[1] & F_LIST:
+                if type(v) is not list:
+                    v = [v]
+                i = used.get(key, 0)
+                if i < len(v):
+                    used[key] = i + 1
+                    return code, prod, v[i]
+            elif key not in used:
+                used[key] = 1
+                return code, prod, v
+        self.fail("missing %s" % " or ".join(p[2] for p in (prods[c] for c in range(n))
+                                              if p[2] and p[0] != CH_MIXED))
 
     def check_consumed(self, value, used):
         for key, v in value.items():

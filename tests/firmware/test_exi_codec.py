@@ -183,5 +183,16 @@ def test_unbounded_integers_are_limited_alike_in_both_directions():
         expect_error(exi.encode, "xmldsig", msg(n), True)
 
 
+def test_mixed_content_text_round_trips():
+    # found by atheris: ds:Object is mixed content; its text must re-encode
+    data = binascii.unhexlify("804e82088cad")
+    msg = exi.decode("-20:CommonMessages", data)
+    assert msg == {"Object": {"#text": "\x11\x19"}}
+    assert exi.decode("-20:CommonMessages", exi.encode("-20:CommonMessages", msg)) == msg
+    # text alongside an attribute: the attribute is written first
+    obj = {"Object": {"@Id": "o1", "#text": "hello"}}
+    assert exi.decode("xmldsig", exi.encode("xmldsig", obj)) == obj
+
+
 def test_unknown_schema_is_an_exi_error():
     expect_error(exi.decode, "-21:Future", b"\x80")
