@@ -114,7 +114,8 @@ class Encoder:
         once no attribute is pending, else the first production whose key
         still has a value waiting, else EE."""
         if prods[n - 1][0] == CH_MIXED and "#text" in value and "#text" not in used:
-            for p in prods:
+            for c in range(n):      # (prods is a lazy view on MicroPython: index it)
+                p = prods[c]
                 if p[0] == AT and p[2] in value and p[2] not in used:
                     break
             else:
