@@ -1,9 +1,11 @@
-"""Random VALID ISO 15118-20 messages, generated straight from the official XSDs.
+"""Random VALID ISO 15118-20, ISO 15118-2 and DIN SPEC 70121 messages,
+generated straight from the official XSDs.
 
     from strategies import message, message_types, random_message
 
     @given(message("-20:DC"))                 # any DC request or response
     @given(message("-20:AC", "AC_ChargeLoopReq"))
+    @given(message("-2", "ChargeParameterDiscoveryReq"))
     random_message("-20:CommonMessages", None, random.Random(1))   # no hypothesis
 
 Messages are in the codec's dict format (firmware/exi): {root local name: value};
@@ -14,6 +16,26 @@ keys; int for every integer type, bool, str (strings, anyURI, ID,
 enumerations), bytes (hexBinary/base64Binary); an empty complex element is {}.
 Where the XSD refers to the head of a substitution group, the key is the local
 name of the chosen (non-abstract) member.
+
+Message types.  In -20 and SupportedAppProtocol a message is a global *Req/*Res
+element: message_types() lists those and a message is {name: {...}}.  In -2
+and DIN every message is one V2G_Message whose Body holds one member of the
+abstract BodyElement substitution group; message_types() lists the members
+(every non-abstract one whose type is not abstract) and a message of type
+"SessionSetupReq" is {"V2G_Message": {"Header": {...}, "Body": {"SessionSetupReq":
+{...}}}} (`body_element(msg)` gives the name back).  The Body is never empty
+(the XSD allows that, but it is no message type).
+
+Abstract element declarations (-2: EVChargeParameter, SASchedules, EVSEStatus,
+TimeInterval, ...) and elements whose type is abstract (DIN declares most of
+those heads non-abstract, but with an abstract type) are never generated: only
+xsi:type could make them valid, and the dict format cannot say that.
+
+IDs are unique, and every xs:IDREF (DIN's Id attributes) names an xs:ID of the
+same message, as XML Schema validity requires.  An IDREF drawn before any ID
+exists gets a new ID, which is then put on the header's ds:Signature (a
+minimal one is added if the message has none): in DIN only xmldsig declares
+IDs, so a DIN message with an IDREF always carries a Signature.
 
 The generator reads the XSDs with tools/xsd_model.py only; it does not use the
 codec's grammar tables (tools/gen_grammars.py), so it is an independent oracle
@@ -45,7 +67,8 @@ try:
 except ImportError:     # random_message() still works
     st = None
 
-__all__ = ["SCHEMAS", "message", "message_types", "random_message", "xsd_dir", "SchemaError"]
+__all__ = ["SCHEMAS", "body_element", "message", "message_types", "random_message",
+           "xsd_dir", "SchemaError"]
 
 # Our schema names -> root XSD, relative to the iso15118 package's schema directory.
 SCHEMAS = {
@@ -53,7 +76,13 @@ SCHEMAS = {
     "-20:CommonMessages": "iso15118_20/V2G_CI_CommonMessages.xsd",
     "-20:AC": "iso15118_20/V2G_CI_AC.xsd",
     "-20:DC": "iso15118_20/V2G_CI_DC.xsd",
+    "-2": "iso15118_2/V2G_CI_MsgDef.xsd",
+    "din": "din_spec/V2G_CI_MsgDef.xsd",
 }
+
+# -2/DIN: the document root, its body element and the substitution group head
+# whose members are the message types.
+ENVELOPE, BODY, BODY_HEAD = "V2G_Message", "Body", "BodyElement"
 
 # Defaults for the sizes of generated content.
 MAX_ITEMS = 5           # repetitions drawn for large or unbounded maxOccurs
@@ -80,6 +109,7 @@ STRING_KINDS = {
     "normalizedString": "token", "token": "token",   # no leading/trailing/double blanks
     "anyURI": "uri",
     "ID": "id",                                      # NCName, unique in the message
+    "IDREF": "idref",                                # names an ID of the message
     "NCName": "ncname", "Name": "ncname", "NMTOKEN": "ncname", "QName": "ncname",
     "language": "language",
 }
@@ -177,21 +207,76 @@ class _Model:
         self._types = {}
         self._simples = {}
         self._elems = {}
-        self.roots = sorted(
-            q[1] for q, e in self.s.elements.items()
-            if q[0] == self.tns and not e.abstract and q[1].endswith(("Req", "Res")))
         self._root_elems = {}
+        self.envelope = self.s.elements.get((self.tns, ENVELOPE))
+        if self.envelope is None:
+            self.bodies = None
+            self.roots = sorted(
+                q[1] for q, e in self.s.elements.items()
+                if q[0] == self.tns and not e.abstract and q[1].endswith(("Req", "Res")))
+        else:
+            # -2/DIN: message types are the members of the Body's substitution group
+            heads = [e for q, e in self.s.elements.items() if q[1] == BODY_HEAD]
+            if len(heads) != 1:
+                raise SchemaError("%s: expected one %s, found %d" % (schema_name, BODY_HEAD, len(heads)))
+            self.bodies = {d.qname[1]: d for d in self.s.substitutes(heads[0])
+                           if not d.abstract and not self.abstract_type(d.type_ref)}
+            self.roots = sorted(self.bodies)
 
     def root(self, local):
+        """The compiled root element of a message of type `local`."""
         e = self._root_elems.get(local)
         if e is None:
-            decl = self.s.elements.get((self.tns, local))
-            if decl is None or decl.abstract or self.abstract_type(decl.type_ref):
-                raise SchemaError("%s is not a global element of %s" % (local, self.name))
-            e = self._root_elems[local] = self.element(decl)
+            if self.envelope is not None:
+                e = self._envelope_root(local)
+            else:
+                decl = self.s.elements.get((self.tns, local))
+                if decl is None or decl.abstract or self.abstract_type(decl.type_ref):
+                    raise SchemaError("%s is not a global element of %s" % (local, self.name))
+                e = self.element(decl)
             if isinstance(e.typ, _Complex) and not e.typ.ok:
                 raise SchemaError("%s needs wildcard content" % local)
+            self._root_elems[local] = e
         return e
+
+    def anchor_id(self, walker, msg, value):
+        """Make `value` (a new, unique ID that an IDREF refers to) an ID of msg:
+        the Id of the header's ds:Signature, added with required content only
+        if the message has none."""
+        header = msg.get(ENVELOPE, {}).get("Header") if self.envelope is not None else None
+        if header is None:
+            raise SchemaError("%s: no place for the ID %r that an IDREF refers to" % (self.name, value))
+        sig = header.get("Signature")
+        if sig is None:
+            hnode = self.element(self.envelope).typ.content.items[0].items[0].typ.content
+            alts = [e for n in (hnode.items if hnode.kind == "S" else [hnode]) if n.kind == "E"
+                    for e in n.items if e.name == "Signature"]
+            if len(alts) != 1:
+                raise SchemaError("%s: the header has no ds:Signature" % self.name)
+            sig = header["Signature"] = walker.value(alts[0].typ, SOFT_DEPTH)
+        if "@Id" in sig:
+            raise SchemaError("%s: ds:Signature already has an Id" % self.name)
+        sig["@Id"] = value
+
+    def _envelope_root(self, local):
+        """V2G_Message, its Body narrowed to exactly one `local` element."""
+        decl = self.bodies.get(local)
+        if decl is None:
+            raise SchemaError("%s is not a %s member of %s" % (local, BODY_HEAD, self.name))
+        member = self.element(decl)
+        if isinstance(member.typ, _Complex) and not member.typ.ok:
+            raise SchemaError("%s needs wildcard content" % local)
+        env = self.element(self.envelope)
+        seq = env.typ.content
+        if (not isinstance(env.typ, _Complex) or seq is None or seq.kind != "S"
+                or [n.items[0].name for n in seq.items] != ["Header", BODY]):
+            raise SchemaError("%s: unexpected content of %s" % (self.name, ENVELOPE))
+        body_typ = _Complex(seq.items[1].items[0].typ.name)
+        body_typ.content = _Node("E", 1, 1, [member])
+        typ = _Complex(env.typ.name)
+        typ.attrs = env.typ.attrs
+        typ.content = _Node("S", 1, 1, [seq.items[0], _Node("E", 1, 1, [_Elem(BODY, body_typ)])])
+        return _Elem(ENVELOPE, typ)
 
     # -- types -------------------------------------------------------------
     def element(self, decl):
@@ -280,7 +365,7 @@ class _Model:
             if "maxLength" in facets:
                 v = int(facets["maxLength"][0])
                 hi = v if hi is None else min(hi, v)
-            if kind in ("id", "ncname", "language"):
+            if kind in ("id", "idref", "ncname", "language"):
                 lo = max(lo, 1)
             if hi is not None and lo > hi:
                 raise SchemaError("empty length range %d..%d for xs:%s" % (lo, hi, builtin))
@@ -349,9 +434,11 @@ class _Model:
         elif p.kind == "element":
             decl = self.s.resolve_element(p.element)
             alts = self.s.substitutes(decl) if decl.is_global else [decl]
-            # an element of an abstract type is only valid with xsi:type,
-            # which the dict format has no way to say: never generate one
-            elems = [self.element(d) for d in alts if not self.abstract_type(d.type_ref)]
+            # abstract elements never occur; an element of an abstract type is
+            # only valid with xsi:type, which the dict format has no way to
+            # say: never generate either
+            elems = [self.element(d) for d in alts
+                     if not d.abstract and not self.abstract_type(d.type_ref)]
             elems = [e for e in elems if not isinstance(e.typ, _Complex) or e.typ.ok]
             term = _Node("E", p.min, p.max, elems, loop) if elems else _UNSAT
         elif p.kind == "sequence":
@@ -389,8 +476,19 @@ def _model(schema_name):
 
 
 def message_types(schema_name):
-    """Local names of the schema's message roots (global, non-abstract *Req/*Res)."""
+    """Local names of the schema's message types: the global, non-abstract
+    *Req/*Res elements, or for -2/DIN the members of BodyElement."""
     return list(_model(schema_name).roots)
+
+
+def body_element(msg):
+    """The message type of a message dict: its root's name, or for a -2/DIN
+    V2G_Message the name of the element in its Body (None if the Body is empty)."""
+    (root, value), = msg.items()
+    if root != ENVELOPE:
+        return root
+    body = value.get(BODY) or {}
+    return next(iter(body), None)
 
 
 # ---------------------------------------------------------------------------
@@ -407,6 +505,7 @@ class _Walker:
         self.max_len = max_len
         self.ids = set()        # ID values used so far (they must be unique)
         self.strings = []       # (kind, value) of every string generated so far
+        self.unanchored = []    # IDs made up for an IDREF, not yet in the message
 
     def rare(self):
         return self.src.integer(0, RARE - 1) == RARE - 1
@@ -415,7 +514,11 @@ class _Walker:
         e = self.m.root(root)
         self.ids = set()
         self.strings = []
-        return {e.name: self.value(e.typ, 0)}
+        self.unanchored = []
+        msg = {e.name: self.value(e.typ, 0)}
+        for v in self.unanchored:       # at most one: later IDREFs reuse it
+            self.m.anchor_id(self, msg, v)
+        return msg
 
     # -- structure ---------------------------------------------------------
     def occurs(self, lo, hi, depth):
@@ -483,7 +586,20 @@ class _Walker:
             return t.values[src.integer(0, len(t.values) - 1)]
         if kind in ("hex", "b64"):
             return src.binary(self.length(t))
+        if kind == "idref":
+            return self.idref(t)
         return self.string(t)
+
+    def idref(self, t):
+        """An ID of this message; a new one (anchored later) if there is none yet."""
+        ids = sorted(v for v in self.ids if t.minlen <= len(v) and (t.maxlen is None or len(v) <= t.maxlen))
+        if ids:
+            v = ids[self.src.integer(0, len(ids) - 1)]
+        else:
+            v = self.fresh_string(_Simple("id", minlen=t.minlen, maxlen=t.maxlen))
+            self.unanchored.append(v)
+        self.strings.append(("ncname", v))
+        return v
 
     def string(self, t):
         """A string value: sometimes one generated earlier in this message (so
@@ -719,7 +835,7 @@ def _selfcheck(n=300, seed=0):
             except Exception as exc:   # report, keep going
                 failures += 1
                 if failures <= 5:
-                    print("FAIL %s %s: %s\n  %r" % (name, next(iter(msg)), exc, msg))
+                    print("FAIL %s %s: %s\n  %r" % (name, body_element(msg), exc, msg))
         codec = time.perf_counter() - t0
         print("%-20s %d messages: generate %.2f ms/msg, codec round trip %.2f ms/msg"
               % (name, n, 1000 * gen / n, 1000 * codec / n))

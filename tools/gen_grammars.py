@@ -267,7 +267,12 @@ class GrammarBuilder:
         if particle.kind == "element":
             decl = self.s.resolve_element(particle.element)
             if decl.is_global:
+                # EXI 8.5.4.1.6: the substitution group *and the element
+                # itself*, even when it is abstract (as EXIficient and
+                # cbexigen do; the -2 BodyElement head takes an event code).
                 alts = self.s.substitutes(decl)
+                if decl.abstract:
+                    alts = sorted(alts + [decl], key=lambda e: (e.qname[1], e.qname[0]))
             else:
                 alts = [decl]
             p = Position(len(out), alts, particle.min, particle.max, None)
