@@ -765,7 +765,9 @@ class JosevCodec:
 # Self-check / timing (python -m tests.oracle.josev [vectors.jsonl])
 # --------------------------------------------------------------------------
 
-DEFAULT_VECTORS = "/work/shared/exi-vectors/vectors.jsonl"
+# ../shared/exi-vectors beside the repository checkout
+DEFAULT_VECTORS = os.path.join(os.path.dirname(os.path.dirname(os.path.dirname(os.path.dirname(
+    os.path.abspath(__file__))))), "shared", "exi-vectors", "vectors.jsonl")
 VECTOR_SCHEMA = {"appProtocol": "appProtocol", NS_20_CM: "-20:CommonMessages",
                  NS_20_AC: "-20:AC", NS_20_DC: "-20:DC"}
 

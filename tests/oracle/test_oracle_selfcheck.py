@@ -1,7 +1,7 @@
 """Self-check of the Josev (EXICodec.jar) oracle against the reference vectors.
 
 Needs python-iso15118 + py4j + a Java runtime; skipped otherwise.  Vectors are read
-from $MICRO15118_EXI_VECTORS (default /work/shared/exi-vectors/vectors.jsonl).
+from $MICRO15118_EXI_VECTORS (default ../shared/exi-vectors/vectors.jsonl beside the repository).
 
 The ``test_defect_*`` tests pin the oracle's known defects (DEFECTS.md): they
 assert the *wrong* behaviour, so a change in the oracle shows up here.
