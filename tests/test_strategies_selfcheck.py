@@ -54,16 +54,18 @@ def test_legacy_message_types_are_the_body_elements(schema):
     assert ("ServicePaymentSelectionReq" in roots) == (schema == "din")
 
 
-@pytest.mark.parametrize("schema", LEGACY)
-@pytest.mark.parametrize("root", ["ChargeParameterDiscoveryReq", "ChargeParameterDiscoveryRes",
-                                  "PowerDeliveryReq", "ChargingStatusRes", "CurrentDemandRes"])
+LEGACY_ROOTS = [(s, r) for s in LEGACY
+                for r in ("ChargeParameterDiscoveryReq", "ChargeParameterDiscoveryRes",
+                          "PowerDeliveryReq", "ChargingStatusRes", "CurrentDemandRes")
+                if r in strategies.message_types(s)]     # DIN has no ChargingStatusRes
+
+
+@pytest.mark.parametrize("schema, root", LEGACY_ROOTS)
 def test_legacy_substitution_groups_only_use_concrete_members(schema, root):
     # EVChargeParameter, SASchedules, EVSEStatus, EVSEChargeParameter, Entry,
     # TimeInterval, EVPowerDeliveryParameter: heads are abstract or typed abstract
     abstract_heads = {"EVChargeParameter", "SASchedules", "EVSEStatus", "EVStatus",
                       "EVSEChargeParameter", "EVPowerDeliveryParameter", "Entry", "TimeInterval"}
-    if root not in strategies.message_types(schema):
-        pytest.skip("%s has no %s" % (schema, root))
 
     def keys(v):
         if isinstance(v, dict):

@@ -25,13 +25,9 @@ from .josev import (  # noqa: E402
     to_josev_json,
 )
 
-if shutil.which(os.environ.get("JOSEV_ORACLE_JAVA", "java")) is None:
-    pytest.skip("no Java runtime for the Josev oracle", allow_module_level=True)
-
-try:
-    VECTORS = load_vectors()
-except FileNotFoundError:
-    VECTORS = []
+# No Java or no vectors is a failure, not a skip: .ci/run installs Java and
+# CI checks out shared/ beside the repository.
+VECTORS = load_vectors()
 BY_NAME = {v["name"]: v for v in VECTORS}
 
 H = {"SessionID": "0102030405060708", "TimeStamp": 1}  # raw Josev JSON header
@@ -44,8 +40,6 @@ def codec():
 
 
 def _vec(name):
-    if name not in BY_NAME:
-        pytest.skip(f"vector {name} not available")
     v = BY_NAME[name]
     return VECTOR_SCHEMA[v["schema"]], bytes.fromhex(v["exi_hex"])
 
