@@ -1,0 +1,267 @@
+"""Charger (EVSE) side of the link: control pilot, SLAC, IPv6, SDP and a
+TCP server carrying V2GTP, wired together and driven sans-I/O.
+
+Inputs:  pilot_sample(high_mv, low_mv, now)  what the CP ADC measured
+         modem_frame(frame, now)             an Ethernet frame from the modem
+         modem_event(name, now)              'ready' / 'reset' / 'lost' from the driver
+         poll(now)                           timers
+         send(ptype, payload, now)           a V2GTP message to the EV
+Outputs: .tx      Ethernet frames for the modem
+         .duty    the PWM duty (permille) the pilot driver must apply
+         .events  for the application:
+             ('plugged',) ('unplugged',) ('slac_matched', ev_mac)
+             ('slac_failed', reason) ('link_lost', reason) ('connected', remote)
+             ('v2gtp', ptype, payload) ('v2gtp_error', reason)
+             ('disconnected', reason)
+"""
+import os
+
+import pilot
+import sdp
+import v2gtp
+from link.common import (
+    C_SEQU_RETRY, DUTY_DIGITAL, DUTY_F, DUTY_OFF, ETH_HOMEPLUG, ETH_IPV6,
+    SDP_PORT, T_SETKEY_RESTART, T_STEP_EF, V2gtpStream, earliest, ethertype,
+    is_slac_parm_req,
+)
+from net.stack import NetStack
+from slac.evse import EvseSlac
+from slac.linkmon import LinkMonitor
+
+# states
+IDLE = "idle"          # nothing plugged in (CP state A)
+SLAC = "slac"          # 5 % PWM on, matching
+EF = "ef"              # E/F pulse before a SLAC retry
+LINKED = "linked"      # matched: SDP answered, TCP accepted
+FAILED = "failed"      # gave up on high-level communication until unplugged
+
+
+class ChargerLink:
+    def __init__(self, host_mac, now=0, rng=os.urandom, tcp_port=None,
+                 evse_id=None, max_payload=8192, sequ_retries=C_SEQU_RETRY):
+        self.host_mac = bytes(host_mac)
+        self.rng = rng
+        self.tx = []
+        self.events = []
+        self.duty = DUTY_OFF
+        self.state = IDLE
+        self.max_payload = max_payload
+        self.sequ_retries = sequ_retries
+        self.retries_left = sequ_retries
+        self.dropped = 0
+        self.pilot = pilot.ChargerPilot(now)
+        self.pilot.set_duty(self.duty)
+        kw = {}
+        if evse_id is not None:
+            kw["evse_id"] = evse_id
+        self.slac = EvseSlac(self.host_mac, rng=rng, **kw)
+        self.monitor = LinkMonitor(self.host_mac)
+        self.net = NetStack(self.host_mac, rng=rng)
+        if tcp_port is None:
+            r = rng(2)
+            tcp_port = 49152 + (((r[0] << 8) | r[1]) & 0x3FFF)
+        self.tcp_port = tcp_port
+        self.net.udp_bind(SDP_PORT)
+        self.net.tcp_listen(tcp_port)
+        self.sdp = sdp.SdpServer(self.net.ip, tcp_port)
+        self.stream = None
+        self.ef_until = None
+        self.setkey_at = None
+
+    # ---- inputs -------------------------------------------------------
+    def pilot_sample(self, high_mv, low_mv, now):
+        self.pilot.update(high_mv, low_mv, self.duty, now)
+        self._pump(now)
+
+    def modem_frame(self, frame, now):
+        kind = ethertype(frame)
+        if kind == ETH_HOMEPLUG:
+            if self.state == LINKED and is_slac_parm_req(frame):
+                # The EV lost the link and starts matching again.
+                self._link_lost("ev_rematch", now)
+            if self.state == SLAC:
+                self.slac.handle_frame(frame, now)
+            self.monitor.handle_frame(frame, now)
+        elif kind == ETH_IPV6:
+            if self.state == LINKED:
+                self.net.handle_frame(frame, now)
+        else:
+            self.dropped += 1
+        self._pump(now)
+
+    def modem_event(self, name, now):
+        if name == "reset" and self.state == LINKED:
+            if self.setkey_at is None or now - self.setkey_at > T_SETKEY_RESTART:
+                self._link_lost("modem_reset", now)
+        elif name == "lost" and self.state in (SLAC, LINKED):
+            self._link_lost("modem_lost", now)
+        self._pump(now)
+
+    def poll(self, now):
+        if self.state == EF and now >= self.ef_until:
+            self._start_slac(now)
+        if self.state == SLAC:
+            self.slac.poll(now)
+        if self.state == LINKED:
+            self.monitor.poll(now)
+            self.net.poll(now)
+            if self.stream is not None:
+                self.stream.flush()
+        self._pump(now)
+
+    def next_deadline(self):
+        d = None
+        if self.state == EF:
+            d = self.ef_until
+        elif self.state == SLAC:
+            d = self.slac.next_deadline()
+        elif self.state == LINKED:
+            d = earliest(self.monitor.next_deadline(), self.net.next_deadline())
+        return d
+
+    def send(self, ptype, payload, now):
+        """Queue one V2GTP message; False when no TCP connection is open."""
+        if self.stream is None:
+            return False
+        self.stream.queue(v2gtp.encode(ptype, payload))
+        self.net.poll(now)
+        self._pump(now)
+        return True
+
+    def close(self, now):
+        """Close the TCP connection gracefully (after SessionStop)."""
+        if self.stream is not None:
+            self.stream.conn.close(now)
+            self._pump(now)
+
+    # ---- internals ----------------------------------------------------
+    def _emit(self, *event):
+        self.events.append(event)
+
+    def _set_duty(self, duty):
+        self.duty = duty
+        self.pilot.set_duty(duty)
+
+    def _start_slac(self, now):
+        self.state = SLAC
+        self._set_duty(DUTY_DIGITAL)
+        self.slac.start(now)
+
+    def _unplugged(self, now):
+        self.slac.reset()
+        self.monitor.stop()
+        self.net.reset()
+        self.stream = None
+        self.ef_until = None
+        self.setkey_at = None
+        self.retries_left = self.sequ_retries
+        self._set_duty(DUTY_OFF)
+        self.state = IDLE
+        self._emit("unplugged")
+
+    def _link_lost(self, reason, now):
+        # PLC link gone while the EV is still plugged in: drop the session's
+        # TCP connection and let the EV match again.
+        self.monitor.stop()
+        self.net.reset()
+        self.stream = None
+        self._emit("link_lost", reason)
+        self._start_slac(now)
+
+    def _on_cp(self, old, new, now):
+        plugged = new in ("B", "C", "D")
+        if self.state == IDLE:
+            if plugged:
+                self._emit("plugged")
+                self._start_slac(now)
+        elif new == "A" or (new == "E"):
+            self._unplugged(now)
+        elif new == "F" and self.state != EF:
+            self._unplugged(now)
+
+    def _on_slac(self, ev, now):
+        name = ev[0]
+        if name == "matched":
+            self.state = LINKED
+            self.monitor.start(now)
+            self._emit("slac_matched", ev[1])
+        elif name == "set_key":
+            self.setkey_at = now
+        elif name == "failed":
+            self._emit("slac_failed", ev[1] if len(ev) > 1 else "")
+            if self.retries_left > 0:
+                # V2G3-M06-07: E/F for T_step_EF, then 5 % again.
+                self.retries_left -= 1
+                self.state = EF
+                self.ef_until = now + T_STEP_EF
+                self._set_duty(DUTY_F)
+            else:
+                self.state = FAILED
+                self._set_duty(DUTY_OFF)
+
+    def _on_net(self, ev, now):
+        name = ev[0]
+        if name == "udp":
+            if ev[1] == SDP_PORT:
+                reply = self.sdp.handle(ev[4])
+                if reply is not None:
+                    self.net.udp_send(ev[2], ev[3], SDP_PORT, reply, now)
+        elif name == "tcp_accept":
+            conn = ev[1]
+            if self.stream is not None:
+                conn.abort(now)     # one V2G session at a time
+            else:
+                self.stream = V2gtpStream(conn, v2gtp.V2gtpReader(self.max_payload))
+                self._emit("connected", conn.remote)
+        elif name == "tcp_data":
+            stream = self.stream
+            if stream is not None and ev[1] is stream.conn:
+                for ptype, payload in stream.receive():
+                    self._emit("v2gtp", ptype, payload)
+                if stream.reader.error:
+                    # A broken V2GTP header leaves no way to find the next
+                    # message in the stream: close the connection.
+                    self._emit("v2gtp_error", stream.reader.error)
+                    stream.conn.abort(now)
+        elif name == "tcp_closed":
+            if self.stream is not None and ev[1] is self.stream.conn:
+                self.stream = None
+                self._emit("disconnected", ev[2] if len(ev) > 2 else "")
+
+    def _pump(self, now):
+        # Drain sub-components until nothing moves: handling one event can
+        # produce frames and events in another.
+        for _ in range(16):
+            busy = False
+            if self.pilot.events:
+                evs = self.pilot.events
+                self.pilot.events = []
+                busy = True
+                for ev in evs:
+                    if ev[0] == "cp":
+                        self._on_cp(ev[1], ev[2], now)
+            if self.slac.events:
+                evs = self.slac.events
+                self.slac.events = []
+                busy = True
+                for ev in evs:
+                    self._on_slac(ev, now)
+            if self.monitor.events:
+                evs = self.monitor.events
+                self.monitor.events = []
+                busy = True
+                for ev in evs:
+                    if ev[0] == "link_lost" and self.state == LINKED:
+                        self._link_lost(ev[1] if len(ev) > 1 else "link_status", now)
+            if self.net.events:
+                evs = self.net.events
+                self.net.events = []
+                busy = True
+                for ev in evs:
+                    self._on_net(ev, now)
+            for part in (self.slac, self.monitor, self.net):
+                if part.tx:
+                    self.tx.extend(part.tx)
+                    part.tx = []
+            if not busy:
+                break

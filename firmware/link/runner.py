@@ -1,0 +1,98 @@
+"""The only place where the link meets real time and drivers.
+
+`Runner.step()` samples the pilot, services the modem, feeds the link and
+sends what it produced; it returns the link's application events.  The same
+loop runs on a board (machine drivers), on the unix port and on CPython
+(simulated board).
+"""
+import time
+
+try:
+    from time import ticks_diff, ticks_ms
+except ImportError:  # CPython
+    def ticks_ms():
+        return int(time.monotonic() * 1000)
+
+    def ticks_diff(a, b):
+        return a - b
+
+# Frames the modem could not take yet (write buffer full); beyond this the
+# oldest are dropped and counted, as a congested link would.
+TX_QUEUE_MAX = 64
+
+
+class Runner:
+    def __init__(self, link, modem, pilot, charger, sample_ms=5):
+        self.link = link
+        self.modem = modem
+        self.pilot = pilot
+        self.charger = charger
+        self.sample_ms = sample_ms
+        self.txq = []
+        self.tx_dropped = 0
+        self._last = ticks_ms()
+        self._now = 0
+        self._next_sample = 0
+        self._duty = None
+
+    def now(self):
+        # A monotonic count of ms that does not wrap like ticks_ms() does.
+        t = ticks_ms()
+        self._now += ticks_diff(t, self._last)
+        self._last = t
+        return self._now
+
+    def step(self):
+        link = self.link
+        now = self.now()
+        if now >= self._next_sample:
+            self._next_sample = now + self.sample_ms
+            reading = self.pilot.read()
+            if self.charger:
+                link.pilot_sample(reading[0], reading[1], now)
+            else:
+                link.pilot_sample(reading[0], reading[1], reading[2], now)
+        if self.charger and link.duty != self._duty:
+            self._duty = link.duty
+            self.pilot.set_duty(link.duty)
+        modem = self.modem
+        modem.service(now)
+        if modem.events:
+            evs = modem.events
+            modem.events = []
+            for ev in evs:
+                link.modem_event(ev[0], now)
+        if modem.rx:
+            frames = modem.rx
+            modem.rx = []
+            for frame in frames:
+                link.modem_frame(frame, now)
+        link.poll(now)
+        self.flush()
+        evs = link.events
+        link.events = []
+        return evs
+
+    def flush(self):
+        link = self.link
+        if link.tx:
+            self.txq.extend(link.tx)
+            link.tx = []
+        q = self.txq
+        while q:
+            if not self.modem.send(q[0]):
+                break
+            q.pop(0)
+        while len(q) > TX_QUEUE_MAX:
+            q.pop(0)
+            self.tx_dropped += 1
+
+    def idle_ms(self):
+        """How long the caller may sleep before the next step is due."""
+        d = self.link.next_deadline()
+        wait = self._next_sample - self._now
+        if d is not None and d - self._now < wait:
+            wait = d - self._now
+        if self.txq:
+            wait = 0
+        return wait if wait > 0 else 0

@@ -1,0 +1,246 @@
+"""Vehicle (EV) side of the link: control pilot, SLAC, IPv6, SDP and a TCP
+client carrying V2GTP, wired together and driven sans-I/O.
+
+Inputs:  pilot_sample(high_mv, low_mv, duty, now)  what the EV measures on CP
+         modem_frame(frame, now), modem_event(name, now), poll(now)
+         send(ptype, payload, now), close(now)
+Outputs: .tx (Ethernet frames for the modem) and .events:
+             ('plugged',) ('unplugged',) ('slac_matched', evse_mac)
+             ('slac_failed', reason) ('link_lost', reason)
+             ('secc', ip, port, security) ('sdp_failed',)
+             ('connected', remote) ('v2gtp', ptype, payload)
+             ('v2gtp_error', reason) ('disconnected', reason)
+"""
+import os
+
+import pilot
+import sdp
+import v2gtp
+from link.common import (
+    ETH_HOMEPLUG, ETH_IPV6, SDP_PORT, T_SETKEY_RESTART, V2gtpStream,
+    earliest, ethertype,
+)
+from net.stack import NetStack
+from slac.ev import EvSlac
+from slac.linkmon import LinkMonitor
+
+ALL_NODES = b"\xff\x02" + b"\x00" * 13 + b"\x01"
+
+# states
+UNPLUGGED = "unplugged"
+PLUGGED = "plugged"    # CP in B/C/D but no PWM yet
+SLAC = "slac"
+SDP = "sdp"            # matched; discovering the SECC
+TCP = "tcp"            # connecting / connected
+FAILED = "failed"      # gave up until unplugged
+
+
+class VehicleLink:
+    def __init__(self, host_mac, now=0, rng=os.urandom, security=sdp.NO_TLS,
+                 pev_id=None, max_payload=8192):
+        self.host_mac = bytes(host_mac)
+        self.rng = rng
+        self.tx = []
+        self.events = []
+        self.state = UNPLUGGED
+        self.security = security
+        self.max_payload = max_payload
+        self.dropped = 0
+        self.pilot = pilot.VehiclePilot(now)
+        kw = {}
+        if pev_id is not None:
+            kw["pev_id"] = pev_id
+        self.slac = EvSlac(self.host_mac, rng=rng, **kw)
+        self.monitor = LinkMonitor(self.host_mac)
+        self.net = NetStack(self.host_mac, rng=rng)
+        r = rng(2)
+        self.sdp_port = 49152 + (((r[0] << 8) | r[1]) & 0x3FFF)
+        self.net.udp_bind(self.sdp_port)
+        self.sdp = None
+        self.stream = None
+        self.conn = None
+        self.setkey_at = None
+        self.duty = None
+
+    # ---- inputs -------------------------------------------------------
+    def pilot_sample(self, high_mv, low_mv, duty, now):
+        self.pilot.update(high_mv, low_mv, duty, now)
+        self._pump(now)
+
+    def modem_frame(self, frame, now):
+        kind = ethertype(frame)
+        if kind == ETH_HOMEPLUG:
+            if self.state == SLAC:
+                self.slac.handle_frame(frame, now)
+            self.monitor.handle_frame(frame, now)
+        elif kind == ETH_IPV6:
+            if self.state in (SDP, TCP):
+                self.net.handle_frame(frame, now)
+        else:
+            self.dropped += 1
+        self._pump(now)
+
+    def modem_event(self, name, now):
+        if name == "reset" and self.state in (SDP, TCP):
+            if self.setkey_at is None or now - self.setkey_at > T_SETKEY_RESTART:
+                self._link_lost("modem_reset", now)
+        elif name == "lost" and self.state in (SLAC, SDP, TCP):
+            self._link_lost("modem_lost", now)
+        self._pump(now)
+
+    def poll(self, now):
+        if self.state == SLAC:
+            self.slac.poll(now)
+        elif self.state in (SDP, TCP):
+            self.monitor.poll(now)
+            if self.state == SDP and self.sdp is not None:
+                self.sdp.poll(now)
+            self.net.poll(now)
+            if self.stream is not None:
+                self.stream.flush()
+        self._pump(now)
+
+    def next_deadline(self):
+        if self.state == SLAC:
+            return self.slac.next_deadline()
+        if self.state in (SDP, TCP):
+            d = earliest(self.monitor.next_deadline(), self.net.next_deadline())
+            if self.state == SDP and self.sdp is not None:
+                d = earliest(d, self.sdp.next_deadline())
+            return d
+        return None
+
+    def send(self, ptype, payload, now):
+        if self.stream is None:
+            return False
+        self.stream.queue(v2gtp.encode(ptype, payload))
+        self.net.poll(now)
+        self._pump(now)
+        return True
+
+    def close(self, now):
+        if self.conn is not None:
+            self.conn.close(now)
+            self._pump(now)
+
+    # ---- internals ----------------------------------------------------
+    def _emit(self, *event):
+        self.events.append(event)
+
+    def _clear(self):
+        self.slac.reset()
+        self.monitor.stop()
+        self.net.reset()
+        self.sdp = None
+        self.stream = None
+        self.conn = None
+        self.setkey_at = None
+
+    def _start_slac(self, now):
+        self.state = SLAC
+        self.slac.start(now)
+
+    def _link_lost(self, reason, now):
+        self._clear()
+        self._emit("link_lost", reason)
+        if self.duty is not None:
+            self._start_slac(now)
+        else:
+            self.state = PLUGGED
+
+    def _on_pilot(self, ev, now):
+        if ev[0] == "cp":
+            new = ev[2]
+            plugged = new in ("B", "C", "D")
+            if plugged and self.state == UNPLUGGED:
+                self.state = PLUGGED
+                self._emit("plugged")
+            elif not plugged and self.state != UNPLUGGED:
+                self._clear()
+                self.duty = None
+                self.state = UNPLUGGED
+                self._emit("unplugged")
+        elif ev[0] == "duty":
+            duty = ev[1]
+            pwm = 30 <= duty <= 970
+            self.duty = duty if pwm else None
+            # High-level communication starts on 5 % (and is allowed with a
+            # nominal duty cycle for AC); PWM off is ISO 15118-3's E/F pulse
+            # or "no HLC".
+            if pwm and self.state == PLUGGED:
+                self._start_slac(now)
+
+    def _on_slac(self, ev, now):
+        name = ev[0]
+        if name == "matched":
+            self.state = SDP
+            self.monitor.start(now)
+            self.sdp = sdp.SdpClient(self.security, now)
+            self._emit("slac_matched", ev[1])
+        elif name == "set_key":
+            self.setkey_at = now
+        elif name == "failed":
+            self.state = FAILED
+            self._emit("slac_failed", ev[1] if len(ev) > 1 else "")
+
+    def _on_sdp(self, ev, now):
+        if ev[0] == "secc" and self.state == SDP:
+            self.state = TCP
+            self.sdp = None
+            self._emit("secc", ev[1], ev[2], ev[3])
+            self.conn = self.net.tcp_connect(ev[1], ev[2], now)
+        elif ev[0] == "sdp_failed":
+            self.state = FAILED
+            self.sdp = None
+            self._emit("sdp_failed")
+
+    def _on_net(self, ev, now):
+        name = ev[0]
+        if name == "udp":
+            if self.sdp is not None and ev[1] == self.sdp_port and ev[3] == SDP_PORT:
+                self.sdp.handle(ev[4], now)
+        elif name == "tcp_connected":
+            if ev[1] is self.conn:
+                self.stream = V2gtpStream(self.conn, v2gtp.V2gtpReader(self.max_payload))
+                self._emit("connected", self.conn.remote)
+        elif name == "tcp_data":
+            stream = self.stream
+            if stream is not None and ev[1] is stream.conn:
+                for ptype, payload in stream.receive():
+                    self._emit("v2gtp", ptype, payload)
+                if stream.reader.error:
+                    self._emit("v2gtp_error", stream.reader.error)
+                    stream.conn.abort(now)
+        elif name == "tcp_closed":
+            if ev[1] is self.conn:
+                self.conn = None
+                self.stream = None
+                self._emit("disconnected", ev[2] if len(ev) > 2 else "")
+
+    def _pump(self, now):
+        for _ in range(16):
+            busy = False
+            for part, handler in ((self.pilot, self._on_pilot), (self.slac, self._on_slac),
+                                  (self.monitor, None), (self.net, self._on_net),
+                                  (self.sdp, self._on_sdp)):
+                if part is None or not part.events:
+                    continue
+                evs = part.events
+                part.events = []
+                busy = True
+                for ev in evs:
+                    if handler is not None:
+                        handler(ev, now)
+                    elif ev[0] == "link_lost" and self.state in (SDP, TCP):
+                        self._link_lost(ev[1] if len(ev) > 1 else "link_status", now)
+            if self.sdp is not None and self.sdp.tx:
+                for payload in self.sdp.tx:
+                    self.net.udp_send(ALL_NODES, SDP_PORT, self.sdp_port, payload, now)
+                self.sdp.tx = []
+                busy = True
+            for part in (self.slac, self.monitor, self.net):
+                if part.tx:
+                    self.tx.extend(part.tx)
+                    part.tx = []
+            if not busy:
+                break

@@ -1,0 +1,184 @@
+"""Link-layer bring-up app: plug-in -> SLAC -> SDP -> TCP -> V2GTP exchange.
+
+Runs one role on a simulated board (unix port or CPython) against the wire
+process (host/wire_server.py):
+
+    micropython firmware/link_main.py charger --wire 127.0.0.1:PORT
+    micropython firmware/link_main.py vehicle --wire 127.0.0.1:PORT --count 50 --size 1000
+
+The charger echoes every V2GTP message; the vehicle sends `count` messages of
+`size` bytes once connected, checks every echo and exits 0 when all came
+back intact.  Every link event is printed as a line `t=<ms> <event> ...`, so
+tests and the benchmark can follow the session.  Until the -20 session
+exists (secc_main/evcc_main), this is what exercises the link end to end.
+"""
+import gc
+import sys
+
+from link.runner import Runner
+
+try:
+    import time
+    sleep_ms = time.sleep_ms
+except AttributeError:  # CPython
+    def sleep_ms(ms):
+        time.sleep(ms / 1000)
+
+PTYPE = 0x8002          # -20 CommonMessages; any valid type would do
+OPTIONS = {"--wire": "127.0.0.1:15200", "--mac": None, "--count": "20",
+           "--size": "500", "--sessions": "1", "--timeout": "60000",
+           "--name": "", "--security": "none"}
+
+
+def parse_args(argv):
+    if len(argv) < 1 or argv[0] not in ("charger", "vehicle"):
+        raise ValueError("usage: link_main.py charger|vehicle [--wire HOST:PORT] "
+                         "[--mac XX:..] [--count N] [--size BYTES] [--sessions N]")
+    opts = dict(OPTIONS)
+    opts["role"] = argv[0]
+    i = 1
+    while i < len(argv):
+        key = argv[i]
+        if key not in OPTIONS or i + 1 >= len(argv):
+            raise ValueError("unknown or incomplete option: " + key)
+        opts[key] = argv[i + 1]
+        i += 2
+    return opts
+
+
+def parse_mac(text):
+    parts = text.split(":")
+    if len(parts) != 6:
+        raise ValueError("bad MAC: " + text)
+    return bytes(int(p, 16) for p in parts)
+
+
+def pattern(index, size):
+    """Deterministic payload for message `index` (cheap to check)."""
+    b = bytearray(size)
+    x = (index * 2654435761 + 12345) & 0xFFFFFFFF
+    for i in range(size):
+        x = (x * 1103515245 + 12345) & 0x7FFFFFFF
+        b[i] = (x >> 16) & 0xFF
+    return bytes(b)
+
+
+def fmt(value):
+    if isinstance(value, (bytes, bytearray)):
+        if len(value) > 24:
+            return "<%d bytes>" % len(value)
+        return value.hex() if hasattr(value, "hex") else repr(value)
+    if isinstance(value, tuple):
+        return "/".join(fmt(v) for v in value)
+    return str(value)
+
+
+class HeapWatch:
+    """Live heap after a collection, sampled every `period` ms."""
+
+    def __init__(self, period=200):
+        self.period = period
+        self.next = 0
+        self.peak = 0
+
+    def sample(self, now):
+        if now >= self.next:
+            self.next = now + self.period
+            gc.collect()
+            used = gc.mem_alloc()
+            if used > self.peak:
+                self.peak = used
+
+
+def build(opts):
+    import os
+    from drivers.qca7000 import Qca7000
+    from drivers.simboard import SimBoard
+
+    charger = opts["role"] == "charger"
+    mac = opts["--mac"]
+    if mac:
+        mac = parse_mac(mac)
+    else:
+        mac = b"\x02\x00\x00" + os.urandom(3)
+    host, port = opts["--wire"].rsplit(":", 1)
+    board = SimBoard(host, int(port), "E" if charger else "V", mac, opts["--name"])
+    modem = Qca7000(board.spi, board.irq)
+    if charger:
+        from link.charger import ChargerLink
+        link = ChargerLink(mac)
+    else:
+        from link.vehicle import VehicleLink
+        link = VehicleLink(mac)
+    return Runner(link, modem, board.pilot, charger), board
+
+
+def main(argv):
+    opts = parse_args(argv)
+    runner, board = build(opts)
+    charger = opts["role"] == "charger"
+    count = int(opts["--count"])
+    size = int(opts["--size"])
+    sessions_left = int(opts["--sessions"])
+    timeout = int(opts["--timeout"])
+    heap = HeapWatch()
+    sent = received = 0
+    nbytes = 0
+    t_connected = None
+    result = None
+    while result is None:
+        events = runner.step()
+        now = runner._now
+        heap.sample(now)
+        for ev in events:
+            print("t=%d %s" % (now, " ".join(fmt(v) for v in ev)))
+            name = ev[0]
+            if name == "v2gtp":
+                if charger:
+                    runner.link.send(ev[1], ev[2], now)
+                else:
+                    if ev[2] != pattern(received, size):
+                        print("t=%d MISMATCH message %d" % (now, received))
+                        result = 1
+                    received += 1
+                    nbytes += len(ev[2])
+            elif name == "connected" and not charger:
+                t_connected = now
+            elif name == "disconnected" and charger:
+                sessions_left -= 1
+                if sessions_left <= 0:
+                    result = 0
+            elif name in ("slac_failed", "sdp_failed") and not charger:
+                result = 2
+        if not charger and t_connected is not None:
+            # Keep a few messages in flight; the echoes pace the sender.
+            while sent < count and sent - received < 4:
+                runner.link.send(PTYPE, pattern(sent, size), now)
+                sent += 1
+            if received == count and result is None:
+                ms = now - t_connected
+                print("t=%d RESULT ok messages=%d bytes=%d time_ms=%d" % (now, count, nbytes, ms))
+                runner.link.close(now)
+                # Let the FIN go out before leaving.
+                end = now + 300
+                while runner.now() < end:
+                    runner.step()
+                    sleep_ms(1)
+                result = 0
+        if timeout and now > timeout:
+            print("t=%d TIMEOUT" % now)
+            result = 3
+        wait = runner.idle_ms()
+        if wait:
+            sleep_ms(1 if wait > 1 else wait)
+    print("HEAP peak=%d free=%d" % (heap.peak, gc.mem_free()))
+    return result
+
+
+if __name__ == "__main__":
+    try:
+        code = main(sys.argv[1:])
+    except ValueError as e:
+        print("link_main: error:", e)
+        code = 2
+    sys.exit(code)
