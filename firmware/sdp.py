@@ -20,6 +20,8 @@ SECURITY_TLS = const(0x00)
 SECURITY_NO_TLS = const(0x10)
 TRANSPORT_TCP = const(0x00)
 TRANSPORT_UDP = const(0x10)      # reserved; V2G messages only go over TCP
+TLS = SECURITY_TLS
+NO_TLS = SECURITY_NO_TLS
 
 REQ_LEN = const(2)
 RES_LEN = const(20)
