@@ -8,7 +8,10 @@ gives a linear calibration: mV on CP = offset_mv + count * mv_per_count,
 count from ADC.read_u16().  read() samples the ADC many times across a few
 PWM periods and takes the median of the upper and of the lower group as the
 high and low plateau; the fraction of samples in the upper group estimates
-the duty cycle (the vehicle's only way to see it without a timer capture).
+the duty cycle, to 1/cp_samples; a vehicle board with a comparator on CP
+(`cp_pulse_pin`) measures it with machine.time_pulse_us instead.  Samples
+are taken back to back, so the high plateau of a 5 % PWM (50 us) gets only
+a few of them: boards need an ADC fast against that, or more samples.
 """
 import pilot
 
@@ -124,6 +127,11 @@ class VehiclePilotHw:
     def __init__(self, board, machine=None):
         self._cp = _Cp(board, machine)
         m = self._cp.m
+        # A comparator output on CP lets time_pulse_us measure the duty to
+        # 0.1 %; the ADC estimate (1/cp_samples) cannot tell 5 % reliably.
+        self.pulse = None
+        if board.get('cp_pulse_pin') is not None:
+            self.pulse = m.Pin(board['cp_pulse_pin'], m.Pin.IN)
         self.active = 1 if board.get('s2_active_high', True) else 0
         self.s2 = m.Pin(board['s2_pin'], m.Pin.OUT, value=1 - self.active)
         self.s2_d = None
@@ -142,4 +150,18 @@ class VehiclePilotHw:
         self.state = state
 
     def read(self):
-        return self._cp.sample()
+        high, low, duty = self._cp.sample()
+        if self.pulse is not None and pilot.DUTY_F < duty < pilot.DUTY_OFF:
+            duty = self._pulse_duty(duty)
+        return high, low, duty
+
+    def _pulse_duty(self, fallback):
+        tp = self._cp.m.time_pulse_us
+        # Timing starts at once if the pin is already at the level, so the
+        # first call only waits for a rising edge; the next two are whole.
+        tp(self.pulse, 0, 2000)
+        hi = tp(self.pulse, 1, 2000)
+        lo = tp(self.pulse, 0, 2000)
+        if hi <= 0 or lo <= 0:      # timeout (negative) or no edge
+            return fallback
+        return (hi * 1000 + (hi + lo) // 2) // (hi + lo)

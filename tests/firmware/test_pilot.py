@@ -365,3 +365,29 @@ def _repo():
     for _ in range(3):
         path = path[:path.rfind('/')]
     return path or '.'
+
+
+def test_vehicle_hw_times_the_duty_with_a_comparator_pin():
+    cable = pilot.CableModel()
+    cable.set_vehicle('B')
+    cable.set_charger(50)
+    board = dict(BOARD, cp_pulse_pin=5)
+    fm = FakeMachine(board, cable)
+    calls = []
+
+    def time_pulse_us(pin, level, timeout):
+        calls.append((pin.pin, level))
+        if len(calls) % 3 == 1:
+            return 10          # partial pulse, must be ignored
+        return 50 if level else 950
+
+    fm.time_pulse_us = time_pulse_us
+    hw = pilot_hw.VehiclePilotHw(board, machine=fm)
+    high, low, duty = hw.read()
+    assert duty == 50 and pilot.is_digital(duty), duty
+    assert calls == [(5, 0), (5, 1), (5, 0)]
+    fm.time_pulse_us = lambda pin, level, timeout: -2     # timeout: ADC estimate
+    assert abs(hw.read()[2] - 50) <= 16
+    cable.set_charger(1000)                               # DC: no pulses timed
+    fm.time_pulse_us = None
+    assert hw.read()[2] == 1000
