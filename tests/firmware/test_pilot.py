@@ -356,7 +356,8 @@ def test_board_files_configure_the_driver():
         assert board['spi_polarity'] == 1 and board['spi_phase'] == 1
     with open(_repo() + '/boards/sim/board.json') as f:
         sim = json.load(f)
-    assert sim['kind'] == 'sim' and len(sim['macs']['evse']) == 17
+    assert sim['kind'] == 'sim' and sim['simboard_port'] == 15200
+    assert len(sim['macs']['evse']) == 17 and sim['macs']['pev'] != sim['macs']['evse']
 
 
 def _repo():
