@@ -111,6 +111,7 @@ class Modem:
         self._rng = random.Random(seed)
         self.nmk = bytes(nmk) if nmk is not None else None
         self.key_nid = bytes(nid) if nid is not None else None   # configured NID
+        self._avln = self.key_nid   # NID in use: a new key takes effect on restart
         self.to_host = []
         self.ready = True
         self.resets = 0
@@ -130,7 +131,7 @@ class Modem:
         """NID of the AVLN this modem is in now, or None (no key, booting, link lost)."""
         if not self.ready or self._deaf_until is not None:
             return None
-        return self.key_nid
+        return self._avln
 
     def link_status(self):
         """1 if in an AVLN with at least one other station (VS_PL_LINK_STATUS)."""
@@ -151,7 +152,8 @@ class Modem:
             self.reset(now)
         if self._boot_done is not None and now >= self._boot_done:
             self._boot_done = None
-            self.ready = True        # joins the AVLN of key_nid (see .nid)
+            self.ready = True
+            self._avln = self.key_nid     # joins the AVLN of its (new) key
         if self._deaf_until is not None and now >= self._deaf_until:
             self._deaf_until = None
 
@@ -175,6 +177,7 @@ class Modem:
             self._last_now = now
         self.nmk = None
         self.key_nid = None
+        self._avln = None
 
     # -- from the host -----------------------------------------------------
     def from_host(self, frame, now):

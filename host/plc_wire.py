@@ -54,7 +54,7 @@ class PlcWire:
         self._queue = []         # heap of (due, seq, port, frame, nid, atten)
         self._seq = 0
         self.counters = {"tx": 0, "delivered": 0, "lost": 0, "dup": 0,
-                         "reordered": 0, "delayed": 0}
+                         "reordered": 0, "delayed": 0, "unattached": 0}
 
     # -- configuration -----------------------------------------------------
     def set_impairments(self, loss=None, dup=None, delay_ms=None, reorder=None):
@@ -118,6 +118,9 @@ class PlcWire:
 
     # -- traffic -----------------------------------------------------------
     def transmit(self, sender, frame, nid, now):
+        if id(sender) not in self._ports:      # not connected: nobody hears it
+            self.counters["unattached"] += 1
+            return
         frame = bytes(frame)
         self.counters["tx"] += 1
         if self.pcap is not None:
@@ -129,8 +132,7 @@ class PlcWire:
         for port in self._order:
             if port is sender:
                 continue
-            atten = self.path_atten(sender, port) if id(sender) in self._ports \
-                else self._ports[id(port)][1]
+            atten = self.path_atten(sender, port)
             if self.loss and rng.random() < self.loss:
                 self.counters["lost"] += 1
                 continue

@@ -87,6 +87,7 @@ def test_set_key_answers_then_restarts_and_joins():
     assert cnf[24:28] == b"\xaa\xaa\xaa\xaa"                 # YourNonce = REQ MyNonce
     assert cnf[28] == 0x04 and len(cnf) == 60
     assert se.key_nid == NID and se.nmk == NMK
+    assert se.nid is None                 # the new key takes effect on restart
     # the CNF gets out first; the restart follows restart_delay_ms later
     se.poll(1000 + se.restart_delay_ms - 1)
     assert se.ready and se.resets == 0
