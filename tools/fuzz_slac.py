@@ -10,8 +10,9 @@ extension, splices, another MMTYPE, the live RunID, the target's MACs.  A
 mutant is "rejected" when the target counts it in `.dropped`, otherwise
 "accepted" (it may have moved the session on: that is fine, the session
 goes on from there).  "Unexpected" is any exception out of handle_frame or
-poll, or a frame in `.tx` that our own parser refuses.  `slac_mme` feeds
-the mutants to mme.parse alone.  Prints one line per target and exits 1 if
+poll, one caught by the machines' own safety net (`.errors`), or a frame
+in `.tx` that our own parser refuses.  `slac_mme` feeds the mutants to
+mme.parse and to a LinkMonitor.  Prints one line per target and exits 1 if
 anything unexpected happened.
 """
 import argparse
@@ -27,6 +28,7 @@ sys.path.insert(0, os.path.join(REPO, "firmware"))
 from slac import mme  # noqa: E402
 from slac.ev import EvSlac  # noqa: E402
 from slac.evse import EvseSlac  # noqa: E402
+from slac.linkmon import LinkMonitor  # noqa: E402
 import test_slac_shim as shim  # noqa: E402
 
 TARGETS = ("slac_evse", "slac_ev", "slac_mme")
@@ -137,7 +139,10 @@ class FuzzNet(shim.Net):
             except Exception:  # noqa: BLE001 - what we hunt for
                 self.stats.fail(traceback.format_exc(), data)
                 continue
-            if sm.dropped == d:
+            if sm.errors:
+                self.stats.fail("exception caught inside handle_frame", data)
+                sm.errors = 0
+            elif sm.dropped == d:
                 self.stats.accepted += 1
             else:
                 self.stats.rejected += 1
@@ -165,10 +170,13 @@ def run_target(target, runs, seed, seeds):
     rnd = random.Random(seed)
     stats = Stats()
     if target == "slac_mme":
+        lm = LinkMonitor(shim.mac(2))       # the link monitor parses the same frames
+        lm.start(0)
         for _ in range(runs):
             data = mutate(rnd, rnd.choice(seeds), seeds, EvSlac(shim.mac(2)))
             try:
                 m = mme.parse(data)
+                lm.handle_frame(data, 0)
             except Exception:  # noqa: BLE001
                 stats.fail(traceback.format_exc(), data)
                 continue

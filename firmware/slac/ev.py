@@ -82,6 +82,7 @@ class EvSlac:
         self.tx = []
         self.events = []
         self.dropped = 0
+        self.errors = 0         # exceptions caught in handle_frame (should stay 0)
         self.reset()
 
     # -- commands ---------------------------------------------------------
@@ -137,7 +138,9 @@ class EvSlac:
     def handle_frame(self, frame, now):
         try:
             ok = self._handle(frame, now)
-        except (ValueError, IndexError, TypeError):
+        except (ValueError, IndexError, TypeError, KeyError):
+            # A malformed frame slipped past a parser: a bug, but never fatal.
+            self.errors += 1
             ok = False
         if not ok:
             self.dropped += 1
@@ -248,6 +251,8 @@ class EvSlac:
             self.state = ATTEN
             # Never stop listening before the EVSE had a chance to answer.
             self.deadline = max(self.atten_deadline, now + self.tt_response)
+            if self.results and len(self.results) == len(self.evses):
+                self._choose(now)
 
     def _choose(self, now):
         if not self.results:

@@ -75,6 +75,7 @@ class EvseSlac:
         self.tx = []
         self.events = []
         self.dropped = 0
+        self.errors = 0         # exceptions caught in handle_frame (should stay 0)
         self.nmk = None
         self.nid = None
         self.reset()
@@ -136,8 +137,10 @@ class EvseSlac:
     def handle_frame(self, frame, now):
         try:
             ok = self._handle(frame, now)
-        except (ValueError, IndexError, TypeError):
-            ok = False      # a malformed frame slipped past a parser
+        except (ValueError, IndexError, TypeError, KeyError):
+            # A malformed frame slipped past a parser: a bug, but never fatal.
+            self.errors += 1
+            ok = False
         if not ok:
             self.dropped += 1
 
