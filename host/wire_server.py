@@ -183,9 +183,13 @@ class WireServer:
                     timeout = self._timeout()
                 events = self._sel.select(timeout)
                 with self.lock:
-                    for key, mask in events:
-                        self._dispatch(key, mask)
-                    self._tick(self.now())
+                    try:
+                        for key, mask in events:
+                            self._dispatch(key, mask)
+                        self._tick(self.now())
+                    except Exception:        # a model bug must not stop the wire
+                        self.stats_counters["errors"] += 1
+                        traceback.print_exc()
         finally:
             self.close()
 
@@ -232,9 +236,13 @@ class WireServer:
                 m.poll(now)
             moved = self.wire.poll(now)
             for c in self.clients:
+                if c.chip is None:
+                    continue
                 poll = getattr(c.chip, "poll", None)
                 if poll is not None:
                     poll(now)
+                else:
+                    _irq_level(c.chip)   # the chip model catches up when its line is looked at
             for b in self.bridges:
                 moved += self._flush_bridge(b)
             if not moved:

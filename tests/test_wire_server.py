@@ -319,3 +319,101 @@ def test_cli_prints_port_and_takes_commands(tmp_path):
         if p.poll() is None:
             p.kill()
     assert read_pcap(str(pcap)) == []
+
+
+# -- with the real chip model (host/qca7000_model.py) ------------------------
+
+class SpiHost:
+    """Register-level QCA7000 host over the board protocol (burst mode)."""
+
+    def __init__(self, board):
+        import qcafrm
+        self.b = board
+        self.dec = qcafrm.RxDecoder(spi=True)
+        self.qcafrm = qcafrm
+
+    def spi(self, mosi):
+        t, p = self.b.call(b"S", mosi)
+        assert t == b"s" and len(p) == len(mosi) + 1
+        return p[0], p[1:]
+
+    def reg(self, addr, value=None):
+        if value is None:
+            _, miso = self.spi(struct.pack(">HH", 0xC000 | addr, 0))
+            return struct.unpack(">H", miso[2:4])[0]
+        self.spi(struct.pack(">HH", 0x4000 | addr, value))
+
+    def sync(self, timeout=2.0):
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            if self.b.irq() and self.reg(0x1A00) == 0xAA55 and self.reg(0x1A00) == 0xAA55:
+                cause = self.reg(0x0C00)
+                self.reg(0x0C00, cause)                 # write-to-clear
+                self.reg(0x0D00, 0x0047)                # PKT_AVLBL, errors, CPU_ON
+                return cause
+            time.sleep(0.002)
+        raise AssertionError("chip never came up")
+
+    def send(self, frame):
+        enc = self.qcafrm.encode(frame)
+        assert self.reg(0x0200) >= len(enc) + 4
+        self.reg(0x0100, len(enc))
+        self.spi(b"\x00\x00" + enc)
+
+    def recv(self, timeout=2.0, want=1):
+        out = []
+        deadline = time.monotonic() + timeout
+        while len(out) < want and time.monotonic() < deadline:
+            if not self.b.irq():
+                time.sleep(0.002)
+                continue
+            cause = self.reg(0x0C00)
+            self.reg(0x0C00, cause)
+            n = self.reg(0x0300)
+            if n:
+                self.reg(0x0100, n)
+                _, miso = self.spi(b"\x80\x00" + bytes(n))
+                out.extend(self.dec.feed(miso[2:]))
+        return out
+
+
+def test_two_boards_through_real_chip_models(tmp_path):
+    srv = WireServer(pcap=str(tmp_path / "w.pcap"), boot_ms=30, seed=1)
+    stop = threading.Event()
+    t = threading.Thread(target=srv.run, args=(stop,), daemon=True)
+    t.start()
+    try:
+        se = SpiHost(Board(srv.address, b"E", SE_HOST, "se"))
+        ev = SpiHost(Board(srv.address, b"V", EV_HOST, "ev"))
+        assert se.sync() & 0x0040 and ev.sync() & 0x0040          # CPU_ON
+        srv.plug()
+        sound = mme(BROADCAST, EV_HOST, 1, 0x6076, bytes(52))
+        ev.send(sound)
+        got = se.recv(want=2)
+        assert got[0] == sound
+        assert got[1][15:17] == b"\x86\x60" and got[1][25] == 58     # ATTEN_PROFILE.IND
+        # SET_KEY on both: CNF, then the modem restarts (CPU_ON again)
+        for h, host in ((se, SE_HOST), (ev, EV_HOST)):
+            h.send(set_key(host))
+            (cnf,) = h.recv()
+            assert cnf[15:17] == b"\x09\x60" and cnf[19] == 0
+        assert srv.wait_for(lambda s: all(c.modem.resets == 1 and c.modem.ready
+                                          for c in s.clients), 3)
+        assert se.sync() & 0x0040 and ev.sync() & 0x0040
+        data = (EV_HOST + SE_HOST + b"\x86\xdd" + bytes(range(200))).ljust(300, b"\0")
+        se.send(data)
+        assert ev.recv() == [data]
+        # a chip fault through the server: a bad signature read
+        srv.chip_fault("ev", "inject_bad_signature", 1)
+        assert ev.reg(0x1A00) == 0x5AA5 and ev.reg(0x1A00) == 0xAA55
+        # modem reset through the server shows as CPU_ON on the chip
+        srv.reset_modem("se")
+        assert se.sync() & 0x0040
+        st = srv.stats()
+        assert [c["resets"] for c in st["clients"]] == [2, 1]
+    finally:
+        stop.set()
+        srv.stop()
+        t.join(5)
+    frames = [f for _, f in read_pcap(str(tmp_path / "w.pcap"))]
+    assert sound in frames and data in frames
