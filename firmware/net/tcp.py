@@ -299,10 +299,12 @@ class TcpConnection:
         if st in (SYN_SENT, LISTEN):
             self._closed("closed")
             self.state = CLOSED
+            self.pending = True
             return
         if self.fin_pending or st not in (SYN_RCVD, ESTABLISHED, CLOSE_WAIT):
             return
         self.fin_pending = True
+        self.pending = True
         if st == ESTABLISHED:
             self.state = FIN_WAIT_1
         elif st == CLOSE_WAIT:
@@ -315,6 +317,7 @@ class TcpConnection:
             return
         if self.state in _SYNCED or self.state == SYN_RCVD:
             self._emit(self.snd_nxt, 0, RST)
+            self.pending = True                 # the owner's poll() drains it
         self._closed(reason)
         self.state = CLOSED
 
@@ -401,6 +404,7 @@ class TcpConnection:
                 # Zero window: still take ACK and window information.
                 data = b""
                 flags &= ~FIN
+                self._ack_needed = True
             else:
                 if st == TIME_WAIT and flags & FIN:
                     self._tw_until = now + self.time_wait
@@ -486,8 +490,11 @@ class TcpConnection:
             if self._dupacks == 3:
                 self.snd_nxt = self.snd_una    # early go-back-N
         if seq_lt(self.snd_wl1, seq) or (self.snd_wl1 == seq and seq_le(self.snd_wl2, ack)):
-            if wnd == 0 and ack == self.snd_una and self.snd_wnd == 0:
-                self._retries = 0              # the peer answers our probes
+            if self.snd_wnd == 0:
+                if wnd == 0:
+                    self._retries = 0          # the peer answers our probes
+                else:
+                    self.snd_nxt = self.snd_una    # window opened: resend the probe byte at once
             self.snd_wnd = wnd
             self.snd_wl1 = seq
             self.snd_wl2 = ack
