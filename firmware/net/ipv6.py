@@ -69,7 +69,10 @@ def checksum(data, acc=0):
         j = i + 64
         if j > end:
             j = end
-        acc += int.from_bytes(mv[i:j], "big") % 0xFFFF
+        v = int.from_bytes(mv[i:j], "big")
+        if v:
+            # Non-zero words summing to 0 mod 65535 are ones'-complement -0.
+            acc += v % 0xFFFF or 0xFFFF
         i = j
     if n & 1:
         acc += mv[n - 1] << 8
