@@ -1,0 +1,130 @@
+"""Client of the simulated board (the wire process, host/wire_server.py).
+
+    board = SimBoard(host, port, role, host_mac, name='')
+    board.modem_mac          # MAC of the simulated modem behind the SPI bus
+    board.spi.transfer(mosi) -> miso
+    board.irq.value()        # 1 while the QCA7000 interrupt line is asserted
+    board.pilot.set_duty(permille)     # charger
+    board.pilot.set_state('B'|'C'|'D') # vehicle
+    board.pilot.read() -> (high_mv, low_mv, duty_permille, pp_ohms or None if open)
+
+Protocol (docs/link-design.md): every message is type (1 ASCII byte) +
+length (2, big-endian) + payload; one request, then exactly one reply whose
+type is the request's in lower case.  Works on CPython and on the
+MicroPython unix port.  A broken connection raises OSError.
+"""
+import socket
+
+_ROLES = {"E": b"E", "evse": b"E", "charger": b"E",
+          "V": b"V", "pev": b"V", "ev": b"V", "vehicle": b"V"}
+
+
+class SimBoard:
+    def __init__(self, host, port, role, host_mac, name=""):
+        if role not in _ROLES:
+            raise ValueError("role must be 'E' (charger) or 'V' (vehicle)")
+        self.role = _ROLES[role]
+        self.host_mac = bytes(host_mac)
+        addr = socket.getaddrinfo(host, port)[0][-1]
+        self._sock = socket.socket()
+        try:
+            self._sock.connect(addr)
+        except Exception:
+            self._sock.close()
+            raise
+        try:
+            # Lock-step small messages: do not let Nagle hold them back.
+            self._sock.setsockopt(6, 1, 1)      # IPPROTO_TCP, TCP_NODELAY
+        except Exception:
+            pass
+        self._hdr = bytearray(3)
+        self.last_irq = 0
+        self.modem_mac = self.request(b"H", self.role + self.host_mac + name.encode())
+        self.spi = SimSpi(self)
+        self.irq = SimIrq(self)
+        self.pilot = SimPilot(self)
+
+    def close(self):
+        self._sock.close()
+
+    def _send_all(self, data):
+        mv = memoryview(data)
+        while len(mv):
+            n = self._sock.send(mv)
+            if n is None or n <= 0:
+                raise OSError("sim board: send failed")
+            mv = mv[n:]
+
+    def _recv_exact(self, n):
+        buf = bytearray(n)
+        mv = memoryview(buf)
+        got = 0
+        while got < n:
+            chunk = self._sock.recv(n - got)
+            if not chunk:
+                raise OSError("sim board: connection closed")
+            mv[got:got + len(chunk)] = chunk
+            got += len(chunk)
+        return buf
+
+    def request(self, typ, payload=b""):
+        """Send one request (type: 1-byte bytes) and return the reply payload."""
+        n = len(payload)
+        self._send_all(bytes((typ[0], n >> 8, n & 0xFF)) + bytes(payload))
+        hdr = self._recv_exact(3)
+        if hdr[0] != typ[0] + 32:      # reply type is the request's in lower case
+            raise OSError("sim board: unexpected reply type %d" % hdr[0])
+        return bytes(self._recv_exact((hdr[1] << 8) | hdr[2]))
+
+
+class SimSpi:
+    def __init__(self, board):
+        self._board = board
+
+    def transfer(self, mosi):
+        reply = self._board.request(b"S", mosi)
+        if len(reply) != len(mosi) + 1:
+            raise OSError("sim board: bad SPI reply length")
+        self._board.last_irq = reply[0]
+        return reply[1:]
+
+
+class SimIrq:
+    def __init__(self, board):
+        self._board = board
+
+    def value(self):
+        reply = self._board.request(b"I")
+        level = 1 if reply and reply[0] else 0
+        self._board.last_irq = level
+        return level
+
+
+class SimPilot:
+    def __init__(self, board):
+        self._board = board
+
+    def set_duty(self, permille):
+        """Charger: PWM duty in permille (1000 = +12 V DC, 0 = -12 V)."""
+        p = int(permille)
+        self._board.request(b"P", bytes((0x44, (p >> 8) & 0xFF, p & 0xFF)))   # 'D'
+
+    def set_state(self, state):
+        """Vehicle: switch the CP resistors to state 'B', 'C' or 'D'."""
+        if state not in ("B", "C", "D"):
+            raise ValueError("vehicle state must be 'B', 'C' or 'D'")
+        self._board.request(b"P", b"S" + state.encode())
+
+    def read(self):
+        r = self._board.request(b"Q")
+        if len(r) != 10:
+            raise OSError("sim board: bad pilot reply")
+        high = (r[0] << 8) | r[1]
+        low = (r[2] << 8) | r[3]
+        if high & 0x8000:
+            high -= 0x10000
+        if low & 0x8000:
+            low -= 0x10000
+        duty = (r[4] << 8) | r[5]
+        ohms = (r[6] << 24) | (r[7] << 16) | (r[8] << 8) | r[9]
+        return (high, low, duty, None if ohms == 0xFFFFFFFF else ohms)
