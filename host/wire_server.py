@@ -143,6 +143,7 @@ class WireServer:
         self.couple_on_plug = couple_on_plug
         self.chip_factory = chip_factory or _default_chip_factory
         self.log = log
+        self.trace_errors = True     # print tracebacks of model errors to stderr
         self.lock = threading.RLock()
         self.clients = []
         self.bridges = []
@@ -314,7 +315,8 @@ class WireServer:
             return False
         except Exception:                    # a model bug: lose the board, not the server
             self.stats_counters["errors"] += 1
-            traceback.print_exc()
+            if self.trace_errors:
+                traceback.print_exc()
             return False
         return True
 
