@@ -188,7 +188,10 @@ class ChargerLink:
         elif name == "set_key":
             self.setkey_at = now
         elif name == "failed":
-            self._emit("slac_failed", ev[1] if len(ev) > 1 else "")
+            reason = ev[1] if len(ev) > 1 else ""
+            self._emit("slac_failed", reason)
+            if reason != "slac_init_timeout":
+                return      # one run failed; EvseSlac waits for the EV's retry
             if self.retries_left > 0:
                 # V2G3-M06-07: E/F for T_step_EF, then 5 % again.
                 self.retries_left -= 1

@@ -173,6 +173,8 @@ class VehicleLink:
     def _on_slac(self, ev, now):
         name = ev[0]
         if name == "matched":
+            # EvSlac has just set the key in our modem, which now restarts.
+            self.setkey_at = now
             self.state = SDP
             self.monitor.start(now)
             self.sdp = sdp.SdpClient(self.security, now)
