@@ -43,6 +43,7 @@ from host.plc_wire import PlcWire
 MODEM_OUI = bytes.fromhex("00b052")
 PP_OPEN = 0xFFFFFFFF
 MAX_WAIT_S = 0.2          # loop wakes at least this often (stop checks)
+CHIP_TICK_MS = 10         # chip models drain their write buffer over time
 VEHICLE_STATES = ("B", "C", "D", "E")
 
 
@@ -216,9 +217,13 @@ class WireServer:
         for m in self._modems():
             deadlines.append(m.next_deadline())
         for c in self.clients:
+            if c.chip is None:
+                continue
             nd = getattr(c.chip, "next_deadline", None)
             if nd is not None:
                 deadlines.append(nd())
+            else:                 # a chip without timers it tells us about: look often
+                deadlines.append(now + CHIP_TICK_MS)
         deadlines = [d for d in deadlines if d is not None]
         if any(b.modem.to_host for b in self.bridges):
             return 0
@@ -557,6 +562,21 @@ class WireServer:
             cb.apply()
             if cb.vehicle is not None and cb.vehicle.modem is not None and self.couple_on_plug:
                 self.wire.detach(cb.vehicle.modem)
+        self._control(do)
+
+    def set_duty(self, duty_permille, cable=0):
+        """Drive the charger end of a cable (for a charger that is not a board, e.g. pyslac)."""
+        self._control(lambda: self._cable(cable).model.set_charger(duty_permille))
+
+    def set_vehicle_state(self, state, cable=0):
+        """Switch the vehicle end's resistors (B/C/D/E) for a vehicle that is not a board."""
+        if state not in VEHICLE_STATES:
+            raise ValueError("vehicle state must be one of %s" % (VEHICLE_STATES,))
+
+        def do():
+            cb = self._cable(cable)
+            cb.vehicle_state = state
+            cb.apply()
         self._control(do)
 
     def pilot(self, cable=0):

@@ -202,6 +202,12 @@ def test_pilot_plug_unplug(server):
     assert abs(high - 12000) < 500 and pp == PP_OPEN                  # back to A
     server.plug()
     assert 8000 < ev.pilot()[0] < 10000          # the vehicle starts in B again
+    server.set_vehicle_state("D")
+    assert 2000 < se.pilot()[0] < 4000
+    server.set_duty(1000)                        # test-driven charger end: PWM off
+    assert se.pilot()[2] == 1000
+    with pytest.raises(ValueError):
+        server.set_vehicle_state("Z")
     se.close()
     ev.close()
 
