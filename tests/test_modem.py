@@ -325,3 +325,26 @@ def test_modem_frames_decode_in_tshark(tmp_path):
     assert int(rows[0][0], 0) == 0
     assert int(rows[1][1], 0) == 0x22 and rows[1][2].startswith("MAC-QCA7000")
     assert int(rows[3][3], 0) == 58 and rows[3][4] == "02:01:02:03:04:a1"
+
+
+def test_interop_with_the_firmware_slac_codec():
+    from slac import mme as fw    # firmware/slac/mme.py builds and parses these MMEs
+    wire, se, ev = pair()
+    se.from_host(fw.set_key_req(SE_HOST, NID, NMK), 0)
+    ev.from_host(fw.set_key_req(EV_HOST, NID, NMK), 0)
+    for m in (se, ev):
+        (cnf,) = take(m)
+        p = fw.parse(cnf)
+        assert p.mmtype == fw.CM_SET_KEY_CNF and p.result == 0 and p.src == m.mac
+    run(wire, (se, ev), 0, 100)
+    se.from_host(fw.link_status_req(SE_HOST), 200)
+    se.from_host(fw.sw_ver_req(SE_HOST), 200)
+    link, ver = [fw.parse(f) for f in take(se)]
+    assert link.mmtype == fw.VS_PL_LINK_STATUS_CNF and link.link == 1 and link.mstatus == 0
+    assert ver.device_id == 0x22 and ver.version.startswith(b"MAC-QCA7000")
+    ev.from_host(fw.mnbc_sound_ind(EV_HOST, bytes(8), 9, bytes(16)), 300)
+    run(wire, (se, ev), 300, 300)
+    snd, prof = [fw.parse(f) for f in take(se)]
+    assert snd.mmtype == fw.CM_MNBC_SOUND_IND
+    assert prof.mmtype == fw.CM_ATTEN_PROFILE_IND and prof.pev_mac == EV_HOST
+    assert len(prof.aag) == 58
