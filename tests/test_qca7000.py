@@ -673,3 +673,97 @@ def test_driver_under_micropython_through_simboard(tmp_path):
     assert srv.pilot == [b"D\x00\x32"]
     assert not srv.errors
     assert srv.chip.stats["wrbuf_err"] == 0 and srv.chip.stats["rdbuf_err"] == 0
+
+
+class Dribble:
+    """A socket that moves at most a few bytes per call, like a congested stream."""
+
+    def __init__(self, sock):
+        self.sock = sock
+        self.sends = 0
+
+    def send(self, data):
+        self.sends += 1
+        return self.sock.send(bytes(data[:3]))
+
+    def recv(self, n):
+        return self.sock.recv(min(n, 2))
+
+    def close(self):
+        self.sock.close()
+
+
+def test_simboard_handles_partial_sends_and_receives():
+    srv = TinyBoardServer()
+    board = SimBoard("127.0.0.1", srv.port, "E", b"\x02\x00\x00\x00\x00\x09")
+    board._sock = Dribble(board._sock)
+    assert board.irq.value() in (0, 1)
+    miso = board.spi.transfer(b"\xda\x00\x00\x00")
+    miso = board.spi.transfer(b"\xda\x00\x00\x00")
+    assert miso == b"\x00\x00\xaa\x55"
+    big = board.spi.transfer(b"\x80\x00" + bytes(1000))     # over-read: zeros
+    assert len(big) == 1002
+    assert board._sock.sends > 300
+    board.close()
+    srv.thread.join(2)
+    assert not srv.errors
+
+
+def test_simboard_rejects_unknown_roles_and_states():
+    srv = TinyBoardServer()
+    try:
+        SimBoard("127.0.0.1", srv.port, "X", bytes(6))
+    except ValueError:
+        pass
+    else:
+        raise AssertionError("role X accepted")
+    board = SimBoard("127.0.0.1", srv.port, "pev", bytes(6))
+    assert srv.hello[:1] == b"V"
+    try:
+        board.pilot.set_state("A")
+    except ValueError:
+        pass
+    else:
+        raise AssertionError("state A accepted")
+    board.close()
+
+
+class FakePin:
+    def __init__(self):
+        self.log = []
+
+    def value(self, v):
+        self.log.append(v)
+
+
+class FakeSpi:
+    def __init__(self, pin, chip):
+        self.pin = pin
+        self.chip = chip
+
+    def write_readinto(self, mosi, miso):
+        assert self.pin.log[-1] == 0          # CS low during the transaction
+        miso[:] = self.chip.transfer(mosi)
+
+
+def test_spibus_device_frames_transactions_with_cs():
+    from drivers.spibus import SpiDevice
+
+    clock = Clock()
+    modem = EchoModem()
+    chip = Qca7000Model(modem, clock=clock)
+    pin = FakePin()
+    dev = SpiDevice(FakeSpi(pin, chip), pin)
+    assert pin.log == [1]
+    drv = Qca7000(dev, irq=None)
+    drv.service(0)
+    assert drv.state == "reset"
+    assert pin.log[1:] == [0, 1] * (len(pin.log) // 2)
+    clock.ms = 200
+    modem.poll(200)
+    drv.service(200)
+    assert drv.state == "ready"
+    miso = dev.transfer(b"\xda\x00\x00\x00")
+    assert bytes(miso) == b"\x00\x00\xaa\x55"
+    # Larger than the preallocated buffer: grows once instead of failing.
+    assert len(dev.transfer(bytes(2000))) == 2000

@@ -121,10 +121,10 @@ class Qca7000:
         r[2] = value >> 8
         r[3] = value & 0xFF
         if self.legacy:
-            if self._xfer(self._regmv[0:2]) is None:
-                return -1
+            # Always clock the data word: the chip pairs it with the command.
+            ok = self._xfer(self._regmv[0:2]) is not None
             miso = self._xfer(self._regmv[2:4])
-            if miso is None:
+            if miso is None or not ok:
                 return -1
             return (miso[0] << 8) | miso[1]
         miso = self._xfer(self._regmv)
@@ -142,9 +142,9 @@ class Qca7000:
     def _read_ext(self, n):
         """External read of n bytes; returns the data (a buffer of n bytes) or None."""
         if self.legacy:
-            if self._xfer(self._rdmv[0:2]) is None:
-                return None
-            return self._xfer(self._rdmv[2:2 + n])
+            ok = self._xfer(self._rdmv[0:2]) is not None
+            data = self._xfer(self._rdmv[2:2 + n])
+            return data if ok else None
         miso = self._xfer(self._rdmv[0:2 + n])
         if miso is None:
             return None
@@ -220,8 +220,8 @@ class Qca7000:
         tx[1] = 0
         qcafrm.encode_into(tx, 2, frame)
         if self.legacy:
-            if self._xfer(self._txmv[0:2]) is not None:
-                self._xfer(self._txmv[2:2 + flen])
+            self._xfer(self._txmv[0:2])
+            self._xfer(self._txmv[2:2 + flen])
         else:
             self._xfer(self._txmv[0:2 + flen])
         self._space -= need

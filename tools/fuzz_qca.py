@@ -1,0 +1,342 @@
+"""Fuzz the QCA7000 framing decoder and the QCA7000 driver.
+
+    python tools/fuzz_qca.py [--runs N] [--seed S] [--target qcafrm|driver|all]
+
+qcafrm: valid SPI and UART receive streams (1-4 frames) are mutated (bit
+  flips, byte changes, truncation, extension, deleted runs, splices, sync
+  and length bytes) and fed to qcafrm.RxDecoder in random chunks.  Accepted
+  = decoded without an error; rejected = errors counted.  UNEXPECTED: an
+  exception, a frame outside 60..max_len or not present in the input, a
+  result that depends on how the stream was split, or an unmutated stream
+  that does not decode exactly.
+driver: one input is one service() or send() call of the driver against the
+  chip model whose MISO is corrupted at random (bit flips, random bytes,
+  stuck-at lines, wrong lengths) with random injected faults and modem
+  restarts, in sessions of a few hundred calls.  Accepted = the call
+  returned with the driver ready; rejected = returned while re-syncing.
+  UNEXPECTED: an exception escaping service()/send(), a received frame of
+  bad length, or a driver that does not get back to ready and echo a frame
+  once the corruption stops (checked at the end of every session).
+Prints `fuzz <target>: N inputs, A accepted, R rejected, U unexpected (T s)`
+per target and exits 1 if any input was unexpected.
+"""
+import argparse
+import os
+import random
+import sys
+import time
+
+REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+sys.path.insert(0, REPO)
+import host  # noqa: E402,F401  (firmware/ on sys.path)
+import qcafrm  # noqa: E402
+from drivers.qca7000 import Qca7000  # noqa: E402
+from host.qca7000_model import Qca7000Model  # noqa: E402
+
+SLOW = 1.0
+
+
+class Unexpected(Exception):
+    pass
+
+
+# -- qcafrm ------------------------------------------------------------------
+
+def random_frame(rnd):
+    n = rnd.choice((14, 59, 60, 61, 64, 100, 150, 300, 1518)) if rnd.random() < 0.5 \
+        else rnd.randrange(1, 400)
+    return bytes(rnd.getrandbits(8) for _ in range(n)) if n < 64 else os.urandom(n)
+
+
+def make_seed(rnd):
+    spi = rnd.random() < 0.6
+    frames = [random_frame(rnd) for _ in range(rnd.randrange(1, 5))]
+    enc = qcafrm.encode_spi_rx if spi else qcafrm.encode
+    return spi, frames, b"".join(enc(f) for f in frames)
+
+
+def mutate(rnd, data, seeds):
+    data = bytearray(data)
+    for _ in range(rnd.choice((1, 1, 1, 2, 3, 6))):
+        op = rnd.randrange(9)
+        if op == 0 and data:                       # flip a bit
+            data[rnd.randrange(len(data))] ^= 1 << rnd.randrange(8)
+        elif op == 1 and data:                     # random byte
+            data[rnd.randrange(len(data))] = rnd.randrange(256)
+        elif op == 2:                              # truncate
+            del data[rnd.randrange(len(data) + 1):]
+        elif op == 3:                              # insert random bytes (extension)
+            i = rnd.randrange(len(data) + 1)
+            data[i:i] = os.urandom(rnd.randrange(1, 9))
+        elif op == 4 and data:                     # delete a run
+            i = rnd.randrange(len(data))
+            del data[i:i + rnd.randrange(1, 9)]
+        elif op == 5:                              # splice another stream
+            other = rnd.choice(seeds)[2]
+            i = rnd.randrange(len(data) + 1)
+            j = rnd.randrange(len(other) + 1)
+            data = data[:i] + other[j:]
+        elif op == 6 and data:                     # sync and framing bytes
+            data[rnd.randrange(len(data))] = rnd.choice((0x00, 0xAA, 0x55, 0xFF, 0x05, 0xEE))
+        elif op == 7 and len(data) > 10:           # rewrite a plausible length field
+            i = rnd.randrange(len(data) - 1)
+            v = rnd.choice((0, 59, 60, 1518, 1519, 0xFFFF, rnd.randrange(65536)))
+            data[i] = v & 0xFF
+            data[i + 1] = v >> 8
+        elif op == 8:                              # append garbage or zeros
+            data += bytes(rnd.randrange(1, 40)) if rnd.random() < 0.5 else os.urandom(rnd.randrange(1, 40))
+    return bytes(data)
+
+
+def feed_chunked(dec, data, rnd):
+    out = []
+    i = 0
+    while i < len(data):
+        k = rnd.choice((1, 2, 3, 7, 64, 500, 2000, len(data)))
+        out += dec.feed(data[i:i + k])
+        i += k
+    return out
+
+
+def check_qcafrm(rnd, spi, data, expect=None):
+    max_len = 1518 if rnd.random() < 0.9 else rnd.randrange(60, 1518)
+    try:
+        whole = qcafrm.RxDecoder(spi=spi, max_len=max_len)
+        got = whole.feed(data)
+        parts = qcafrm.RxDecoder(spi=spi, max_len=max_len)
+        got2 = feed_chunked(parts, data, rnd)
+    except Exception as e:  # noqa: BLE001 - what we hunt for
+        raise Unexpected("%s: %s" % (type(e).__name__, e))
+    if got != got2 or whole.errors != parts.errors:
+        raise Unexpected("result depends on chunking")
+    for f in got:
+        if not 60 <= len(f) <= max_len or f not in data:
+            raise Unexpected("bad frame of %d bytes" % len(f))
+    if whole.pending() > max_len + 14:
+        raise Unexpected("keeps %d bytes" % whole.pending())
+    if expect is not None and max_len == 1518:
+        want = [f + bytes(60 - len(f)) if len(f) < 60 else f for f in expect]
+        if got != want or whole.error_count():
+            raise Unexpected("clean stream decoded wrongly")
+    return whole.error_count() == 0 and whole.pending() == 0
+
+
+def run_qcafrm(runs, seed):
+    rnd = random.Random(seed)
+    seeds = [make_seed(rnd) for _ in range(300)]
+    accepted = rejected = 0
+    failures = []
+    for n in range(runs):
+        spi, frames, data = rnd.choice(seeds)
+        clean = rnd.random() < 0.03
+        if not clean:
+            data = mutate(rnd, data, seeds)
+        if rnd.random() < 0.1:
+            spi = not spi                          # the wrong mode is garbage too
+            clean = False
+        t0 = time.perf_counter()
+        try:
+            if check_qcafrm(rnd, spi, data, frames if clean else None):
+                accepted += 1
+            else:
+                rejected += 1
+            if time.perf_counter() - t0 > SLOW:
+                raise Unexpected("slow")
+        except Unexpected as e:
+            failures.append((spi, data.hex(), str(e)))
+            print("UNEXPECTED qcafrm spi=%s %s: %s" % (spi, data.hex(), e), flush=True)
+        if n % 1000 == 999:
+            seeds[rnd.randrange(len(seeds))] = make_seed(rnd)
+    return accepted, rejected, failures
+
+
+# -- driver ------------------------------------------------------------------
+
+class Clock:
+    def __init__(self):
+        self.ms = 0
+
+    def __call__(self):
+        return self.ms / 1000.0
+
+
+class EchoModem:
+    def __init__(self, rnd):
+        self.resets = 0
+        self.ready = True
+        self.to_host = []
+        self.boot_ms = rnd.choice((0, 5, 50))
+        self._boot_until = 0
+
+    def reset(self, now):
+        self.resets += 1
+        self.ready = False
+        self.to_host = []
+        self._boot_until = now + self.boot_ms
+
+    def poll(self, now):
+        if not self.ready and now >= self._boot_until:
+            self.ready = True
+
+    def from_host(self, frame, now):
+        if self.ready:
+            self.to_host.append(bytes(frame))
+
+
+class Corruptor:
+    """MISO hook: corrupts a fraction of the chip's replies."""
+
+    def __init__(self, rnd, rate):
+        self.rnd = rnd
+        self.rate = rate
+        self.on = True
+
+    def __call__(self, miso):
+        rnd = self.rnd
+        if not self.on or rnd.random() >= self.rate:
+            return miso
+        op = rnd.randrange(8)
+        n = len(miso)
+        if op == 0 and n:
+            for _ in range(rnd.randrange(1, 4)):
+                miso[rnd.randrange(n)] ^= 1 << rnd.randrange(8)
+        elif op == 1 and n:
+            miso[rnd.randrange(n)] = rnd.randrange(256)
+        elif op == 2:
+            return b"\xff" * n                      # MISO stuck high
+        elif op == 3:
+            return bytes(n)                         # stuck low
+        elif op == 4:
+            return os.urandom(n)
+        elif op == 5:
+            return miso[:rnd.randrange(n + 1)]      # wrong length (broken bus)
+        elif op == 6:
+            return bytes(miso) + os.urandom(rnd.randrange(1, 4))
+        elif op == 7 and n >= 4:                    # a plausible register value
+            v = rnd.choice((0xAA55, 0x0C5B, 0xFFFF, 0x0047, 0x0040, rnd.randrange(65536)))
+            miso[2] = v >> 8
+            miso[3] = v & 0xFF
+        return miso
+
+
+class Session:
+    def __init__(self, rnd):
+        self.rnd = rnd
+        self.clock = Clock()
+        self.modem = EchoModem(rnd)
+        self.chip = Qca7000Model(self.modem, clock=self.clock, tx_ms=rnd.choice((0, 1, 5)))
+        self.corrupt = Corruptor(rnd, rnd.choice((0.01, 0.05, 0.2, 0.5)))
+        self.chip.miso_hook = self.corrupt
+        use_irq = rnd.random() < 0.5
+        self.drv = Qca7000(self.chip, irq=self if use_irq else None, legacy=rnd.random() < 0.3,
+                           retry_ms=50, reset_timeout_ms=300, reset_poll_ms=10, check_ms=100)
+
+    def value(self):
+        return self.chip.irq
+
+    def tick(self):
+        self.clock.ms += self.rnd.choice((0, 1, 1, 2, 10))
+        self.modem.poll(self.clock.ms)
+
+    def check_rx(self):
+        for f in self.drv.rx:
+            if not 60 <= len(f) <= 1518:
+                raise Unexpected("received a frame of %d bytes" % len(f))
+        self.drv.rx = []
+        self.drv.events = []
+
+    def one_call(self):
+        """One fuzz input; True if the driver is ready afterwards."""
+        rnd = self.rnd
+        r = rnd.random()
+        chip = self.chip
+        if r < 0.01:
+            chip.inject_rdbuf_error()
+        elif r < 0.02:
+            chip.inject_wrbuf_error()
+        elif r < 0.03:
+            chip.inject_bad_signature(rnd.randrange(1, 4))
+        elif r < 0.04:
+            chip.inject_avail_glitch(rnd.randrange(1, 3))
+        elif r < 0.045:
+            chip.restart_modem()
+        elif r < 0.05:
+            self.drv.reset()
+        elif r < 0.2:
+            self.modem.to_host.append(os.urandom(rnd.choice((14, 60, 200, 1518))))
+        self.tick()
+        try:
+            if rnd.random() < 0.4:
+                self.drv.send(os.urandom(rnd.choice((1, 60, 300, 1518, 1519, 2000))))
+            else:
+                self.drv.service(self.clock.ms)
+        except Exception as e:  # noqa: BLE001 - what we hunt for
+            raise Unexpected("%s: %s" % (type(e).__name__, e))
+        self.check_rx()
+        return self.drv.state == "ready"
+
+    def recovers(self):
+        """With clean MISO the driver must get back to ready and echo a frame."""
+        self.corrupt.on = False
+        end = self.clock.ms + 5000
+        probe = os.urandom(100)
+        resend = 0
+        while self.clock.ms < end:
+            self.clock.ms += 1
+            self.modem.poll(self.clock.ms)
+            self.drv.service(self.clock.ms)
+            # A resync may legitimately lose a frame in flight: send again now and then.
+            if self.drv.state == "ready" and self.clock.ms >= resend and self.drv.send(probe):
+                resend = self.clock.ms + 100
+            if probe in self.drv.rx:
+                return True
+            self.drv.rx = []
+        return False
+
+
+def run_driver(runs, seed):
+    rnd = random.Random(seed)
+    accepted = rejected = 0
+    failures = []
+    n = 0
+    while n < runs:
+        s = Session(rnd)
+        length = min(rnd.randrange(100, 600), runs - n)
+        try:
+            for _ in range(length):
+                n += 1
+                if s.one_call():
+                    accepted += 1
+                else:
+                    rejected += 1
+            if not s.recovers():
+                raise Unexpected("no recovery: irq %s legacy %s state %s stats %r chip %r" % (
+                    s.drv.irq is not None, s.drv.legacy, s.drv.state, s.drv.stats, s.chip.stats))
+        except Unexpected as e:
+            failures.append(str(e))
+            print("UNEXPECTED driver (seed %d, input %d): %s" % (seed, n, e), flush=True)
+    return accepted, rejected, failures
+
+
+TARGETS = {"qcafrm": run_qcafrm, "driver": run_driver}
+
+
+def main(argv=None):
+    ap = argparse.ArgumentParser(description="Fuzz qcafrm and the QCA7000 driver.")
+    ap.add_argument("--runs", type=int, default=1000000)
+    ap.add_argument("--seed", type=int, default=1)
+    ap.add_argument("--target", default="all", choices=["all"] + sorted(TARGETS))
+    args = ap.parse_args(argv)
+    names = sorted(TARGETS) if args.target == "all" else [args.target]
+    bad = 0
+    for name in names:
+        t0 = time.time()
+        accepted, rejected, failures = TARGETS[name](args.runs, args.seed)
+        print("fuzz %s: %d inputs, %d accepted, %d rejected, %d unexpected (%.1f s)"
+              % (name, args.runs, accepted, rejected, len(failures), time.time() - t0), flush=True)
+        bad += len(failures)
+    return 1 if bad else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
