@@ -43,6 +43,7 @@ from host.plc_wire import PlcWire
 MODEM_OUI = bytes.fromhex("00b052")
 PP_OPEN = 0xFFFFFFFF
 MAX_WAIT_S = 0.2          # loop wakes at least this often (stop checks)
+BRIDGE_BURST = 64         # frames read from a bridge per wake-up
 CHIP_TICK_MS = 10         # chip models drain their write buffer over time
 VEHICLE_STATES = ("B", "C", "D", "E")
 
@@ -484,6 +485,7 @@ class WireServer:
             from host import tap
             if kind == "tap":
                 dev = tap.Tap(name)
+                tap.link_up(dev.name)        # usable at once by the kernel side
             elif kind == "raw":
                 dev = tap.RawSocket(name)
             else:
@@ -511,15 +513,17 @@ class WireServer:
             b.dev.close()
 
     def _bridge_read(self, b):
-        try:
-            frame = b.dev.read()
-        except (BlockingIOError, InterruptedError):
-            return
-        except OSError as e:
-            b.errors += 1
-            self._log("bridge %s: %s" % (b.name, e))
-            return
-        if frame:
+        for _ in range(BRIDGE_BURST):    # devices are non-blocking: read what is there
+            try:
+                frame = b.dev.read()
+            except (BlockingIOError, InterruptedError):
+                return
+            except OSError as e:
+                b.errors += 1
+                self._log("bridge %s: %s" % (b.name, e))
+                return
+            if not frame:
+                return
             b.rx += 1
             b.modem.from_host(frame, self.now())
 

@@ -423,3 +423,61 @@ def test_two_boards_through_real_chip_models(tmp_path):
         t.join(5)
     frames = [f for _, f in read_pcap(str(tmp_path / "w.pcap"))]
     assert sound in frames and data in frames
+
+
+# -- real bridges (root: veth pairs and TAP devices) --------------------------
+
+def _hpav_frames(raw, want, timeout=3.0):
+    """HomePlug frames arriving on a RawSocket (kernel IPv6 chatter is ignored)."""
+    out = []
+    deadline = time.monotonic() + timeout
+    while len(out) < want and time.monotonic() < deadline:
+        if raw.readable(0.05):
+            f = raw.read()
+            if f and f[12:14] == b"\x88\xe1":
+                out.append(f)
+    return out
+
+
+def _bridge_round_trip(server, host_io, host_mac):
+    ev = Board(server.address, b"V", EV_HOST, "ev")
+    server.plug()
+    host_io.write(set_key(host_mac))
+    (cnf,) = _hpav_frames(host_io, 1)
+    assert cnf[0:6] == host_mac and cnf[15:17] == b"\x09\x60"
+    assert server.wait_for(lambda s: s.bridges[0].modem.resets == 1 and s.bridges[0].modem.ready)
+    sound = mme(BROADCAST, EV_HOST, 1, 0x6076, bytes(52))
+    ev.write(sound)
+    snd, prof = _hpav_frames(host_io, 2)
+    assert snd == sound
+    assert prof[15:17] == b"\x86\x60" and prof[0:6] == host_mac and prof[25] == 58
+    cnf = mme(EV_HOST, host_mac, 1, 0x6065, bytes(25))
+    host_io.write(cnf)
+    assert ev.frames() == [cnf]
+    ev.close()
+
+
+def test_raw_bridge_on_a_veth_pair(server):
+    from host import tap
+    assert os.geteuid() == 0, "veth bridges need root"
+    a, b = tap.veth_create()
+    try:
+        tap.link_up(a, dad=False)
+        tap.link_up(b, dad=False)
+        server.add_bridge("raw", a, role="evse")
+        with tap.RawSocket(b) as host_io:     # where pyslac would sit
+            _bridge_round_trip(server, host_io, tap.mac_of(b))
+    finally:
+        tap.link_delete(a)
+
+
+def test_tap_bridge(server):
+    from host import tap
+    assert os.geteuid() == 0, "TAP bridges need root"
+    name = tap.unique_name("m15ws")
+    server.add_bridge("tap", name, role="evse")
+    # the kernel side of the TAP is the modem's host
+    with tap.RawSocket(name) as host_io:
+        _bridge_round_trip(server, host_io, tap.mac_of(name))
+    server.remove_bridge(name)
+    assert server.stats()["bridges"] == []
