@@ -47,6 +47,7 @@ INT_ADDR_ERR = const(0x0008)
 INT_CPU_ON = const(0x0040)
 INT_WRBUF_BELOW_WM = const(0x0400)
 INT_ENABLE_MASK = const(0x0047)      # CPU_ON | WRBUF_ERR | RDBUF_ERR | PKT_AVLBL
+_DEFINED = const(0x044F)             # the cause bits the chip has
 _RARE = const(0x0046)                # bits that trigger a resync: confirmed by a 2nd read
 
 SLAVE_RESET = const(0x0040)          # SPI_CONFIG bit 6
@@ -98,11 +99,13 @@ class Qca7000:
         self._reg = bytearray(4)
         self._regmv = memoryview(self._reg)
         self._now = 0
-        self._next = 0            # next sync attempt (unknown) or cause poll (reset)
+        self._next = 0            # next sync attempt in UNKNOWN
         self._reset_at = 0
         self._check_at = 0
         self._space = 0           # lower bound of the chip's free write-buffer space
         self._reset_req = False
+        self._fresh = True        # no soft reset issued yet
+        self._poll_at = 0         # next INTR_CAUSE poll while not ready
 
     # -- bus level --------------------------------------------------------
 
@@ -158,10 +161,14 @@ class Qca7000:
 
     def next_deadline(self):
         if self.state == UNKNOWN:
-            return self._next
+            if self._fresh or self.irq is not None or self._next < self._poll_at:
+                return self._next
+            return self._poll_at
         if self.state == RESET:
             t = self._reset_at + self.reset_timeout_ms
-            return self._next if self._next < t else t
+            if self.irq is None:
+                return self._now + self.poll_ms
+            return self._poll_at if self._poll_at < t else t
         if self.irq is None:
             return self._now + self.poll_ms
         return self._check_at
@@ -171,27 +178,33 @@ class Qca7000:
         if self._reset_req:
             self._reset_req = False
             self._resync(now)
+        state = self.state
+        if state == READY:
+            if now >= self._check_at:
+                self._check_at = now + self.check_ms
+                if not self._check_signature(now):
+                    return
+                self._interrupt(now)
+            elif self.irq is None or self.irq.value():
+                self._interrupt(now)
+            return
+        # Not ready: a CPU_ON brings the chip to ready (as in Linux, in any state).
+        # Right after start-up the driver resets the chip first, whatever is pending.
+        if state == RESET or not self._fresh:
+            if self.irq is not None and self.irq.value():
+                self._interrupt(now)
+            elif now >= self._poll_at and (state == RESET or self.irq is None):
+                # Without an IRQ, or if the chip's IRQ enable after its reset is not
+                # what we expect, INTR_CAUSE is polled.
+                self._poll_at = now + self.reset_poll_ms
+                self._interrupt(now)
         if self.state == UNKNOWN:
             if now >= self._next:
                 self._sync_unknown(now)
-            return
-        if self.state == RESET:
-            # Poll INTR_CAUSE too: the chip's IRQ enable after a reset is not ours.
-            if (self.irq is None or now >= self._next or self.irq.value()):
-                self._next = now + self.reset_poll_ms
-                self._interrupt(now)
-            if self.state == RESET and now - self._reset_at >= self.reset_timeout_ms:
-                self.stats["reset_timeouts"] += 1
-                self.state = UNKNOWN
-                self._next = now
-            return
-        if now >= self._check_at:
-            self._check_at = now + self.check_ms
-            if not self._check_signature(now):
-                return
-            self._interrupt(now)
-        elif self.irq is None or self.irq.value():
-            self._interrupt(now)
+        elif self.state == RESET and now - self._reset_at >= self.reset_timeout_ms:
+            self.stats["reset_timeouts"] += 1
+            self.state = UNKNOWN
+            self._next = now
 
     def send(self, frame):
         """Write one Ethernet frame (padded to 60); False if not ready or no room."""
@@ -246,8 +259,9 @@ class Qca7000:
         self.write_reg(REG_SPI_CONFIG, cfg | SLAVE_RESET)
         self.stats["soft_resets"] += 1
         self.state = RESET
+        self._fresh = False
         self._reset_at = now
-        self._next = now + self.reset_poll_ms
+        self._poll_at = now + self.reset_poll_ms
         self.decoder.reset()
 
     def _sync_cpu_on(self, now):
@@ -290,7 +304,11 @@ class Qca7000:
         if use_irq:
             self.write_reg(REG_INTR_ENABLE, 0)
         cause = self.read_reg(REG_INTR_CAUSE)
-        if cause < 0:
+        if cause < 0 or cause & ~_DEFINED:
+            # Undefined bits: a glitch or no chip (MISO stuck high).  A real
+            # cause stays latched and is seen next time.
+            if cause > 0:
+                self.stats["cause_glitch"] += 1
             cause = 0
         if cause & _RARE:
             # A single MISO bit error must not restart the link.
