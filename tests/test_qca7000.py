@@ -796,3 +796,34 @@ def test_spibus_device_frames_transactions_with_cs():
     assert bytes(miso) == b"\x00\x00\xaa\x55"
     # Larger than the preallocated buffer: grows once instead of failing.
     assert len(dev.transfer(bytes(2000))) == 2000
+
+
+def test_with_the_modem_model_sw_version_and_device_reset():
+    # The chip model in front of host/modem.py (the real modem seam).
+    from host import modem as modem_mod
+
+    clock = Clock()
+    host_mac = b"\x02\x00\x00\x00\x00\x05"
+    modem = modem_mod.Modem(b"\x00\xb0\x52\x00\x00\x99", role="evse", host_mac=host_mac)
+    r = Rig()
+    r.clock = clock
+    r.modem = modem
+    r.chip = r.bus = Qca7000Model(modem, clock=clock)
+    r.sync()
+    req = modem_mod.mme_header(modem_mod.LOCALCAST, host_mac, 0, modem_mod.VS_SW_VER_REQ) \
+        + modem_mod.QCA_OUI
+    assert r.drv.send(req)
+    r.run_until(lambda: r.rx)
+    assert modem_mod.parse_mme(r.rx[0]) == (0, modem_mod.VS_SW_VER_CNF)
+    assert r.rx[0][:12] == host_mac + modem.mac
+    # VS_RS_DEV: the modem confirms, then restarts; the driver follows it.
+    r.rx = []
+    rs = modem_mod.mme_header(modem_mod.LOCALCAST, host_mac, 0, modem_mod.VS_RS_DEV_REQ) \
+        + modem_mod.QCA_OUI
+    assert r.drv.send(rs)
+    r.run(1000)
+    assert [modem_mod.parse_mme(f) for f in r.rx] == [(0, modem_mod.VS_RS_DEV_CNF)]
+    assert modem.resets == 2                      # start-up soft reset + VS_RS_DEV
+    assert r.chip.stats["soft_resets"] == 1
+    assert r.events in ([("reset",), ("ready",)], [("lost",), ("ready",)])
+    assert r.drv.state == "ready"

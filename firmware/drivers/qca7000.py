@@ -10,8 +10,22 @@ puts received Ethernet frames in `.rx` and events in `.events`:
               buffer after a CPU_ON: frames can flow;
   ('reset',)  left 'ready' because the modem restarted (CPU_ON) or the
               driver re-synced it (buffer error, persistent glitch, reset());
-  ('lost',)   left 'ready' because the signature read back wrong twice.
+  ('lost',)   left 'ready' because the signature read back wrong twice
+              (no chip, or a chip whose firmware is restarting: the CPU_ON
+              at the end of its boot then brings 'ready' back).
 `send(frame) -> bool` writes one frame if the chip is ready and has room.
+
+Sync (states 'unknown' -> 'reset' -> 'ready'): at start-up, as soon as the
+signature reads 0xAA55 the driver soft-resets the chip (SPI_CONFIG bit 6)
+and waits for CPU_ON (IRQ, or INTR_CAUSE polled every `reset_poll_ms`) for
+up to `reset_timeout_ms`, then tries again.  A CPU_ON is accepted when the
+signature (read twice, the first read after a boot is unreliable) is good
+and the write buffer is empty (3163 bytes); otherwise the chip is reset.
+After start-up a CPU_ON is taken in any state.  While ready, the signature
+is checked every `check_ms`, and causes that would restart the link
+(CPU_ON, RDBUF_ERR, WRBUF_ERR) are confirmed by a second read, so a single
+MISO bit error does not.  An RDBUF_BYTE_AVA above the buffer size is read
+again and only a repeated bad value re-syncs.
 
 Register map, framing and procedures follow the Linux qca_spi driver as
 summarised in the research notes (hw-protocols.md §7).  Bus exceptions
