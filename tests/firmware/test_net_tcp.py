@@ -153,8 +153,9 @@ def test_half_close():
     link.run(lambda: client.eof and server.state == "CLOSED")
     assert client.state == "TIME_WAIT"
     assert ("tcp_closed", client, "closed") in a.events
+    entered = link.now
     link.run(lambda: client.state == "CLOSED")
-    assert 900 <= client.next_deadline() if client.next_deadline() else True
+    assert 990 <= link.now - entered <= 1010           # TIME_WAIT is short (1 s default)
     assert a.connections() == []
 
 
@@ -262,12 +263,12 @@ def test_rst_must_be_exact_or_gets_challenge_ack():
 def test_out_of_window_segment_acked_and_dropped():
     a, b, link, client, server = connected()
     nxt = server.rcv_nxt
-    inject(b, a, client, tcp.seq_add(nxt, 70000), client.snd_nxt, tcp.ACK, b"junk")
+    inject(b, a, client, tcp.seq_add(nxt, 70000), server.snd_nxt, tcp.ACK, b"junk")
     segs = tx_segments(b)
     assert len(segs) == 1 and segs[0][3] == nxt       # duplicate ACK
     assert server.available() == 0
     # Old duplicate data (before rcv_nxt) is also just acknowledged.
-    inject(b, a, client, tcp.seq_add(nxt, -4 & 0xFFFFFFFF), client.snd_nxt, tcp.ACK, b"old!")
+    inject(b, a, client, tcp.seq_add(nxt, -4 & 0xFFFFFFFF), server.snd_nxt, tcp.ACK, b"old!")
     segs = tx_segments(b)
     assert len(segs) == 1 and segs[0][3] == nxt and server.available() == 0
 
@@ -276,11 +277,11 @@ def test_odd_flags_dropped():
     a, b, link, client, server = connected()
     nxt = server.rcv_nxt
     d0 = b.dropped
-    inject(b, a, client, nxt, client.snd_nxt, tcp.SYN | tcp.FIN)       # nonsense
+    inject(b, a, client, nxt, server.snd_nxt, tcp.SYN | tcp.FIN)       # nonsense
     assert tx_segments(b) == [] and b.dropped == d0 + 1
     inject(b, a, client, nxt, 0, tcp.PSH, b"no ack bit")                 # no ACK: ignored
     assert tx_segments(b) == [] and server.available() == 0
-    inject(b, a, client, nxt, client.snd_nxt, tcp.SYN | tcp.ACK)        # SYN in window
+    inject(b, a, client, nxt, server.snd_nxt, tcp.SYN | tcp.ACK)        # SYN in window
     segs = tx_segments(b)
     assert len(segs) == 1 and segs[0][4] == tcp.ACK                      # challenge ACK
     assert server.state == "ESTABLISHED"
@@ -394,3 +395,72 @@ def test_ring_buffer_wraps():
     assert r.peek(0, 10) == b"gh12345678"
     r.consume(4)
     assert r.read(6) == b"345678" and r.n == 0
+
+
+def test_out_of_order_and_duplicate_segments_delivered_once():
+    a, b, link, client, server = connected()
+    nxt = server.rcv_nxt
+    ack = server.snd_nxt
+    parts = [b"A" * 100, b"B" * 100, b"C" * 100, b"D" * 100]
+    offs = [0, 100, 200, 300]
+    for i in (2, 3, 1, 3, 2):                          # holes, duplicates, overlap
+        inject(b, a, client, tcp.seq_add(nxt, offs[i]), ack, tcp.ACK, parts[i])
+        segs = tx_segments(b)
+        assert segs[-1][3] == nxt                      # duplicate ACK: still waiting for A
+    assert server.available() == 0
+    inject(b, a, client, tcp.seq_add(nxt, 150), ack, tcp.ACK, b"B" * 50 + b"C" * 50)   # overlap inside
+    inject(b, a, client, nxt, ack, tcp.ACK, parts[0])
+    segs = tx_segments(b)
+    assert segs[-1][3] == tcp.seq_add(nxt, 400)        # everything at once
+    assert server.recv() == b"".join(parts)
+    inject(b, a, client, tcp.seq_add(nxt, 50), ack, tcp.ACK, b"A" * 50 + b"B" * 100)   # old again
+    assert server.available() == 0 and tx_segments(b)[-1][3] == tcp.seq_add(nxt, 400)
+
+
+def test_out_of_order_ranges_are_bounded():
+    a, b, link, client, server = connected()
+    nxt = server.rcv_nxt
+    ack = server.snd_nxt
+    for k in range(1, 8):                              # 7 separate islands
+        inject(b, a, client, tcp.seq_add(nxt, k * 200), ack, tcp.ACK, b"x" * 100)
+    assert len(server._ooo) == tcp.MAX_OOO
+    tx_segments(b)
+
+
+def test_time_wait_answers_retransmitted_fin():
+    a, b, link, client, server = connected()
+    client.close(link.now)
+    link.run(lambda: server.state == "CLOSE_WAIT" and client.state == "FIN_WAIT_2")
+    server.close(link.now)
+    b.poll(link.now)
+    fin = b.tx[0]
+    link.run(lambda: client.state == "TIME_WAIT")
+    t0 = link.now
+    link.settle(600)
+    a.handle_frame(fin, link.now)                      # the FIN again (our ACK was lost)
+    segs = tx_segments(a)
+    assert len(segs) == 1 and segs[0][4] == tcp.ACK
+    link.run(lambda: client.state == "CLOSED")
+    assert link.now - t0 >= 1600                        # TIME_WAIT restarted
+
+
+def test_simultaneous_open_connection_level():
+    ip1 = ipv6.link_local(b"\x02\x00\x00\x00\x00\x01")
+    ip2 = ipv6.link_local(b"\x02\x00\x00\x00\x00\x02")
+    c1 = tcp.TcpConnection(ip1, 1000, ip2, 2000, 0x10000)
+    c2 = tcp.TcpConnection(ip2, 2000, ip1, 1000, 0xFFFFFFF0)
+    c1.open(0)
+    c2.open(0)
+    for _ in range(6):
+        for src, dst, sip, dip in ((c1, c2, ip1, ip2), (c2, c1, ip2, ip1)):
+            segs = src.out
+            src.out = []
+            for seg in segs:
+                r = tcp.parse(sip, dip, seg)
+                dst.handle(r[2], r[3], r[4], r[5], r[6], r[7], 10)
+    assert c1.state == "ESTABLISHED" and c2.state == "ESTABLISHED"
+    assert c1.send(b"ping") == 4
+    c1.poll(20)
+    r = tcp.parse(ip1, ip2, c1.out.pop())
+    c2.handle(r[2], r[3], r[4], r[5], r[6], r[7], 20)
+    assert c2.recv() == b"ping"
