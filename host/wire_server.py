@@ -19,8 +19,9 @@ Qca7000Model (host/qca7000_model.py) in front of it, which answers the SPI
 transfers.  Chargers and vehicles are paired on cables (firmware/pilot.py
 CableModel): the n-th charger and the n-th vehicle share cable n.  A cable
 is unplugged until plug(n); while unplugged the vehicle end reads state A
-with PP open, and the vehicle's modem is off the wire (the PLC signal rides
-on the pilot line).  Bridges (TAP devices or AF_PACKET sockets on a veth
+without PWM (12 V DC) and PP open, the charger end reads its own output
+unloaded (state A, with its PWM if on), and the vehicle's modem is off the
+wire (the PLC signal rides on the pilot line).  Bridges (TAP devices or AF_PACKET sockets on a veth
 end, host/tap.py) put a kernel stack or another tool (pyslac) behind a
 modem of its own, always on the wire.
 
@@ -46,6 +47,7 @@ MAX_WAIT_S = 0.2          # loop wakes at least this often (stop checks)
 BRIDGE_BURST = 64         # frames read from a bridge per wake-up
 CHIP_TICK_MS = 10         # chip models drain their write buffer over time
 VEHICLE_STATES = ("B", "C", "D", "E")
+UNPLUGGED_VEHICLE_READING = (12000, 12000, 1000, PP_OPEN)
 
 
 def _irq_level(chip):
@@ -77,7 +79,10 @@ class Cable:
     def apply(self):
         self.model.set_vehicle(self.vehicle_state if self.plugged else "A")
 
-    def read(self):
+    def read(self, end="charger"):
+        if end == "vehicle" and not self.plugged:
+            # An unplugged inlet sees no charger: report plain state A, no PWM.
+            return UNPLUGGED_VEHICLE_READING
         high, low, duty = self.model.read()
         pp = self.model.pp()
         return high, low, duty, (PP_OPEN if pp is None else int(pp))
@@ -389,7 +394,7 @@ class WireServer:
         if mtype == b"Q":
             if payload:
                 raise ProtocolError("Q takes no payload")
-            high, low, duty, pp = c.cable.read()
+            high, low, duty, pp = c.cable.read("vehicle" if c.role == "pev" else "charger")
             return b"q", struct.pack(">hhHI", high, low, duty, pp)
         raise ProtocolError("unknown request type %r" % mtype)
 
@@ -583,10 +588,10 @@ class WireServer:
             cb.apply()
         self._control(do)
 
-    def pilot(self, cable=0):
-        """(high_mv, low_mv, duty, pp_ohms) of a cable, as the boards read it."""
+    def pilot(self, cable=0, end="charger"):
+        """(high_mv, low_mv, duty, pp_ohms) of a cable as one end reads it."""
         with self.lock:
-            return self._cable(cable).read()
+            return self._cable(cable).read(end)
 
     def set_impairments(self, **kw):
         self._control(lambda: self.wire.set_impairments(**kw))

@@ -187,9 +187,10 @@ def test_pilot_plug_unplug(server):
     high, low, duty, pp = se.pilot()
     assert (high, duty, pp) == (12000, 1000, PP_OPEN)          # state A, no PWM
     assert se.call(b"P", b"D" + struct.pack(">H", 50)) == (b"p", b"")
-    high, low, duty, pp = ev.pilot()
+    high, low, duty, pp = se.pilot()
     assert abs(high - 12000) < 500 and abs(low + 12000) < 500 and duty == 50
     assert pp == PP_OPEN
+    assert ev.pilot() == (12000, 12000, 1000, PP_OPEN)    # no PWM through no cable
     server.plug()
     for b in (se, ev):
         high, low, duty, pp = b.pilot()
