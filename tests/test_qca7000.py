@@ -518,8 +518,14 @@ def test_model_registers_and_write_to_clear():
     clock = Clock()
     m = EchoModem()
     chip = Qca7000Model(m, clock=clock)
-    rd = lambda reg: (lambda b: (b[2] << 8) | b[3])(chip.transfer(bytes(((0xC0 | reg >> 8), 0, 0, 0))))  # noqa: E731
-    wr = lambda reg, v: chip.transfer(bytes((0x40 | reg >> 8, 0, v >> 8, v & 0xFF)))  # noqa: E731
+
+    def rd(reg):
+        b = chip.transfer(bytes((0xC0 | reg >> 8, 0, 0, 0)))
+        return (b[2] << 8) | b[3]
+
+    def wr(reg, v):
+        chip.transfer(bytes((0x40 | reg >> 8, 0, v >> 8, v & 0xFF)))
+
     assert chip.irq == 1                          # power-on CPU_ON
     assert rd(0x1A00) == 0xFFFF                   # first read after boot
     assert rd(0x1A00) == 0xAA55
