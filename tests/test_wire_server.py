@@ -482,3 +482,23 @@ def test_tap_bridge(server):
         _bridge_round_trip(server, host_io, tap.mac_of(name))
     server.remove_bridge(name)
     assert server.stats()["bridges"] == []
+
+
+def test_crosstalk_attenuation_per_path(server):
+    se1 = Board(server.address, b"E", SE_HOST, "se1")
+    se2 = Board(server.address, b"E", bytes.fromhex("020000000e03"), "se2")
+    ev = Board(server.address, b"V", EV_HOST, "ev")
+    server.plug(0)
+    server.set_atten("ev", 12)
+    server.set_path_atten("ev", "se2", 70)       # the neighbour's cable hears little
+    ev.write(mme(BROADCAST, EV_HOST, 1, 0x6076, bytes(52)))
+    profiles = {}
+    for name, b in (("se1", se1), ("se2", se2)):
+        snd, prof = b.frames(want=2)
+        assert prof[15:17] == b"\x86\x60"
+        profiles[name] = sum(prof[27:85]) / 58
+    assert abs(profiles["se1"] - 20) < 1.5       # worse of the two ports: 20 dB
+    assert abs(profiles["se2"] - 70) < 1.5
+    assert server.stats()["cables"][1]["charger"] == "se2"
+    for b in (se1, se2, ev):
+        b.close()
