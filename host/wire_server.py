@@ -29,7 +29,6 @@ Every public method is thread-safe: the loop holds `lock` while it works
 and control calls take it too, then wake the loop.
 """
 import argparse
-import os
 import selectors
 import socket
 import struct
