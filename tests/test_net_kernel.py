@@ -23,8 +23,8 @@ PORT = 50555
 DEADLINE_S = 60
 
 
-def blob(seed):
-    return random.Random(seed).randbytes(SIZE)
+def blob(seed, size=SIZE):
+    return random.Random(seed).randbytes(size)
 
 
 def ms():
@@ -117,9 +117,10 @@ KERNEL_PEER = """
 class Exchange:
     """Our side of the 1 MB both ways exchange on one connection."""
 
-    def __init__(self):
+    def __init__(self, size=SIZE):
+        self.size = size
         self.conn = None
-        self.out = blob(1)
+        self.out = blob(1, size)
         self.off = 0
         self.h = hashlib.sha256()
         self.n = 0
@@ -136,7 +137,7 @@ class Exchange:
         c = self.conn
         if c is None:
             return
-        if self.off < SIZE:
+        if self.off < self.size:
             self.off += c.send(memoryview(self.out)[self.off:self.off + 32768])
         elif not self.closed:
             c.close(now)
@@ -155,8 +156,8 @@ def check_peer_output(proc, ex):
     assert proc.returncode == 0, err
     words = out.split()
     got = words[words.index("GOT") + 1:words.index("GOT") + 3]
-    assert got == [str(SIZE), hashlib.sha256(blob(1)).hexdigest()]
-    assert ex.n == SIZE and ex.h.hexdigest() == hashlib.sha256(blob(2)).hexdigest()
+    assert got == [str(ex.size), hashlib.sha256(blob(1, ex.size)).hexdigest()]
+    assert ex.n == ex.size and ex.h.hexdigest() == hashlib.sha256(blob(2, ex.size)).hexdigest()
     assert ex.reason == "closed"
 
 
@@ -178,6 +179,51 @@ def test_our_client_to_kernel_server(env):
     st.tcp_connect(ipv6.parse_addr(kernel_ip), PORT + 1, ms())
     pump(t, st, ex.done, proc, app=lambda now: ex.app(st, now))
     check_peer_output(proc, ex)
+
+
+class Lossy:
+    """Wraps the TAP: drops a share of the frames both ways (seeded)."""
+
+    def __init__(self, t, loss, seed):
+        self.t = t
+        self.loss = loss
+        self.rnd = random.Random(seed)
+        self.lost = 0
+
+    def write(self, frame):
+        if self.rnd.random() >= self.loss:
+            self.t.write(frame)
+        else:
+            self.lost += 1
+
+    def read(self):
+        while True:
+            frame = self.t.read()
+            if frame is None or self.rnd.random() >= self.loss:
+                return frame
+            self.lost += 1
+
+    def readable(self, timeout):
+        return self.t.readable(timeout)
+
+
+def test_lossy_link_both_roles(env):
+    """5 % of frames lost each way: our retransmissions and the kernel's meet."""
+    ns, t, st, kernel_ip = env
+    size = 256 * 1024
+    lossy = Lossy(t, 0.05, seed=5)
+    st.tcp_listen(PORT)
+    proc = kernel(ns, KERNEL_PEER, "client", ipv6.fmt(st.ip), PORT, t.name, size)
+    ex = Exchange(size)
+    pump(lossy, st, ex.done, proc, app=lambda now: ex.app(st, now))
+    check_peer_output(proc, ex)
+    proc = kernel(ns, KERNEL_PEER, "server", "::", PORT + 2, t.name, size)
+    assert proc.stdout.readline().strip() == "READY"
+    ex = Exchange(size)
+    st.tcp_connect(ipv6.parse_addr(kernel_ip), PORT + 2, ms())
+    pump(lossy, st, ex.done, proc, app=lambda now: ex.app(st, now))
+    check_peer_output(proc, ex)
+    assert lossy.lost > 50
 
 
 KERNEL_PING = """
