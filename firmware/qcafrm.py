@@ -33,6 +33,22 @@ BAD_LEN = "bad_len"          # length below 60 or above max_len
 NO_TAIL = "no_tail"          # 55 55 missing after the frame
 
 
+# bytearray.find is missing from some small MicroPython builds.
+_HAS_FIND = hasattr(bytearray(1), "find")
+
+
+def _find_sof(buf, start, end):
+    if _HAS_FIND:
+        return buf.find(SOF, start, end)
+    i = start
+    end -= 3
+    while i < end:
+        if buf[i] == 0xAA and buf[i + 1] == 0xAA and buf[i + 2] == 0xAA and buf[i + 3] == 0xAA:
+            return i
+        i += 1
+    return -1
+
+
 def framed_len(n):
     """Bytes on the wire for an Ethernet frame of n bytes (header + padded frame + footer)."""
     return (n if n > MIN_LEN else MIN_LEN) + OVERHEAD
@@ -164,7 +180,7 @@ class RxDecoder:
             n = self._n
             if not self._synced:
                 # Hunt: the next SOF, with room for the HW length before it.
-                j = buf.find(SOF, p + pre, n) if n - p >= pre + 4 else -1
+                j = _find_sof(buf, p + pre, n) if n - p >= pre + 4 else -1
                 if j < 0:
                     # Keep the tail that could still begin a frame.
                     keep = n - (pre + 3)
@@ -179,7 +195,7 @@ class RxDecoder:
                 break
             if isinstance(r, int):
                 s = p + pre + HEADER_LEN
-                out.append(bytes(buf[s:s + r]))
+                out.append(bytes(self._mv[s:s + r]))
                 self.frames += 1
                 p = s + r + FOOTER_LEN
                 self._synced = True

@@ -112,6 +112,9 @@ class Qca7000:
         self._chunk = buf_size - 2
         self._reg = bytearray(4)
         self._regmv = memoryview(self._reg)
+        self._regcmd = self._regmv[0:2]       # legacy mode: command and value apart
+        self._regval = self._regmv[2:4]
+        self._rdcmd = self._rdmv[0:2]
         self._now = 0
         self._next = 0            # next sync attempt in UNKNOWN
         self._reset_at = 0
@@ -139,8 +142,8 @@ class Qca7000:
         r[3] = value & 0xFF
         if self.legacy:
             # Always clock the data word: the chip pairs it with the command.
-            ok = self._xfer(self._regmv[0:2]) is not None
-            miso = self._xfer(self._regmv[2:4])
+            ok = self._xfer(self._regcmd) is not None
+            miso = self._xfer(self._regval)
             if miso is None or not ok:
                 return -1
             return (miso[0] << 8) | miso[1]
@@ -159,7 +162,7 @@ class Qca7000:
     def _read_ext(self, n):
         """External read of n bytes; returns the data (a buffer of n bytes) or None."""
         if self.legacy:
-            ok = self._xfer(self._rdmv[0:2]) is not None
+            ok = self._xfer(self._rdcmd) is not None
             data = self._xfer(self._rdmv[2:2 + n])
             return data if ok else None
         miso = self._xfer(self._rdmv[0:2 + n])

@@ -221,3 +221,23 @@ def test_frame_with_sync_bytes_in_payload():
     assert d.feed(spi(f) + spi(f)) == [f, f]
     d = qcafrm.RxDecoder(spi=False)
     assert d.feed(qcafrm.encode(f) * 3) == [f, f, f]
+
+
+def test_decoder_without_bytearray_find():
+    # Small MicroPython builds lack bytearray.find: the fallback must agree.
+    frames = [eth(100, 1), eth(60, 2)]
+    stream = b"\x01\xaa\xaa\x00" + b"".join(spi(f) for f in frames) + b"\xaa\xaa\xaa"
+    saved = qcafrm._HAS_FIND
+    qcafrm._HAS_FIND = False
+    try:
+        d = qcafrm.RxDecoder()
+        got = d.feed(stream)
+        assert qcafrm._find_sof(bytearray(b"xx\xaa\xaa\xaa\xaa"), 0, 6) == 2
+        assert qcafrm._find_sof(bytearray(b"xx\xaa\xaa\xaa\xaa"), 0, 5) == -1
+    finally:
+        qcafrm._HAS_FIND = saved
+    assert got == frames
+    ref = qcafrm.RxDecoder()
+    assert ref.feed(stream) == frames
+    assert d.errors == ref.errors and d.skipped == ref.skipped
+    assert d.errors["hw_len"] == 2          # the junk in front and the AA AA AA after
