@@ -19,8 +19,15 @@ and no congestion control: the only path is one hop on a dedicated link.
 Three duplicate ACKs trigger an early go-back-N retransmission.
 
 Timers besides: ``connect_timeout`` (handshake), ``user_timeout`` (data
-unacknowledged that long aborts, RFC 9293 §3.8.3) and a short ``time_wait``
-(1 s instead of 2 MSL: a charging link is point-to-point and ports are random).
+unacknowledged that long aborts, RFC 9293 §3.8.3; this includes a peer that
+keeps its window shut that long), ``fin_wait_2_timeout`` (60 s: a peer that
+never closes its half does not pin the connection's buffers forever) and a
+short ``time_wait`` (1 s instead of 2 MSL: a charging link is point-to-point
+and client ports are random).  No keep-alives: V2G has its own timeouts.
+
+Not done: sender-side silly-window avoidance and Nagle (V2G writes whole
+messages), delayed ACKs (every data segment is acknowledged at once),
+urgent data (URG is ignored), window scaling, SACK, timestamps.
 
 The connection produces TCP segments (checksummed) in ``.out`` and events in
 ``.events``: ('accept',) ('connected',) ('data',) ('eof',) ('closed', reason).
@@ -195,7 +202,8 @@ class _Ring:
 class TcpConnection:
     def __init__(self, local_ip, local_port, remote_ip, remote_port, iss,
                  mss=DEFAULT_MSS, rx_window=4096, tx_buffer=4096, rto=250, rto_max=4000,
-                 max_retries=7, connect_timeout=10000, user_timeout=30000, time_wait=1000):
+                 max_retries=7, connect_timeout=10000, user_timeout=30000, time_wait=1000,
+                 fin_wait_2_timeout=60000):
         self.local_ip = local_ip
         self.local_port = local_port
         self.remote_ip = remote_ip
@@ -207,6 +215,7 @@ class TcpConnection:
         self.connect_timeout = connect_timeout
         self.user_timeout = user_timeout
         self.time_wait = time_wait
+        self.fin_wait_2_timeout = fin_wait_2_timeout
         self.state = CLOSED
         self.out = []
         self.events = []
@@ -235,6 +244,7 @@ class TcpConnection:
         self._una_since = 0
         self._connect_by = None
         self._tw_until = None
+        self._fw2_until = None
         self._ack_needed = False
         self.pending = False          # send()/recv() left work for poll()
 
@@ -324,7 +334,8 @@ class TcpConnection:
     # ----------------------------------------------------------- timers
     def next_deadline(self):
         d = None
-        for t in (self._rtx_at, self._connect_by, self._tw_until, self._user_deadline()):
+        for t in (self._rtx_at, self._connect_by, self._tw_until, self._fw2_until,
+                  self._user_deadline()):
             if t is not None and (d is None or t < d):
                 d = t
         return d
@@ -346,6 +357,11 @@ class TcpConnection:
         if self._connect_by is not None and now >= self._connect_by:
             self.abort(now, "connect timeout")
             return
+        if self._fw2_until is not None and now >= self._fw2_until:
+            if st == FIN_WAIT_2:
+                self.abort(now, "timeout")      # the peer never closed its side
+                return
+            self._fw2_until = None
         ud = self._user_deadline()
         if ud is not None and now >= ud:
             self.abort(now, "user timeout")
@@ -450,6 +466,8 @@ class TcpConnection:
         if data and st in _RECEIVING:
             self._receive(seq, data)
             self._ack_needed = True
+            if self._fw2_until is not None:
+                self._fw2_until = now + self.fin_wait_2_timeout   # an idle limit, not a total
         if flags & FIN and seq_add(seq, len(data)) == self.rcv_nxt:
             self._in_fin(now)
         self._output(now)
@@ -503,6 +521,8 @@ class TcpConnection:
             if st == FIN_WAIT_1:
                 self.state = FIN_WAIT_2
                 self._rtx_at = None
+                if self.fin_wait_2_timeout:
+                    self._fw2_until = now + self.fin_wait_2_timeout
             elif st == CLOSING:
                 self._enter_time_wait(now)
             elif st == LAST_ACK:
@@ -692,6 +712,7 @@ class TcpConnection:
     def _enter_time_wait(self, now):
         self.state = TIME_WAIT
         self._rtx_at = None
+        self._fw2_until = None
         self._tw_until = now + self.time_wait
         self._closed("closed")
 

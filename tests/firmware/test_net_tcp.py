@@ -464,3 +464,15 @@ def test_simultaneous_open_connection_level():
     r = tcp.parse(ip1, ip2, c1.out.pop())
     c2.handle(r[2], r[3], r[4], r[5], r[6], r[7], 20)
     assert c2.recv() == b"ping"
+
+
+def test_fin_wait_2_times_out_when_peer_never_closes():
+    a, b, link, client, server = connected(tcp_opts={"fin_wait_2_timeout": 5000})
+    client.close(link.now)
+    link.run(lambda: client.state == "FIN_WAIT_2")
+    t0 = link.now
+    link.run(lambda: client.state == "CLOSED", limit_ms=10000)   # server app never closes
+    assert 5000 <= link.now - t0 <= 5010
+    assert ("tcp_closed", client, "timeout") in a.events
+    link.run(lambda: server.state == "CLOSED")                     # our RST reached it
+    assert ("tcp_closed", server, "reset") in b.events
