@@ -9,7 +9,7 @@ Inputs:  pilot_sample(high_mv, low_mv, now)  what the CP ADC measured
 Outputs: .tx      Ethernet frames for the modem
          .duty    the PWM duty (permille) the pilot driver must apply
          .events  for the application:
-             ('plugged',) ('unplugged',) ('slac_matched', ev_mac)
+             ('plugged',) ('unplugged',) ('slac_matched', ev_mac) ('link_up',)
              ('slac_failed', reason) ('link_lost', reason) ('connected', remote)
              ('v2gtp', ptype, payload) ('v2gtp_error', reason)
              ('disconnected', reason)
@@ -21,8 +21,8 @@ import sdp
 import v2gtp
 from link.common import (
     C_SEQU_RETRY, DUTY_DIGITAL, DUTY_F, DUTY_OFF, ETH_HOMEPLUG, ETH_IPV6,
-    SDP_PORT, T_SETKEY_RESTART, T_STEP_EF, V2gtpStream, earliest, ethertype,
-    is_slac_parm_req,
+    SDP_PORT, T_STEP_EF, V2gtpStream, earliest, ethertype,
+    is_slac_parm_req, leave_network,
 )
 from net.stack import NetStack
 from slac.evse import EvseSlac
@@ -66,7 +66,6 @@ class ChargerLink:
         self.sdp = sdp.SdpServer(self.net.ip, tcp_port)
         self.stream = None
         self.ef_until = None
-        self.setkey_at = None
 
     # ---- inputs -------------------------------------------------------
     def pilot_sample(self, high_mv, low_mv, now):
@@ -90,9 +89,10 @@ class ChargerLink:
         self._pump(now)
 
     def modem_event(self, name, now):
+        # Our key is set in start(), so its restart happens while matching;
+        # once linked, any modem restart is a fault.
         if name == "reset" and self.state == LINKED:
-            if self.setkey_at is None or now - self.setkey_at > T_SETKEY_RESTART:
-                self._link_lost("modem_reset", now)
+            self._link_lost("modem_reset", now)
         elif name == "lost" and self.state in (SLAC, LINKED):
             self._link_lost("modem_lost", now)
         self._pump(now)
@@ -147,13 +147,20 @@ class ChargerLink:
         self._set_duty(DUTY_DIGITAL)
         self.slac.start(now)
 
+    def _drop_stream(self, reason):
+        if self.stream is not None:
+            self.stream = None
+            self._emit("disconnected", reason)
+
     def _unplugged(self, now):
+        was_linked = self.state == LINKED
         self.slac.reset()
         self.monitor.stop()
         self.net.reset()
-        self.stream = None
+        self._drop_stream("unplugged")
+        if was_linked:
+            self.tx.append(leave_network(self.host_mac, self.rng))
         self.ef_until = None
-        self.setkey_at = None
         self.retries_left = self.sequ_retries
         self._set_duty(DUTY_OFF)
         self.state = IDLE
@@ -164,7 +171,7 @@ class ChargerLink:
         # TCP connection and let the EV match again.
         self.monitor.stop()
         self.net.reset()
-        self.stream = None
+        self._drop_stream("link_lost")
         self._emit("link_lost", reason)
         self._start_slac(now)
 
@@ -185,8 +192,6 @@ class ChargerLink:
             self.state = LINKED
             self.monitor.start(now)
             self._emit("slac_matched", ev[1])
-        elif name == "set_key":
-            self.setkey_at = now
         elif name == "failed":
             reason = ev[1] if len(ev) > 1 else ""
             self._emit("slac_failed", reason)
@@ -226,6 +231,9 @@ class ChargerLink:
                     # message in the stream: close the connection.
                     self._emit("v2gtp_error", stream.reader.error)
                     stream.conn.abort(now)
+        elif name == "tcp_eof":
+            # V2G has no use for a half-open connection: the peer's FIN ends it.
+            ev[1].close(now)
         elif name == "tcp_closed":
             if self.stream is not None and ev[1] is self.stream.conn:
                 self.stream = None
@@ -254,7 +262,9 @@ class ChargerLink:
                 self.monitor.events = []
                 busy = True
                 for ev in evs:
-                    if ev[0] == "link_lost" and self.state == LINKED:
+                    if ev[0] == "link_up":
+                        self._emit("link_up")
+                    elif ev[0] == "link_lost" and self.state == LINKED:
                         self._link_lost(ev[1] if len(ev) > 1 else "link_status", now)
             if self.net.events:
                 evs = self.net.events

@@ -1,4 +1,5 @@
 """Pieces shared by the charger and vehicle links."""
+from slac import keys, mme
 try:
     from micropython import const
 except ImportError:  # CPython
@@ -22,6 +23,16 @@ C_SEQU_RETRY = const(2)
 # A modem restart this soon after our own CM_SET_KEY is the expected one
 # (the QCA firmware restarts to apply the key), not a fault.
 T_SETKEY_RESTART = const(3000)
+
+
+def leave_network(host_mac, rng):
+    """CM_SET_KEY.REQ with a fresh random key: our modem leaves the AVLN.
+
+    After an unplug nobody may stay on the old logical network (ISO 15118-3
+    ends the association with the session); a new key is the only way to
+    remove a station from an AVLN."""
+    nmk = keys.random_nmk(rng)
+    return mme.set_key_req(host_mac, keys.nid_from_nmk(nmk), nmk)
 
 
 def ethertype(frame):

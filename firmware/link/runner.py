@@ -22,7 +22,7 @@ TX_QUEUE_MAX = 64
 
 
 class Runner:
-    def __init__(self, link, modem, pilot, charger, sample_ms=5):
+    def __init__(self, link, modem, pilot, charger, sample_ms=5, clock=None):
         self.link = link
         self.modem = modem
         self.pilot = pilot
@@ -30,14 +30,16 @@ class Runner:
         self.sample_ms = sample_ms
         self.txq = []
         self.tx_dropped = 0
-        self._last = ticks_ms()
+        # clock() -> ms; a simulation passes its virtual clock.
+        self.clock = clock or ticks_ms
+        self._last = self.clock()
         self._now = 0
         self._next_sample = 0
         self._duty = None
 
     def now(self):
         # A monotonic count of ms that does not wrap like ticks_ms() does.
-        t = ticks_ms()
+        t = self.clock()
         self._now += ticks_diff(t, self._last)
         self._last = t
         return self._now

@@ -6,7 +6,7 @@ Inputs:  pilot_sample(high_mv, low_mv, duty, now)  what the EV measures on CP
          send(ptype, payload, now), close(now)
 Outputs: .tx (Ethernet frames for the modem) and .events:
              ('plugged',) ('unplugged',) ('slac_matched', evse_mac)
-             ('slac_failed', reason) ('link_lost', reason)
+             ('link_up',) ('slac_failed', reason) ('link_lost', reason)
              ('secc', ip, port, security) ('sdp_failed',)
              ('connected', remote) ('v2gtp', ptype, payload)
              ('v2gtp_error', reason) ('disconnected', reason)
@@ -18,7 +18,7 @@ import sdp
 import v2gtp
 from link.common import (
     ETH_HOMEPLUG, ETH_IPV6, SDP_PORT, T_SETKEY_RESTART, V2gtpStream,
-    earliest, ethertype,
+    earliest, ethertype, leave_network,
 )
 from net.stack import NetStack
 from slac.ev import EvSlac
@@ -32,7 +32,11 @@ PLUGGED = "plugged"    # CP in B/C/D but no PWM yet
 SLAC = "slac"
 SDP = "sdp"            # matched; discovering the SECC
 TCP = "tcp"            # connecting / connected
-FAILED = "failed"      # gave up until unplugged
+WAIT = "wait"          # SLAC or SDP failed; try again after T_RETRY
+
+# How long the EV waits after a failed matching (its own C_conn_max_match
+# attempts used up) before it tries again while still plugged in.
+T_RETRY = 2000
 
 
 class VehicleLink:
@@ -59,7 +63,9 @@ class VehicleLink:
         self.sdp = None
         self.stream = None
         self.conn = None
-        self.setkey_at = None
+        self.restart_expected = None
+        self.retry_at = None
+        self.closing = False
         self.duty = None
 
     # ---- inputs -------------------------------------------------------
@@ -82,13 +88,17 @@ class VehicleLink:
 
     def modem_event(self, name, now):
         if name == "reset" and self.state in (SDP, TCP):
-            if self.setkey_at is None or now - self.setkey_at > T_SETKEY_RESTART:
+            if self.restart_expected is not None and now <= self.restart_expected:
+                self.restart_expected = None    # the restart our CM_SET_KEY asked for
+            else:
                 self._link_lost("modem_reset", now)
         elif name == "lost" and self.state in (SLAC, SDP, TCP):
             self._link_lost("modem_lost", now)
         self._pump(now)
 
     def poll(self, now):
+        if self.state == WAIT and now >= self.retry_at:
+            self._start_slac(now)
         if self.state == SLAC:
             self.slac.poll(now)
         elif self.state in (SDP, TCP):
@@ -101,6 +111,8 @@ class VehicleLink:
         self._pump(now)
 
     def next_deadline(self):
+        if self.state == WAIT:
+            return self.retry_at
         if self.state == SLAC:
             return self.slac.next_deadline()
         if self.state in (SDP, TCP):
@@ -119,6 +131,7 @@ class VehicleLink:
         return True
 
     def close(self, now):
+        self.closing = True
         if self.conn is not None:
             self.conn.close(now)
             self._pump(now)
@@ -132,9 +145,12 @@ class VehicleLink:
         self.monitor.stop()
         self.net.reset()
         self.sdp = None
+        if self.stream is not None or self.conn is not None:
+            self._emit("disconnected", "link_reset")
         self.stream = None
         self.conn = None
-        self.setkey_at = None
+        self.restart_expected = None
+        self.retry_at = None
 
     def _start_slac(self, now):
         self.state = SLAC
@@ -148,6 +164,10 @@ class VehicleLink:
         else:
             self.state = PLUGGED
 
+    def _wait_retry(self, now):
+        self.state = WAIT
+        self.retry_at = now + T_RETRY
+
     def _on_pilot(self, ev, now):
         if ev[0] == "cp":
             new = ev[2]
@@ -155,9 +175,13 @@ class VehicleLink:
             if plugged and self.state == UNPLUGGED:
                 self.state = PLUGGED
                 self._emit("plugged")
+                if self.duty is not None:
+                    # The PWM came up while the plug-in was still debounced.
+                    self._start_slac(now)
             elif not plugged and self.state != UNPLUGGED:
+                if self.state in (SDP, TCP):
+                    self.tx.append(leave_network(self.host_mac, self.rng))
                 self._clear()
-                self.duty = None
                 self.state = UNPLUGGED
                 self._emit("unplugged")
         elif ev[0] == "duty":
@@ -174,16 +198,16 @@ class VehicleLink:
         name = ev[0]
         if name == "matched":
             # EvSlac has just set the key in our modem, which now restarts.
-            self.setkey_at = now
+            self.restart_expected = now + T_SETKEY_RESTART
             self.state = SDP
             self.monitor.start(now)
             self.sdp = sdp.SdpClient(self.security, now)
             self._emit("slac_matched", ev[1])
         elif name == "set_key":
-            self.setkey_at = now
+            self.restart_expected = now + T_SETKEY_RESTART
         elif name == "failed":
-            self.state = FAILED
             self._emit("slac_failed", ev[1] if len(ev) > 1 else "")
+            self._wait_retry(now)
 
     def _on_sdp(self, ev, now):
         if ev[0] == "secc" and self.state == SDP:
@@ -192,9 +216,9 @@ class VehicleLink:
             self._emit("secc", ev[1], ev[2], ev[3])
             self.conn = self.net.tcp_connect(ev[1], ev[2], now)
         elif ev[0] == "sdp_failed":
-            self.state = FAILED
-            self.sdp = None
             self._emit("sdp_failed")
+            self._clear()
+            self._wait_retry(now)
 
     def _on_net(self, ev, now):
         name = ev[0]
@@ -213,11 +237,18 @@ class VehicleLink:
                 if stream.reader.error:
                     self._emit("v2gtp_error", stream.reader.error)
                     stream.conn.abort(now)
+        elif name == "tcp_eof":
+            # V2G has no use for a half-open connection: the peer's FIN ends it.
+            ev[1].close(now)
         elif name == "tcp_closed":
             if ev[1] is self.conn:
                 self.conn = None
                 self.stream = None
                 self._emit("disconnected", ev[2] if len(ev) > 2 else "")
+                if not self.closing and self.state == TCP:
+                    # Lost without our asking: find the SECC again.
+                    self.state = SDP
+                    self.sdp = sdp.SdpClient(self.security, now)
 
     def _pump(self, now):
         for _ in range(16):
@@ -233,6 +264,8 @@ class VehicleLink:
                 for ev in evs:
                     if handler is not None:
                         handler(ev, now)
+                    elif ev[0] == "link_up":
+                        self._emit("link_up")
                     elif ev[0] == "link_lost" and self.state in (SDP, TCP):
                         self._link_lost(ev[1] if len(ev) > 1 else "link_status", now)
             if self.sdp is not None and self.sdp.tx:
