@@ -9,6 +9,7 @@ reports CP state B and waits until pyslac declares the match.  Prints
 import asyncio
 import logging
 import sys
+import tempfile
 
 from pyslac.environment import Config
 from pyslac.session import STATE_MATCHED, SlacEvseSession, SlacSessionController
@@ -16,7 +17,8 @@ from pyslac.session import STATE_MATCHED, SlacEvseSession, SlacSessionController
 
 async def main(iface, timeout):
     config = Config()
-    config.load_envs("/nonexistent/.env")
+    with tempfile.NamedTemporaryFile(suffix=".env") as empty:   # no .env settings
+        config.load_envs(empty.name)
     session = SlacEvseSession("DE*M15*E0001", iface, config)
     await session.evse_set_key()
     print("PYSLAC SET_KEY done", flush=True)
