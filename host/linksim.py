@@ -68,6 +68,15 @@ class Side:
         self.runner = Runner(link, self.driver, _Pilot(sim, role == "evse"),
                              role == "evse", clock=lambda: sim.t)
         self.log = []        # (t_ms, event tuple)
+        self.sent = []       # (t_ms, frame) every frame the firmware handed its modem
+        send = self.driver.send
+
+        def recording_send(frame):
+            ok = send(frame)
+            if ok:
+                self.sent.append((sim.t, bytes(frame)))
+            return ok
+        self.driver.send = recording_send
 
 
 class LinkSim:
