@@ -94,6 +94,10 @@ class VehicleLink:
                 self._link_lost("modem_reset", now)
         elif name == "lost" and self.state in (SLAC, SDP, TCP):
             self._link_lost("modem_lost", now)
+        elif name == "ready" and self.state == SDP and self.sdp is not None:
+            # The modem is back from applying our key: ask at once instead of
+            # waiting out the retry interval of a request sent while it booted.
+            self.sdp.restart(now)
         self._pump(now)
 
     def poll(self, now):
