@@ -79,6 +79,25 @@ def test_kernel_tcp_client_exchanges_a_megabyte_with_our_charger():
         assert bench.charger.count("v2gtp") == (MEGABYTE + 1399) // 1400
 
 
+def test_kernel_garbage_is_dropped_and_bad_v2gtp_closes_the_connection():
+    require_root()
+    with tap.NetNs() as ns, LinkBench(vehicle=False) as bench:
+        t = bridged_tap(bench, ns, "pev")
+        bench.plug()
+        bench.charger.wait_event("plugged", 10)
+        agent = SlacAgent("pev", t.name, ns.name, AGENT_MAC).start()
+        try:
+            assert agent.matched.wait(20), agent.events
+        finally:
+            agent.stop()
+        rc, out = Peer(ns, "abuse", t.name).finish(60)
+        assert rc == 0, out + "\n--- charger:\n" + bench.charger.output()
+        assert "KERNEL ABUSE ok" in out
+        assert "bad version" in bench.charger.wait_event("v2gtp_error", 5)[2]
+        assert bench.charger.count("connected") == 2
+        assert bench.charger.proc.poll() is None          # still running
+
+
 def test_our_vehicle_exchanges_a_megabyte_with_a_kernel_server():
     require_root()
     count, size = 750, 1400                           # 1,050,000 bytes each way

@@ -78,11 +78,17 @@ def test_unplug_at_any_moment_clears_everything(moment):
             bench.charger.wait_event("connected", 20)
         else:
             bench.charger.wait_event("v2gtp", 20, count=50)
+        keys = {n: bench.server.client(n).modem.key_nid for n in ("charger", "vehicle")}
         bench.unplug()
         bench.charger.wait_event("unplugged", 5)
         bench.vehicle.wait_event("unplugged", 5)
         if moment in ("connected", "exchange"):
             assert bench.charger.wait_event("disconnected", 5)[2] == "unplugged"
+        if moment != "slac":
+            # Both modems left the session's AVLN: each got a fresh key.
+            for name, nid in keys.items():
+                assert bench.server.wait_for(
+                    lambda s: s.client(name).modem.key_nid not in (None, nid), 5), name
         # Nothing of the old session survives: plugged in again, the whole
         # sequence runs from the start and data flows on a new connection.
         connected_before = bench.vehicle.count("connected")
@@ -134,3 +140,23 @@ def test_lossy_wire_still_delivers_the_stream_intact():
         assert bench.vehicle.wait_exit(10) == 0
         stats = bench.server.stats()["wire"]
         assert stats["lost"] > 20 and stats["dup"] > 10 and stats["reordered"] > 20, stats
+
+
+def test_chip_faults_during_the_exchange_do_not_corrupt_the_stream():
+    # SPI bit errors on both chips' MISO, then a bad signature, read- and
+    # write-buffer errors and a bogus RDBUF_BYTE_AVA: the drivers re-sync,
+    # corrupted frames die at the framing or checksum checks, TCP resends.
+    with LinkBench(vehicle_args=("--count", "120", "--size", "1400")) as bench:
+        bench.plug()
+        bench.charger.wait_event("v2gtp", 20, count=10)
+        for name in ("charger", "vehicle"):
+            bench.server.chip_fault(name, "set_bit_errors", 2e-5, seed=3)
+        bench.charger.wait_event("v2gtp", 30, count=40)
+        for fault in ("inject_bad_signature", "inject_rdbuf_error", "inject_wrbuf_error",
+                      "inject_avail_glitch"):
+            bench.server.chip_fault("charger", fault)
+            bench.server.chip_fault("vehicle", fault)
+            time.sleep(0.2)
+        result = bench.vehicle.wait_event("RESULT", 90)
+        assert "ok messages=120" in result[2]
+        assert bench.vehicle.wait_exit(10) == 0

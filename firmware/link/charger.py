@@ -22,9 +22,10 @@ import v2gtp
 from link.common import (
     C_SEQU_RETRY, DUTY_DIGITAL, DUTY_F, DUTY_OFF, ETH_HOMEPLUG, ETH_IPV6,
     SDP_PORT, T_STEP_EF, V2gtpStream, earliest, ethertype,
-    is_slac_parm_req, leave_network,
+    LeaveNetwork, is_slac_parm_req,
 )
 from net.stack import NetStack
+from slac import mme
 from slac.evse import EvseSlac
 from slac.linkmon import LinkMonitor
 
@@ -66,6 +67,13 @@ class ChargerLink:
         self.sdp = sdp.SdpServer(self.net.ip, tcp_port)
         self.stream = None
         self.ef_until = None
+        self.leave = LeaveNetwork(self.host_mac, rng)
+        # The modem ignores its host while it restarts, and every CM_SET_KEY
+        # restarts it: a key sent soon after another one (a quick re-plug
+        # after the leave-network key, a re-match) can be lost.  Until its
+        # CNF comes we resend it once after the next restart.
+        self.key_unconfirmed = False
+        self.key_resent = False
 
     # ---- inputs -------------------------------------------------------
     def pilot_sample(self, high_mv, low_mv, now):
@@ -75,12 +83,15 @@ class ChargerLink:
     def modem_frame(self, frame, now):
         kind = ethertype(frame)
         if kind == ETH_HOMEPLUG:
+            if len(frame) >= 17 and frame[15] == 0x09 and frame[16] == 0x60:
+                self.key_unconfirmed = False        # CM_SET_KEY.CNF
             if self.state == LINKED and is_slac_parm_req(frame):
                 # The EV lost the link and starts matching again.
                 self._link_lost("ev_rematch", now)
             if self.state == SLAC:
                 self.slac.handle_frame(frame, now)
             self.monitor.handle_frame(frame, now)
+            self.leave.handle_frame(frame)
         elif kind == ETH_IPV6:
             if self.state == LINKED:
                 self.net.handle_frame(frame, now)
@@ -93,11 +104,17 @@ class ChargerLink:
         # once linked, any modem restart is a fault.
         if name == "reset" and self.state == LINKED:
             self._link_lost("modem_reset", now)
+        elif name == "reset" and self.state == SLAC and self.key_unconfirmed and not self.key_resent:
+            # The restart of an earlier key swallowed ours: without it we
+            # would match the EV onto a network our modem is not in.
+            self.key_resent = True
+            self.tx.append(mme.set_key_req(self.host_mac, self.slac.nid, self.slac.nmk))
         elif name == "lost" and self.state in (SLAC, LINKED):
             self._link_lost("modem_lost", now)
         self._pump(now)
 
     def poll(self, now):
+        self.leave.poll(now)
         if self.state == EF and now >= self.ef_until:
             self._start_slac(now)
         if self.state == SLAC:
@@ -110,13 +127,13 @@ class ChargerLink:
         self._pump(now)
 
     def next_deadline(self):
-        d = None
+        d = self.leave.next_deadline()
         if self.state == EF:
-            d = self.ef_until
+            d = earliest(d, self.ef_until)
         elif self.state == SLAC:
-            d = self.slac.next_deadline()
+            d = earliest(d, self.slac.next_deadline())
         elif self.state == LINKED:
-            d = earliest(self.monitor.next_deadline(), self.net.next_deadline())
+            d = earliest(d, self.monitor.next_deadline(), self.net.next_deadline())
         return d
 
     def send(self, ptype, payload, now):
@@ -143,9 +160,12 @@ class ChargerLink:
         self.pilot.set_duty(duty)
 
     def _start_slac(self, now):
+        self.leave.stop()           # SLAC sets a fresh key of its own
         self.state = SLAC
         self._set_duty(DUTY_DIGITAL)
         self.slac.start(now)
+        self.key_unconfirmed = True
+        self.key_resent = False
 
     def _drop_stream(self, reason):
         if self.stream is not None:
@@ -159,7 +179,7 @@ class ChargerLink:
         self.net.reset()
         self._drop_stream("unplugged")
         if was_linked:
-            self.tx.append(leave_network(self.host_mac, self.rng))
+            self.leave.start(now)
         self.ef_until = None
         self.retries_left = self.sequ_retries
         self._set_duty(DUTY_OFF)
@@ -272,7 +292,7 @@ class ChargerLink:
                 busy = True
                 for ev in evs:
                     self._on_net(ev, now)
-            for part in (self.slac, self.monitor, self.net):
+            for part in (self.slac, self.monitor, self.net, self.leave):
                 if part.tx:
                     self.tx.extend(part.tx)
                     part.tx = []

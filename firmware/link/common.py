@@ -24,15 +24,52 @@ C_SEQU_RETRY = const(2)
 # (the QCA firmware restarts to apply the key), not a fault.
 T_SETKEY_RESTART = const(3000)
 
+LEAVE_TRIES = const(4)
+LEAVE_RETRY_MS = const(500)
 
-def leave_network(host_mac, rng):
-    """CM_SET_KEY.REQ with a fresh random key: our modem leaves the AVLN.
 
-    After an unplug nobody may stay on the old logical network (ISO 15118-3
-    ends the association with the session); a new key is the only way to
-    remove a station from an AVLN."""
-    nmk = keys.random_nmk(rng)
-    return mme.set_key_req(host_mac, keys.nid_from_nmk(nmk), nmk)
+class LeaveNetwork:
+    """Make our modem leave the AVLN: set a fresh random key until the modem
+    confirms with CM_SET_KEY.CNF (a request written while the modem reboots
+    is lost), at most LEAVE_TRIES times.
+
+    After an unplug nobody may stay on the old logical network; a new key is
+    the only way to remove a station from an AVLN."""
+
+    def __init__(self, host_mac, rng):
+        self.host_mac = host_mac
+        self.rng = rng
+        self.tx = []
+        self.frame = None
+        self.next = None
+        self.tries = 0
+
+    def start(self, now):
+        nmk = keys.random_nmk(self.rng)
+        self.frame = mme.set_key_req(self.host_mac, keys.nid_from_nmk(nmk), nmk)
+        self.tries = 0
+        self.next = now
+
+    def stop(self):
+        self.next = None
+
+    def next_deadline(self):
+        return self.next
+
+    def poll(self, now):
+        if self.next is not None and now >= self.next:
+            if self.tries >= LEAVE_TRIES:
+                self.next = None
+                return
+            self.tx.append(self.frame)
+            self.tries += 1
+            self.next = now + LEAVE_RETRY_MS
+
+    def handle_frame(self, frame):
+        # CM_SET_KEY.CNF (0x6009, MMTYPE little-endian at 15) addressed to us
+        if (self.next is not None and len(frame) > 16 and frame[15] == 0x09
+                and frame[16] == 0x60 and bytes(frame[0:6]) == self.host_mac):
+            self.next = None
 
 
 def ethertype(frame):

@@ -18,7 +18,7 @@ import sdp
 import v2gtp
 from link.common import (
     ETH_HOMEPLUG, ETH_IPV6, SDP_PORT, T_SETKEY_RESTART, V2gtpStream,
-    earliest, ethertype, leave_network,
+    LeaveNetwork, earliest, ethertype,
 )
 from net.stack import NetStack
 from slac.ev import EvSlac
@@ -66,6 +66,7 @@ class VehicleLink:
         self.restart_expected = None
         self.retry_at = None
         self.closing = False
+        self.leave = LeaveNetwork(self.host_mac, rng)
         self.duty = None
 
     # ---- inputs -------------------------------------------------------
@@ -79,6 +80,7 @@ class VehicleLink:
             if self.state == SLAC:
                 self.slac.handle_frame(frame, now)
             self.monitor.handle_frame(frame, now)
+            self.leave.handle_frame(frame)
         elif kind == ETH_IPV6:
             if self.state in (SDP, TCP):
                 self.net.handle_frame(frame, now)
@@ -101,6 +103,7 @@ class VehicleLink:
         self._pump(now)
 
     def poll(self, now):
+        self.leave.poll(now)
         if self.state == WAIT and now >= self.retry_at:
             self._start_slac(now)
         if self.state == SLAC:
@@ -115,16 +118,16 @@ class VehicleLink:
         self._pump(now)
 
     def next_deadline(self):
+        d = self.leave.next_deadline()
         if self.state == WAIT:
-            return self.retry_at
-        if self.state == SLAC:
-            return self.slac.next_deadline()
-        if self.state in (SDP, TCP):
-            d = earliest(self.monitor.next_deadline(), self.net.next_deadline())
+            d = earliest(d, self.retry_at)
+        elif self.state == SLAC:
+            d = earliest(d, self.slac.next_deadline())
+        elif self.state in (SDP, TCP):
+            d = earliest(d, self.monitor.next_deadline(), self.net.next_deadline())
             if self.state == SDP and self.sdp is not None:
                 d = earliest(d, self.sdp.next_deadline())
-            return d
-        return None
+        return d
 
     def send(self, ptype, payload, now):
         if self.stream is None:
@@ -157,6 +160,7 @@ class VehicleLink:
         self.retry_at = None
 
     def _start_slac(self, now):
+        self.leave.stop()
         self.state = SLAC
         self.slac.start(now)
 
@@ -184,7 +188,7 @@ class VehicleLink:
                     self._start_slac(now)
             elif not plugged and self.state != UNPLUGGED:
                 if self.state in (SDP, TCP):
-                    self.tx.append(leave_network(self.host_mac, self.rng))
+                    self.leave.start(now)
                 self._clear()
                 self.state = UNPLUGGED
                 self._emit("unplugged")
@@ -277,7 +281,7 @@ class VehicleLink:
                     self.net.udp_send(ALL_NODES, SDP_PORT, self.sdp_port, payload, now)
                 self.sdp.tx = []
                 busy = True
-            for part in (self.slac, self.monitor, self.net):
+            for part in (self.slac, self.monitor, self.net, self.leave):
                 if part.tx:
                     self.tx.extend(part.tx)
                     part.tx = []

@@ -6,6 +6,11 @@ V2GTP bytes are packed here by hand so nothing of ours is involved.
         SDP request to ff02::1 (no TLS, TCP), connect to the announced SECC,
         send NBYTES of V2GTP messages (SIZE-byte payloads), read the echoes
         and check them.  Prints `KERNEL CLIENT ok sent=.. received=.. seconds=..`.
+    kernel_v2g.py abuse IFACE
+        SDP garbage (must get no answer), then a valid SDP request; a TCP
+        connection that sends a V2GTP header with a bad version (the SECC must
+        close it), then a fresh connection with a good message (must be
+        echoed).  Prints `KERNEL ABUSE ok ...`.
     kernel_v2g.py server IFACE
         Answer SDP requests with this interface's link-local address and a TCP
         port, accept one connection and echo every V2GTP message until the
@@ -107,6 +112,62 @@ def client(iface, nbytes, size):
     print("KERNEL CLIENT ok sent=%d received=%d seconds=%.3f" % (sent, got[0], seconds), flush=True)
 
 
+def sdp_discover(iface, udp, tries=40):
+    scope = socket.if_nametoindex(iface)
+    request = v2gtp(V2GTP_SDP_REQ, bytes([NO_TLS, TCP]))
+    for _ in range(tries):
+        udp.sendto(request, ("ff02::1", SDP_PORT, 0, scope))
+        try:
+            data, _ = udp.recvfrom(100)
+        except socket.timeout:
+            continue
+        if len(data) == 28 and data[:4] == b"\x01\xfe\x90\x01":
+            return socket.inet_ntop(socket.AF_INET6, data[8:24]), struct.unpack(">H", data[24:26])[0]
+    raise SystemExit("KERNEL ABUSE no SDP response")
+
+
+def abuse(iface):
+    scope = socket.if_nametoindex(iface)
+    udp = socket.socket(socket.AF_INET6, socket.SOCK_DGRAM)
+    udp.settimeout(0.3)
+    garbage = [b"", b"\x01", b"\x01\xfe\x90\x00\x00\x00\x00\x02\x10",      # length says 2, 3 follow
+               b"\x02\xfd\x90\x00\x00\x00\x00\x02\x10\x00",                # version 2
+               b"\x01\xfe\x80\x01\x00\x00\x00\x02\x10\x00",                # not an SDP type
+               b"\x01\xfe\x90\x00\x00\x00\x00\x02\x10\x10",                # transport UDP
+               bytes(random.Random(2).randbytes(300))]
+    for g in garbage:
+        udp.sendto(g, ("ff02::1", SDP_PORT, 0, scope))
+    time.sleep(0.5)
+    udp.setblocking(False)
+    try:
+        stray = udp.recvfrom(100)
+        raise SystemExit("KERNEL ABUSE garbage was answered: %r" % (stray,))
+    except BlockingIOError:
+        pass
+    udp.settimeout(0.3)
+    ip, port = sdp_discover(iface, udp)
+    target = (ip + "%" + iface, port)
+
+    sock = socket.create_connection(target, timeout=10)
+    sock.sendall(b"\x02\xfd\x80\x02\x00\x00\x00\x04abcd")          # bad version
+    try:
+        closed = sock.recv(100) == b""
+    except ConnectionResetError:
+        closed = True
+    if not closed:
+        raise SystemExit("KERNEL ABUSE bad V2GTP header did not close the connection")
+    sock.close()
+
+    sock = socket.create_connection(target, timeout=10)
+    sock.sendall(v2gtp(V2GTP_COMMON, b"still alive"))
+    ptype, payload = read_message(sock)
+    sock.close()
+    if payload != b"still alive":
+        raise SystemExit("KERNEL ABUSE echo differs")
+    print("KERNEL ABUSE ok garbage=%d unanswered, bad header closed, echo after" % len(garbage),
+          flush=True)
+
+
 def server(iface):
     scope = socket.if_nametoindex(iface)
     ip = link_local(iface)
@@ -148,5 +209,7 @@ def server(iface):
 if __name__ == "__main__":
     if sys.argv[1] == "client":
         client(sys.argv[2], int(sys.argv[3]), int(sys.argv[4]))
+    elif sys.argv[1] == "abuse":
+        abuse(sys.argv[2])
     else:
         server(sys.argv[2])
