@@ -25,6 +25,7 @@ reacted to it (state, frames or events) or no parser on its way counted it
 as dropped, "rejected" otherwise.  "Unexpected" is any exception escaping the
 link's methods or Runner.step(), or a broken invariant:
   * the charger's duty is always 1000, 50 or 0; states are known ones;
+  * SLAC's catch-all in handle_frame (``slac.errors``) never fires;
   * link.tx (and what the runner hands the driver) only holds bytes-like
     frames of 14..1518 bytes; application events are tuples named by a str;
   * an unknown driver event changes nothing;
@@ -316,6 +317,7 @@ class Harness:
         self.recent = []          # the last frames the session carried
         self.sim = None
         self.sims = 0
+        self.mode = "mixed"       # per block: "mixed", "ip" (mostly IPv6), "hp" (HomePlug)
 
     # ---- simulation ----------------------------------------------------
     def new_sim(self):
@@ -368,6 +370,10 @@ class Harness:
             raise Unexpected("charger state %r" % (c.state,))
         if v.state not in VEHICLE_STATES:
             raise Unexpected("vehicle state %r" % (v.state,))
+        for side in (sim.charger, sim.vehicle):
+            if side.link.slac.errors:
+                raise Unexpected("%s: an exception was swallowed in SLAC handle_frame"
+                                 % side.name)
         check_frames(c.tx, "charger link.tx")
         check_frames(v.tx, "vehicle link.tx")
 
@@ -405,17 +411,26 @@ class Harness:
             if sim.t - self.unplugged_at > rnd.choice((0, 20, 200, 2000)) and r < 0.1:
                 sim.plug()
             return
-        if r < 0.003:
+        if self.mode == "ip":
+            r = 0.005 + r * 0.995         # faults ten times rarer: stay linked
+        if r < 0.0035:
             sim.unplug()
             self.unplugged_at = sim.t
-        elif r < 0.005:
+        elif r < 0.0045:
             ms = rnd.choice((50, 300, 1500, 4000))
             rnd.choice((sim.charger, sim.vehicle)).modem.link_loss(ms, sim.t)
             self.fault_until = max(self.fault_until, sim.t + ms)
-        elif r < 0.007:
+        elif r < 0.0055:
             rnd.choice((sim.charger, sim.vehicle)).modem.reset(sim.t)
-        elif r < 0.008:
+        elif r < 0.006:
             rnd.choice((sim.charger, sim.vehicle)).link.close(sim.t)
+        elif r < 0.0061:
+            # A mute EV: the charger runs into TT_EVSE_SLAC_init, E/F and
+            # retries, and after C_SEQU_RETRY gives up ('ef', 'failed').
+            ms = rnd.choice((41000, 45000, 140000))
+            sim.vehicle.modem.link_loss(ms, sim.t)
+            self.fault_until = max(self.fault_until, sim.t + ms)
+            self.step(ms - rnd.randrange(0, 3000))
         elif r < 0.05:
             side = rnd.choice((sim.charger, sim.vehicle))
             payload = bytes(rnd.randrange(256) for _ in range(rnd.choice((0, 1, 20, 200))))
@@ -499,12 +514,21 @@ class Harness:
     def pick(self):
         rnd = self.rnd
         r = rnd.random()
-        if r < 0.15:
+        mode = self.mode
+        if r < (0.3 if mode == "ip" else 0.15):
             base = self.forge()
         elif r < 0.6 and self.recent:
             base = rnd.choice(self.recent)
+            if mode != "mixed":
+                want = 0x86DD if mode == "ip" else 0x88E1
+                same = [f for f in self.recent[-32:] if ethertype(f) == want]
+                if same:
+                    base = rnd.choice(same)
         elif self.corpus:
-            base = rnd.choice(rnd.choice(list(self.corpus.values())))
+            kinds = list(self.corpus)
+            if mode != "mixed":
+                kinds = [k for k in kinds if k[0] == mode] or kinds
+            base = rnd.choice(self.corpus[rnd.choice(kinds)])
         else:
             base = bytes(60)
         if rnd.random() < 0.1:
@@ -518,8 +542,8 @@ class Harness:
         side = self.me
         link = side.link
         now = sim.t
-        if rnd.random() < 0.12:
-            if rnd.random() < 0.6:
+        if rnd.random() < (0.12 if self.mode == "mixed" else 0.02):
+            if rnd.random() < (0.6 if self.mode == "mixed" else 0.2):
                 name = rnd.choice(DOCUMENTED_EVENTS)
             else:
                 name = rnd.choice(UNKNOWN_EVENTS)
@@ -550,11 +574,13 @@ class Harness:
         sim = self.sim
         # Our own modem faults run out first (they are not the firmware's doing).
         wait = max(0, self.fault_until - sim.t) + 200
-        self.step(min(wait, 5000))
+        self.step(wait)
         if sim.plugged:
             sim.unplug()
         c, v = sim.charger.link, sim.vehicle.link
-        for _ in range(3000):
+        # (during an E/F pulse, T_STEP_EF = 4 s, the charger drives -12 V
+        # and cannot see the plug)
+        for _ in range(6000):
             if c.state == "idle" and v.state == "unplugged":
                 break
             self.step(1)
@@ -597,11 +623,13 @@ class Harness:
         done = 0
         blocks = 0
         while done < runs:
+            start = done
             try:
                 if self.sim is None or blocks % SIM_LIFE == 0:
                     self.new_sim()
                     self.step(self.rnd.randrange(0, 1500))
                 blocks += 1
+                self.mode = self.rnd.choice(("mixed", "ip", "ip", "hp"))
                 n = min(self.block, runs - done)
                 for _ in range(n):
                     self.scenario()
@@ -619,6 +647,8 @@ class Harness:
                 self.recover()
             except Exception as exc:   # noqa: BLE001 - that is what we are looking for
                 self.fail(exc)
+                if done == start:
+                    done += 1          # a bug that strikes before any input still ends the run
         return self
 
 

@@ -34,6 +34,7 @@ except ImportError:
         return x
 
 ND_QUEUE = const(3)
+MTU = const(1500)        # Ethernet: a longer packet cannot be on the link
 _EPHEMERAL = const(49152)
 
 
@@ -147,7 +148,8 @@ class NetStack:
     # ----------------------------------------------------------- input
     def handle_frame(self, frame, now):
         self._now = now
-        if len(frame) < ipv6.ETH_HLEN + ipv6.HEADER_LEN:
+        if not ipv6.ETH_HLEN + ipv6.HEADER_LEN <= len(frame) <= ipv6.ETH_HLEN + MTU:
+            # Too long for the link, too: an echo reply to it would be as long.
             self.dropped += 1
             return
         mv = memoryview(frame)
