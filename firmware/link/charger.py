@@ -25,6 +25,7 @@ from link.common import (
     LeaveNetwork, is_slac_parm_req,
 )
 from net.stack import NetStack
+from link.common import RX_WINDOW
 from slac import mme
 from slac.evse import EvseSlac
 from slac.linkmon import LinkMonitor
@@ -57,7 +58,7 @@ class ChargerLink:
             kw["evse_id"] = evse_id
         self.slac = EvseSlac(self.host_mac, rng=rng, **kw)
         self.monitor = LinkMonitor(self.host_mac)
-        self.net = NetStack(self.host_mac, rng=rng)
+        self.net = NetStack(self.host_mac, rng=rng, rx_window=RX_WINDOW)
         if tcp_port is None:
             r = rng(2)
             tcp_port = 49152 + (((r[0] << 8) | r[1]) & 0x3FFF)

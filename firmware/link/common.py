@@ -24,6 +24,12 @@ C_SEQU_RETRY = const(2)
 # (the QCA firmware restarts to apply the key), not a fault.
 T_SETKEY_RESTART = const(3000)
 
+# TCP receive window: two full segments (MSS 1220).  The QCA7000 holds about
+# 3 KB of received frames; a larger window lets a fast peer (the kernel) burst
+# more than the chip can buffer before we read it, and every drop costs a
+# retransmission timeout.
+RX_WINDOW = const(2440)
+
 LEAVE_TRIES = const(4)
 LEAVE_RETRY_MS = const(500)
 

@@ -22,8 +22,9 @@ TX_QUEUE_MAX = 64
 
 
 class Runner:
-    def __init__(self, link, modem, pilot, charger, sample_ms=5, clock=None):
+    def __init__(self, link, modem, pilot, charger, sample_ms=5, clock=None, irq=None):
         self.link = link
+        self.irq = irq          # the modem's interrupt line: work waiting, don't sleep
         self.modem = modem
         self.pilot = pilot
         self.charger = charger
@@ -95,6 +96,6 @@ class Runner:
         wait = self._next_sample - self._now
         if d is not None and d - self._now < wait:
             wait = d - self._now
-        if self.txq:
+        if self.txq or (wait > 0 and self.irq is not None and self.irq.value()):
             wait = 0
         return wait if wait > 0 else 0

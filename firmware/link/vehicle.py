@@ -21,6 +21,7 @@ from link.common import (
     LeaveNetwork, earliest, ethertype,
 )
 from net.stack import NetStack
+from link.common import RX_WINDOW
 from slac.ev import EvSlac
 from slac.linkmon import LinkMonitor
 
@@ -56,7 +57,7 @@ class VehicleLink:
             kw["pev_id"] = pev_id
         self.slac = EvSlac(self.host_mac, rng=rng, **kw)
         self.monitor = LinkMonitor(self.host_mac)
-        self.net = NetStack(self.host_mac, rng=rng)
+        self.net = NetStack(self.host_mac, rng=rng, rx_window=RX_WINDOW)
         r = rng(2)
         self.sdp_port = 49152 + (((r[0] << 8) | r[1]) & 0x3FFF)
         self.net.udp_bind(self.sdp_port)
