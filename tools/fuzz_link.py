@@ -460,14 +460,17 @@ class Harness:
         if conns and r < 0.6:
             conn = rnd.choice(conns)
             src, dst = conn.remote_ip, conn.local_ip
-            seq = (conn.rcv_nxt + rnd.choice((0, 0, 0, 0, 1, -1, 100, 4096, rnd.randrange(1 << 32)))) & 0xFFFFFFFF
-            ack = (conn.snd_nxt + rnd.choice((0, 0, 0, -1, 1, -100, rnd.randrange(1 << 32)))) & 0xFFFFFFFF
+            seq = (conn.rcv_nxt + rnd.choice((0, 0, 0, 0, 1, -1, 100, 4096,
+                                              rnd.randrange(1 << 32)))) & 0xFFFFFFFF
+            ack = (conn.snd_nxt + rnd.choice((0, 0, 0, -1, 1, -100,
+                                              rnd.randrange(1 << 32)))) & 0xFFFFFFFF
             flags = rnd.choice((tcp.ACK, tcp.ACK | tcp.PSH, tcp.ACK | tcp.FIN, tcp.RST, tcp.RST | tcp.ACK,
                                 tcp.SYN, tcp.SYN | tcp.ACK, tcp.ACK | tcp.URG, 0, tcp.FIN,
                                 rnd.randrange(64)))
             k = rnd.random()
             if k < 0.4:
-                payload = v2gtp.encode(rnd.choice(PTYPES), bytes(rnd.randrange(256) for _ in range(rnd.randrange(64))))
+                ptype = rnd.choice(PTYPES)
+                payload = v2gtp.encode(ptype, bytes(rnd.randrange(256) for _ in range(rnd.randrange(64))))
             elif k < 0.6:
                 msg = v2gtp.encode(rnd.choice(PTYPES), bytes(rnd.randrange(300)))
                 cut = rnd.randrange(len(msg) + 1)
@@ -556,7 +559,8 @@ class Harness:
             if name in DOCUMENTED_EVENTS:
                 return True
             if link.state != state or len(link.tx) != ntx:
-                raise Unexpected("unknown event %r changed %s: %s -> %s" % (name, side.name, state, link.state))
+                raise Unexpected("unknown event %r changed %s: %s -> %s"
+                                 % (name, side.name, state, link.state))
             return False
         frame = self.pick()
         if rnd.random() < 0.1:
