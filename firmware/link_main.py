@@ -119,7 +119,7 @@ def build(opts):
     else:
         from link.vehicle import VehicleLink
         link = VehicleLink(mac)
-    return Runner(link, modem, board.pilot, charger), board
+    return Runner(link, modem, board.pilot, charger, irq=board.irq), board
 
 
 def main(argv):
