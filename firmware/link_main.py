@@ -15,42 +15,14 @@ exists (secc_main/evcc_main), this is what exercises the link end to end.
 import gc
 import sys
 
-from link.runner import Runner
-
-try:
-    import time
-    sleep_ms = time.sleep_ms
-except AttributeError:  # CPython
-    def sleep_ms(ms):
-        time.sleep(ms / 1000)
+from simapp import HeapWatch, build, fmt, mem_alloc, mem_free, parse_args, sleep_ms
 
 PTYPE = 0x8002          # -20 CommonMessages; any valid type would do
 OPTIONS = {"--wire": "127.0.0.1:15200", "--mac": None, "--count": "20",
            "--size": "500", "--sessions": "1", "--timeout": "60000",
            "--name": "", "--security": "none"}
-
-
-def parse_args(argv):
-    if len(argv) < 1 or argv[0] not in ("charger", "vehicle"):
-        raise ValueError("usage: link_main.py charger|vehicle [--wire HOST:PORT] "
-                         "[--mac XX:..] [--count N] [--size BYTES] [--sessions N]")
-    opts = dict(OPTIONS)
-    opts["role"] = argv[0]
-    i = 1
-    while i < len(argv):
-        key = argv[i]
-        if key not in OPTIONS or i + 1 >= len(argv):
-            raise ValueError("unknown or incomplete option: " + key)
-        opts[key] = argv[i + 1]
-        i += 2
-    return opts
-
-
-def parse_mac(text):
-    parts = text.split(":")
-    if len(parts) != 6:
-        raise ValueError("bad MAC: " + text)
-    return bytes(int(p, 16) for p in parts)
+USAGE = ("usage: link_main.py charger|vehicle [--wire HOST:PORT] [--mac XX:..] "
+         "[--count N] [--size BYTES] [--sessions N]")
 
 
 def pattern(index, size):
@@ -63,67 +35,8 @@ def pattern(index, size):
     return bytes(b)
 
 
-def fmt(value):
-    if isinstance(value, (bytes, bytearray)):
-        if len(value) > 24:
-            return "<%d bytes>" % len(value)
-        return value.hex() if hasattr(value, "hex") else repr(value)
-    if isinstance(value, tuple):
-        return "/".join(fmt(v) for v in value)
-    return str(value)
-
-
-def mem_alloc():
-    # MicroPython only; CPython reports 0 (its memory is not this app's concern)
-    return gc.mem_alloc() if hasattr(gc, "mem_alloc") else 0
-
-
-def mem_free():
-    return gc.mem_free() if hasattr(gc, "mem_free") else 0
-
-
-class HeapWatch:
-    """Live heap after a collection, sampled every `period` ms."""
-
-    def __init__(self, period=200):
-        self.period = period
-        self.next = 0
-        self.peak = 0
-
-    def sample(self, now):
-        if now >= self.next:
-            self.next = now + self.period
-            gc.collect()
-            used = mem_alloc()
-            if used > self.peak:
-                self.peak = used
-
-
-def build(opts):
-    import os
-    from drivers.qca7000 import Qca7000
-    from drivers.simboard import SimBoard
-
-    charger = opts["role"] == "charger"
-    mac = opts["--mac"]
-    if mac:
-        mac = parse_mac(mac)
-    else:
-        mac = b"\x02\x00\x00" + os.urandom(3)
-    host, port = opts["--wire"].rsplit(":", 1)
-    board = SimBoard(host, int(port), "E" if charger else "V", mac, opts["--name"])
-    modem = Qca7000(board.spi, board.irq)
-    if charger:
-        from link.charger import ChargerLink
-        link = ChargerLink(mac)
-    else:
-        from link.vehicle import VehicleLink
-        link = VehicleLink(mac)
-    return Runner(link, modem, board.pilot, charger, irq=board.irq), board
-
-
 def main(argv):
-    opts = parse_args(argv)
+    opts = parse_args(argv, OPTIONS, USAGE)
     runner, board = build(opts)
     gc.collect()
     at_start = mem_alloc()       # code of the imported modules + link objects

@@ -1,0 +1,100 @@
+"""What the apps on a simulated board share: options, board and link
+construction, event formatting, heap watching, sleeping.
+
+The apps (link_main, secc_main, evcc_main) print one line per event,
+`t=<ms> <event> ...`, which host/linkrun.py and the tests follow.
+"""
+import gc
+
+from link.runner import Runner
+
+try:
+    import time
+    sleep_ms = time.sleep_ms
+except AttributeError:  # CPython
+    def sleep_ms(ms):
+        time.sleep(ms / 1000)
+
+
+def parse_args(argv, options, usage):
+    """argv = [role, --option value ...]; options: defaults by name."""
+    if len(argv) < 1 or argv[0] not in ("charger", "vehicle"):
+        raise ValueError(usage)
+    opts = dict(options)
+    opts["role"] = argv[0]
+    i = 1
+    while i < len(argv):
+        key = argv[i]
+        if key not in options or i + 1 >= len(argv):
+            raise ValueError("unknown or incomplete option: " + key)
+        opts[key] = argv[i + 1]
+        i += 2
+    return opts
+
+
+def parse_mac(text):
+    parts = text.split(":")
+    if len(parts) != 6:
+        raise ValueError("bad MAC: " + text)
+    return bytes(int(p, 16) for p in parts)
+
+
+def fmt(value):
+    if isinstance(value, (bytes, bytearray)):
+        if len(value) > 24:
+            return "<%d bytes>" % len(value)
+        return value.hex() if hasattr(value, "hex") else repr(value)
+    if isinstance(value, tuple):
+        return "/".join(fmt(v) for v in value)
+    return str(value)
+
+
+def mem_alloc():
+    # MicroPython only; CPython reports 0 (its memory is not this app's concern)
+    return gc.mem_alloc() if hasattr(gc, "mem_alloc") else 0
+
+
+def mem_free():
+    return gc.mem_free() if hasattr(gc, "mem_free") else 0
+
+
+class HeapWatch:
+    """Live heap after a collection, sampled every `period` ms."""
+
+    def __init__(self, period=200):
+        self.period = period
+        self.next = 0
+        self.peak = 0
+
+    def sample(self, now):
+        if now >= self.next:
+            self.next = now + self.period
+            gc.collect()
+            used = mem_alloc()
+            if used > self.peak:
+                self.peak = used
+
+
+def build(opts):
+    import os
+    from drivers.qca7000 import Qca7000
+    from drivers.simboard import SimBoard
+
+    charger = opts["role"] == "charger"
+    mac = opts["--mac"]
+    if mac:
+        mac = parse_mac(mac)
+    else:
+        mac = b"\x02\x00\x00" + os.urandom(3)
+    host, port = opts["--wire"].rsplit(":", 1)
+    board = SimBoard(host, int(port), "E" if charger else "V", mac, opts["--name"])
+    modem = Qca7000(board.spi, board.irq)
+    if charger:
+        from link.charger import ChargerLink
+        link = ChargerLink(mac)
+    else:
+        from link.vehicle import VehicleLink
+        link = VehicleLink(mac)
+    return Runner(link, modem, board.pilot, charger, irq=board.irq), board
+
+
