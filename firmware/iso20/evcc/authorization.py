@@ -1,0 +1,23 @@
+"""Authorization (EIM): repeated unchanged but for the timestamp while the
+SECC answers Ongoing ([V2G20-1582]), for at most V2G_EVCC_Ongoing_Timeout."""
+from iso20 import msg
+
+REQ = 'AuthorizationReq'
+RES = 'AuthorizationRes'
+
+
+def request(ev, now):
+    return {'Header': ev.header(), 'SelectedAuthorizationService': 'EIM',
+            'EIM_AReqAuthorizationMode': {}}
+
+
+def response(ev, res, now):
+    code = res['ResponseCode']
+    if code.startswith('WARNING'):
+        # not authorized (e.g. WARNING_EIMAuthorizationFailure): end politely
+        ev.ctx.warning = code
+        ev.ctx.stop_with = msg.TERMINATE
+        return 'SessionStop', 0
+    if res['EVSEProcessing'] != msg.FINISHED:
+        return ev.repeat(now, 'ongoing')
+    return 'ServiceDiscovery', 0

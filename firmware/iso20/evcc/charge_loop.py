@@ -1,0 +1,135 @@
+"""AC_/DC_ChargeLoop.  Scheduled: the EV asks for a current (DC) or reports
+its power (AC) within its limits, the EVSE's and the schedule's; dynamic: the
+EV gives limits and the EVSE decides.  The delivered power comes back in
+every response (DC: present voltage x current; AC: EVSETargetActivePower, or
+the EV's own plan when the EVSE gives none) and goes to the vehicle.
+
+The loop ends when the vehicle reaches its SoC goal (target SoC charging,
+minimum SoC discharging), after `loops` loops, when the vehicle asks, or
+when the EVSE notifies Terminate / Pause / ServiceRenegotiation."""
+from iso20 import msg
+from iso20.evcc import params
+from iso20.evcc.power_delivery import planned_power
+
+R = params.R
+_NOTIFY = ('Terminate', 'Pause', 'ServiceRenegotiation')
+
+
+def names(ctx):
+    p = 'DC_' if ctx.dc else 'AC_'
+    return p + 'ChargeLoopReq', p + 'ChargeLoopRes'
+
+
+def _mode(ctx, side):
+    return (('BPT_' if ctx.bpt else '') + ('Dynamic_' if ctx.dynamic else 'Scheduled_')
+            + ('DC_' if ctx.dc else 'AC_') + 'CL' + side + 'ControlMode')
+
+
+def _dc(ev, now):
+    ctx = ev.ctx
+    v = ev.vehicle
+    if ctx.dynamic:
+        m = params.charge_limits(ev, ('EVMaximumChargePower', 'EVMinimumChargePower',
+                                      'EVMaximumChargeCurrent', 'EVMaximumVoltage',
+                                      'EVMinimumVoltage'))
+        m['DepartureTime'] = v.departure_time(now)
+        params.energy(ev, m, ctx.bpt)
+        if ctx.bpt:
+            m.update(params.discharge_limits(ev, ('EVMaximumDischargePower', 'EVMinimumDischargePower',
+                                                  'EVMaximumDischargeCurrent')))
+        return m
+    u = v.present_voltage()
+    p = planned_power(ev)
+    if ctx.discharge:
+        i = -min(v.max_discharge_current, params.evse(ev, 'EVSEMaximumDischargeCurrent', 1e9), -p / u)
+        target_u = u
+    else:
+        i = min(v.max_charge_current, params.evse(ev, 'EVSEMaximumChargeCurrent', 1e9), p / u)
+        target_u = v.max_voltage
+    m = params.charge_limits(ev, ('EVMaximumChargePower', 'EVMaximumChargeCurrent', 'EVMaximumVoltage'))
+    m['EVTargetCurrent'] = R(i)
+    m['EVTargetVoltage'] = R(target_u)
+    params.energy(ev, m)
+    if ctx.bpt:
+        m.update(params.discharge_limits(ev, ('EVMaximumDischargePower', 'EVMinimumDischargePower',
+                                              'EVMaximumDischargeCurrent')))
+    return m
+
+
+def _ac(ev, now):
+    ctx = ev.ctx
+    m = params.charge_limits(ev, ('EVMaximumChargePower', 'EVMinimumChargePower'))
+    m['EVPresentActivePower'] = R(ctx.ev_power)
+    params.energy(ev, m, ctx.bpt and ctx.dynamic)
+    if ctx.dynamic:
+        m['DepartureTime'] = ev.vehicle.departure_time(now)
+        m['EVPresentReactivePower'] = R(0)
+    if ctx.bpt:
+        m.update(params.discharge_limits(ev, ('EVMaximumDischargePower', 'EVMinimumDischargePower')))
+    return m
+
+
+def request(ev, now):
+    ctx = ev.ctx
+    v = ev.vehicle
+    body = {'Header': ev.header(),
+            'DisplayParameters': {'PresentSOC': int(v.soc()), 'MinimumSOC': int(v.min_soc()),
+                                  'TargetSOC': int(v.target_soc()),
+                                  'ChargingComplete': v.complete(ctx.discharge)},
+            'MeterInfoRequested': False}
+    if ctx.dc:
+        body['EVPresentVoltage'] = R(v.present_voltage())
+        body[_mode(ctx, 'Req')] = _dc(ev, now)
+    else:
+        body[_mode(ctx, 'Req')] = _ac(ev, now)
+    return body
+
+
+def _delivered(ev, res, now):
+    """The power flowing from now on, W (+ charge); direction from the
+    channel in use, so either sign convention of the EVSE works."""
+    ctx = ev.ctx
+    v = ev.vehicle
+    part = res[_mode(ctx, 'Res')]
+    if ctx.dc:
+        u = msg.value(res['EVSEPresentVoltage'])
+        i = msg.value(res['EVSEPresentCurrent'])
+        p = abs(u * i)
+        params.read_evse(ev, part)
+    else:
+        u = i = None
+        t = part.get('EVSETargetActivePower')
+        p = abs(planned_power(ev)) if t is None else abs(msg.value(t))
+        p = min(p, v.max_discharge_power if ctx.discharge else v.max_charge_power)
+    if ctx.discharge:
+        p = -p
+    ctx.ev_power = p
+    v.delivered(now, p, u, i)
+    return p
+
+
+def response(ev, res, now):
+    ctx = ev.ctx
+    v = ev.vehicle
+    p = _delivered(ev, res, now)
+    ev.events.append(('power', p))
+    ev.events.append(('soc', v.soc()))
+    ctx.loops_done += 1
+    why = None
+    status = res.get('EVSEStatus')
+    if status is not None and status['EVSENotification'] in _NOTIFY:
+        why = 'EVSE notified ' + status['EVSENotification']
+        ctx.stop_with = status['EVSENotification']
+    elif v.requested is not None:
+        why = 'vehicle requested ' + v.requested
+        ctx.stop_with = v.requested
+        v.requested = None
+    elif v.complete(ctx.discharge):
+        why = 'minimum SoC reached' if ctx.discharge else 'target SoC reached'
+    elif ctx.loops and ctx.loops_done >= ctx.loops:
+        why = '%d loops done' % ctx.loops_done
+    if why is None:
+        return 'ChargeLoop', ctx.loop_interval
+    ctx.end_reason = why
+    ctx.progress = msg.STOP
+    return 'PowerDelivery', 0

@@ -1,0 +1,53 @@
+"""PowerDelivery: Start (with the EV's power profile and, for BPT, the
+channel) before the charge loop; Stop after it."""
+from iso20 import msg
+from iso20.evcc import params
+
+REQ = 'PowerDeliveryReq'
+RES = 'PowerDeliveryRes'
+
+
+def planned_power(ev):
+    """The power the EV plans for now, W, signed (- = discharge)."""
+    ctx = ev.ctx
+    v = ev.vehicle
+    if ctx.discharge:
+        p = min(v.max_discharge_power, params.evse(ev, 'EVSEMaximumDischargePower', v.max_discharge_power))
+    else:
+        p = min(v.max_charge_power, params.evse(ev, 'EVSEMaximumChargePower', v.max_charge_power))
+    if ctx.schedule_power is not None:
+        p = min(p, ctx.schedule_power)
+    return -p if ctx.discharge else p
+
+
+def request(ev, now):
+    ctx = ev.ctx
+    body = {'Header': ev.header(), 'EVProcessing': msg.FINISHED, 'ChargeProgress': ctx.progress}
+    if ctx.progress == msg.START:
+        if ctx.dynamic:
+            mode = ('Dynamic_EVPPTControlMode', {})
+        else:
+            mode = ('Scheduled_EVPPTControlMode', {'SelectedScheduleTupleID': ctx.tuple_id})
+        duration = ev.vehicle.departure_time(now) or 3600
+        body['EVPowerProfile'] = {
+            'TimeAnchor': int(ev.clock_s()), mode[0]: mode[1],
+            'EVPowerProfileEntries': {'EVPowerProfileEntry': [
+                {'Duration': duration, 'Power': params.R(planned_power(ev))}]}}
+        if ctx.bpt:
+            body['BPT_ChannelSelection'] = 'Discharge' if ctx.discharge else 'Charge'
+    return body
+
+
+def response(ev, res, now):
+    ctx = ev.ctx
+    if ctx.progress == msg.START:
+        ev.vehicle.contactor(True, now)
+        ctx.loops_done = 0
+        ctx.ev_power = 0.0
+        return 'ChargeLoop', 0
+    ev.vehicle.contactor(False, now)
+    if ctx.dc:
+        ctx.welded = False
+        ctx.evse_voltage = None
+        return 'WeldingDetection', 0
+    return 'SessionStop', 0

@@ -1,0 +1,199 @@
+"""The ISO 15118-20 EVCC (vehicle) session, sans-I/O.
+
+    ev = Evcc(config, vehicle, now)
+    ev.start(now)                      # TCP is up: queue the SAP request
+    ev.handle(ptype, payload, now)     # one complete V2GTP message from the SECC
+    ev.poll(now); ev.next_deadline()
+    ev.out     -> [(ptype, payload)]   # to send, in order
+    ev.events  -> ('state', name) ('session', id) ('soc', x) ('power', w)
+                  ('done', reason) ('failed', reason) ('close',)
+
+Each state is a module (REQ/RES names, TIMEOUT, request(), response()); a
+response() returns the next state's name and a delay before its request, or
+None once it has ended the session.  Anything wrong in a response (it does
+not decode, is not the one expected, FAILED_*, wrong SessionID, values the
+state cannot use) ends the session: ('failed', reason) then ('close',).
+"""
+import os
+import time
+
+from iso20 import msg
+from iso20.evcc import context
+from iso20.evcc import (supported_app_protocol, session_setup, authorization_setup,
+                        authorization, service_discovery, service_detail,
+                        service_selection, charge_parameter_discovery,
+                        schedule_exchange, cable_check, pre_charge, power_delivery,
+                        charge_loop, welding_detection, session_stop)
+
+STATES = {
+    'SupportedAppProtocol': supported_app_protocol,
+    'SessionSetup': session_setup,
+    'AuthorizationSetup': authorization_setup,
+    'Authorization': authorization,
+    'ServiceDiscovery': service_discovery,
+    'ServiceDetail': service_detail,
+    'ServiceSelection': service_selection,
+    'ChargeParameterDiscovery': charge_parameter_discovery,
+    'ScheduleExchange': schedule_exchange,
+    'CableCheck': cable_check,
+    'PreCharge': pre_charge,
+    'PowerDelivery': power_delivery,
+    'ChargeLoop': charge_loop,
+    'WeldingDetection': welding_detection,
+    'SessionStop': session_stop,
+}
+
+# What a schema-valid but unusable response raises inside a state.
+_BAD = (KeyError, TypeError, ValueError, IndexError, ZeroDivisionError, OverflowError)
+
+
+class Evcc:
+    def __init__(self, config, vehicle, now=0, rng=os.urandom, clock_s=time.time):
+        self.ctx = context.Context(config)
+        self.vehicle = vehicle
+        self.clock_s = clock_s
+        self.rng = rng
+        self.out = []
+        self.events = []
+        self.state = None
+        self.step = None
+        self.req_name = self.res_name = None
+        self.deadline = None      # response timeout
+        self.send_at = None       # a delayed request
+        self.setup_deadline = None
+        self.ongoing_since = None # first Ongoing of the present state
+        self.ended = False
+        self.result = None        # ('done', reason) | ('failed', reason)
+        self.paused = False       # ended with SessionStop(Pause): resume with session_id
+        self.dropped = 0
+        self.sent = 0
+
+    # -- the application's calls -----------------------------------------
+    def start(self, now):
+        if self.state is not None:
+            return
+        self.setup_deadline = now + self.ctx.timeouts['setup']
+        self.goto('SupportedAppProtocol', now)
+
+    @property
+    def session_id(self):
+        return self.ctx.session_id
+
+    def handle(self, ptype, payload, now):
+        if self.ended or self.deadline is None:
+            self.dropped += 1     # nothing asked: unsolicited or late
+            return
+        step = self.step
+        try:
+            name, body = msg.decode(ptype, payload)
+        except Exception as e:    # the codec's errors are ValueErrors; be strict
+            self.fail('malformed %s: %s' % (self.res_name, e), now)
+            return
+        if name != self.res_name:
+            self.fail('expected %s, got %s' % (self.res_name, name), now)
+            return
+        self.deadline = None
+        try:
+            if self.state not in ('SupportedAppProtocol', 'SessionSetup'):
+                if body['Header']['SessionID'] != self.ctx.session_id:
+                    self.fail('wrong SessionID in ' + name, now)
+                    return
+            code = body.get('ResponseCode', '')
+            if isinstance(code, str) and code.startswith('FAILED'):
+                self.fail(code, now)
+                return
+            nxt = step.response(self, body, now)
+        except _BAD as e:
+            self.fail('bad %s: %r' % (name, e), now)
+            return
+        if nxt is not None and not self.ended:
+            self.goto(nxt[0], now, nxt[1])
+
+    def poll(self, now):
+        if self.ended:
+            return
+        if self.setup_deadline is not None and now >= self.setup_deadline:
+            self.fail('timeout: no session set up (V2G_EVCC_CommunicationSetup_Timeout)', now)
+            return
+        if self.send_at is not None and now >= self.send_at:
+            self.send(now)
+        if self.deadline is not None and now >= self.deadline:
+            self.fail('timeout waiting for ' + self.res_name, now)
+
+    def next_deadline(self):
+        ts = [t for t in (self.send_at, self.deadline, self.setup_deadline) if t is not None]
+        if self.ended or not ts:
+            return None
+        return min(ts)
+
+    def connection_lost(self, now):
+        if not self.ended:
+            self.fail('connection lost', now, close=False)
+
+    # -- for the states ----------------------------------------------------
+    def header(self):
+        sid = self.ctx.session_id
+        return msg.header(sid if sid is not None else msg.NEW_SESSION_ID, self.clock_s())
+
+    def goto(self, name, now, delay=0):
+        if name != self.state:
+            self.ongoing_since = None
+            self.state = name
+            self.step = step = STATES[name]
+            # AC_/DC_ variants name their messages per service
+            if hasattr(step, 'names'):
+                self.req_name, self.res_name = step.names(self.ctx)
+            else:
+                self.req_name, self.res_name = step.REQ, step.RES
+            self.events.append(('state', name))
+        if delay > 0:
+            self.send_at = now + delay
+        else:
+            self.send(now)
+
+    def send(self, now):
+        self.send_at = None
+        step = self.step
+        try:
+            ptype, data = msg.encode(self.req_name, step.request(self, now))
+        except _BAD as e:
+            # the vehicle's values do not fit the message (e.g. out of range)
+            self.fail('cannot build %s: %r' % (self.req_name, e), now)
+            return
+        self.out.append((ptype, data))
+        self.sent += 1
+        t = self.ctx.timeouts
+        self.deadline = now + t.get(self.state, t['default'])
+
+    def repeat(self, now, limit_key):
+        """The SECC said Ongoing: ask again after a pause, within the limit."""
+        if self.ongoing_since is None:
+            self.ongoing_since = now
+        elif now - self.ongoing_since >= self.ctx.timeouts[limit_key]:
+            self.fail('timeout: %s still Ongoing' % self.state, now)
+            return None
+        return self.state, self.ctx.ongoing_delay
+
+    def session_set_up(self):
+        self.setup_deadline = None
+
+    def finish(self, reason, now):
+        self._end(('done', reason), now, True)
+
+    def fail(self, reason, now, close=True):
+        self._end(('failed', reason), now, close)
+        return None
+
+    def _end(self, result, now, close):
+        if self.ended:
+            return
+        self.ended = True
+        self.deadline = self.send_at = self.setup_deadline = None
+        self.result = result
+        if self.vehicle.closed:
+            self.vehicle.contactor(False, now)
+        else:
+            self.vehicle.delivered(now, 0.0)
+        self.events.append(result)
+        if close:
+            self.events.append(('close',))

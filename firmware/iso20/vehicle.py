@@ -1,0 +1,114 @@
+"""The vehicle API: the mirror image of the charger API.
+
+Downlink (the EV's application -> stack): the limits (`set_limits`), targets
+(`set_targets`), and requests to end the session (`request_stop`,
+`request_pause`, `request_renegotiation`).
+Uplink (stack -> application): `delivered(now, power_w, voltage, current)`
+after every charge-loop response (the EV learns the power from the charger:
+DC from EVSEPresentVoltage x EVSEPresentCurrent, AC from
+EVSETargetActivePower or its own request), `contactor(closed)`, and the
+Evcc's events.
+The battery behind it is duck-typed: `sim/battery.py` in simulation, the BMS
+on a car (soc(), voltage(), departure_time(now), update(now, power_w) and
+the capacity/limit attributes).
+"""
+
+
+class Vehicle:
+    def __init__(self, battery, **limits):
+        b = battery
+        self.battery = b
+        # limits the stack sends (W, A, V); discharge values are magnitudes
+        self.max_charge_power = b.max_charge_power
+        self.min_charge_power = 100.0
+        self.max_charge_current = b.max_current
+        self.min_charge_current = 1.0
+        self.max_voltage = b.v_full
+        self.min_voltage = b.v_empty
+        self.max_discharge_power = b.max_discharge_power
+        self.min_discharge_power = 100.0
+        self.max_discharge_current = b.max_discharge_current
+        self.min_discharge_current = 1.0
+        self.set_limits(**limits)
+        self.power = 0.0          # last delivered power (W, + charge)
+        self.voltage = None       # last EVSE present voltage (DC)
+        self.current = None       # last EVSE present current (DC)
+        self.closed = False
+        self.requested = None     # None | 'Terminate' | 'Pause' | 'ServiceRenegotiation'
+
+    # -- downlink ------------------------------------------------------
+    def set_limits(self, **limits):
+        for k in limits:
+            if not hasattr(self, k) or k.startswith('_'):
+                raise ValueError('unknown limit ' + k)
+            setattr(self, k, float(limits[k]))
+
+    def set_targets(self, target_soc=None, min_soc=None, departure_s=None, now=0):
+        b = self.battery
+        if target_soc is not None:
+            b.target_soc = float(target_soc)
+        if min_soc is not None:
+            b.min_soc = float(min_soc)
+        if departure_s is not None:
+            b.departure_at = now + int(departure_s) * 1000
+
+    def request_stop(self):
+        self.requested = 'Terminate'
+
+    def request_pause(self):
+        self.requested = 'Pause'
+
+    def request_renegotiation(self):
+        self.requested = 'ServiceRenegotiation'
+
+    # -- what the stack reads -------------------------------------------
+    def soc(self):
+        return self.battery.soc()
+
+    def target_soc(self):
+        return self.battery.target_soc
+
+    def min_soc(self):
+        return self.battery.min_soc
+
+    def present_voltage(self):
+        return self.battery.voltage()
+
+    def capacity_wh(self):
+        return self.battery.capacity_wh
+
+    def departure_time(self, now):
+        return self.battery.departure_time(now)
+
+    def energy_requests(self):
+        """(target, maximum, minimum) energy to charge, Wh (SoC based)."""
+        b = self.battery
+        e = b.energy_wh
+        cap = b.capacity_wh
+        target = max(0.0, cap * b.target_soc / 100.0 - e)
+        return target, max(0.0, cap - e), max(0.0, cap * b.min_soc / 100.0 - e)
+
+    def v2x_requests(self):
+        """(maximum, minimum) V2X energy, Wh: minimum < 0 means the battery
+        can give energy down to its minimum SoC."""
+        b = self.battery
+        e = b.energy_wh
+        return b.capacity_wh - e, b.capacity_wh * b.min_soc / 100.0 - e
+
+    def complete(self, discharging):
+        """True once the session's goal is met."""
+        if discharging:
+            return self.soc() <= self.battery.min_soc
+        return self.soc() >= self.battery.target_soc
+
+    # -- uplink --------------------------------------------------------
+    def delivered(self, now, power_w, voltage=None, current=None):
+        self.battery.update(now, power_w)
+        self.power = float(power_w)
+        self.voltage = voltage
+        self.current = current
+
+    def contactor(self, closed, now=0):
+        self.closed = closed
+        if not closed:
+            self.delivered(now, 0.0)

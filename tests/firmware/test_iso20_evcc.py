@@ -1,0 +1,498 @@
+# The -20 EVCC against a scripted SECC built from msg.encode responses:
+# complete AC, DC, AC_BPT, DC_BPT sessions, scheduled and dynamic, charging
+# and discharging; pre-charge, welding detection, pause/resume, renegotiation.
+# Error paths are in test_iso20_evcc_errors.py.  FakeSecc and run() are also
+# used by the error tests and tools/fuzz_evcc.py.
+from iso20 import msg
+from iso20.evcc.session import Evcc
+from iso20.sim.battery import Battery
+from iso20.vehicle import Vehicle
+
+R = msg.rational
+SID = b'\x11\x22\x33\x44\x55\x66\x77\x88'
+
+
+class FakeSecc:
+    """Answers every request the way a well-behaved -20 SECC would, with a
+    simple power stage; `ongoing` makes some states answer Ongoing n times;
+    `hook(name, body)` may rewrite a response (or return None to drop it)."""
+
+    def __init__(self, services=(1, 2, 5, 6), controls=(1, 2), ongoing=None, hook=None,
+                 renegotiation=True, notify=None, sid=SID):
+        self.services = services
+        self.controls = controls
+        self.ongoing = dict(ongoing or {})
+        self.hook = hook
+        self.renegotiation = renegotiation
+        self.notify = notify       # (loop number, EVSENotification)
+        self.sid = sid
+        self.paused = None
+        self.voltage = 0.0         # DC output
+        self.reqs = []             # (name, body) of every request
+        self.loops = 0
+        self.channel = 'Charge'
+        self.energy_wh = 0.0       # the meter: power x time between loop requests
+        self.p = 0.0
+        self.t = None
+
+    def _meter(self, now):
+        if self.t is not None:
+            self.energy_wh += self.p * (now - self.t) / 3600000.0
+        self.t = now
+
+    def _processing(self, state):
+        n = self.ongoing.get(state, 0)
+        if n:
+            self.ongoing[state] = n - 1
+            return 'Ongoing'
+        return 'Finished'
+
+    def handle(self, ptype, data, now=0):
+        name, body = msg.decode(ptype, data)
+        self.reqs.append((name, body))
+        fn = getattr(self, 'r_' + name[:-3])
+        rname, rbody = fn(body, now)
+        if rname != 'supportedAppProtocolRes':
+            hdr = {'SessionID': self.sid, 'TimeStamp': 1735732800}
+            rbody2 = {'Header': hdr}
+            if 'ResponseCode' not in rbody:
+                rbody2['ResponseCode'] = 'OK'
+            rbody2.update(rbody)
+            rbody = rbody2
+        if self.hook is not None:
+            rbody = self.hook(rname, rbody)
+            if rbody is None:
+                return []
+        return [msg.encode(rname, rbody)]
+
+    # -- one method per request ------------------------------------------
+    def r_supportedAppProtocol(self, b, now):
+        return 'supportedAppProtocolRes', {'ResponseCode': msg.SAP_OK,
+                                           'SchemaID': b['AppProtocol'][0]['SchemaID']}
+
+    def r_SessionSetup(self, b, now):
+        if self.paused is not None and b['Header']['SessionID'] == self.paused:
+            return 'SessionSetupRes', {'ResponseCode': msg.OK_OLD_SESSION, 'EVSEID': 'DE*PNX*E1'}
+        return 'SessionSetupRes', {'ResponseCode': msg.OK_NEW_SESSION, 'EVSEID': 'DE*PNX*E1'}
+
+    def r_AuthorizationSetup(self, b, now):
+        return 'AuthorizationSetupRes', {'AuthorizationServices': ['EIM'],
+                                         'CertificateInstallationService': False,
+                                         'EIM_ASResAuthorizationMode': {}}
+
+    def r_Authorization(self, b, now):
+        return 'AuthorizationRes', {'EVSEProcessing': self._processing('Authorization')}
+
+    def r_ServiceDiscovery(self, b, now):
+        return 'ServiceDiscoveryRes', {
+            'ServiceRenegotiationSupported': self.renegotiation,
+            'EnergyTransferServiceList': {'Service': [{'ServiceID': s, 'FreeService': True}
+                                                      for s in self.services]}}
+
+    def r_ServiceDetail(self, b, now):
+        sets = []
+        for i, c in enumerate(self.controls):
+            sets.append({'ParameterSetID': i + 1, 'Parameter': [
+                {'@Name': 'Connector', 'intValue': 1}, {'@Name': 'ControlMode', 'intValue': c},
+                {'@Name': 'MobilityNeedsMode', 'intValue': 1}, {'@Name': 'Pricing', 'intValue': 0}]})
+        return 'ServiceDetailRes', {'ServiceID': b['ServiceID'],
+                                    'ServiceParameterList': {'ParameterSet': sets}}
+
+    def r_ServiceSelection(self, b, now):
+        self.service = b['SelectedEnergyTransferService']['ServiceID']
+        return 'ServiceSelectionRes', {}
+
+    def r_DC_ChargeParameterDiscovery(self, b, now):
+        m = {'EVSEMaximumChargePower': R(100000), 'EVSEMinimumChargePower': R(0),
+             'EVSEMaximumChargeCurrent': R(250), 'EVSEMinimumChargeCurrent': R(0),
+             'EVSEMaximumVoltage': R(920), 'EVSEMinimumVoltage': R(150)}
+        if 'BPT_DC_CPDReqEnergyTransferMode' in b:
+            m.update({'EVSEMaximumDischargePower': R(20000), 'EVSEMinimumDischargePower': R(0),
+                      'EVSEMaximumDischargeCurrent': R(50), 'EVSEMinimumDischargeCurrent': R(0)})
+            return 'DC_ChargeParameterDiscoveryRes', {'BPT_DC_CPDResEnergyTransferMode': m}
+        return 'DC_ChargeParameterDiscoveryRes', {'DC_CPDResEnergyTransferMode': m}
+
+    def r_AC_ChargeParameterDiscovery(self, b, now):
+        m = {'EVSEMaximumChargePower': R(22000), 'EVSEMinimumChargePower': R(1400),
+             'EVSENominalFrequency': R(50)}
+        if 'BPT_AC_CPDReqEnergyTransferMode' in b:
+            m.update({'EVSEMaximumDischargePower': R(11000), 'EVSEMinimumDischargePower': R(1400)})
+            return 'AC_ChargeParameterDiscoveryRes', {'BPT_AC_CPDResEnergyTransferMode': m}
+        return 'AC_ChargeParameterDiscoveryRes', {'AC_CPDResEnergyTransferMode': m}
+
+    def r_ScheduleExchange(self, b, now):
+        proc = self._processing('ScheduleExchange')
+        if 'Dynamic_SEReqControlMode' in b:
+            return 'ScheduleExchangeRes', {'EVSEProcessing': proc, 'Dynamic_SEResControlMode': {}}
+
+        def sched(p):
+            return {'PowerSchedule': {'TimeAnchor': 1735732800, 'PowerScheduleEntries': {
+                'PowerScheduleEntry': [{'Duration': 86400, 'Power': R(p)}]}}}
+        t = {'ScheduleTupleID': 7, 'ChargingSchedule': sched(50000)}
+        if self.services != (1, 2) and self.service in (5, 6):
+            t['DischargingSchedule'] = sched(-7000)
+        return 'ScheduleExchangeRes', {'EVSEProcessing': proc,
+                                       'Scheduled_SEResControlMode': {'ScheduleTuple': [t]}}
+
+    def r_DC_CableCheck(self, b, now):
+        return 'DC_CableCheckRes', {'EVSEProcessing': self._processing('CableCheck')}
+
+    def r_DC_PreCharge(self, b, now):
+        target = msg.value(b['EVTargetVoltage'])
+        step = 150.0      # the output ramps towards the target
+        if abs(target - self.voltage) <= step:
+            self.voltage = target
+        else:
+            self.voltage += step if target > self.voltage else -step
+        return 'DC_PreChargeRes', {'EVSEPresentVoltage': R(self.voltage)}
+
+    def r_PowerDelivery(self, b, now):
+        if b['ChargeProgress'] == 'Start':
+            self.channel = b.get('BPT_ChannelSelection', 'Charge')
+        else:
+            self._meter(now)
+            self.p = 0.0
+        return 'PowerDeliveryRes', {}
+
+    def _status(self):
+        self.loops += 1
+        if self.notify is not None and self.notify[0] == self.loops:
+            return {'EVSEStatus': {'NotificationMaxDelay': 0, 'EVSENotification': self.notify[1]}}
+        return {}
+
+    def r_DC_ChargeLoop(self, b, now):
+        self._meter(now)
+        u = msg.value(b['EVPresentVoltage'])
+        for k in b:
+            if k.endswith('CLReqControlMode'):
+                mode = k
+                m = b[k]
+        if 'EVTargetCurrent' in m:
+            i = msg.value(m['EVTargetCurrent'])
+        elif self.channel == 'Discharge':
+            i = -min(50.0, abs(msg.value(m['EVMaximumDischargeCurrent'])))
+        else:
+            i = min(250.0, msg.value(m['EVMaximumChargeCurrent']),
+                    msg.value(m['EVMaximumChargePower']) / u)
+        self.p = u * i
+        self.voltage = u
+        res = self._status()
+        res.update({'EVSEPresentCurrent': R(i), 'EVSEPresentVoltage': R(u),
+                    'EVSEPowerLimitAchieved': False, 'EVSECurrentLimitAchieved': False,
+                    'EVSEVoltageLimitAchieved': False})
+        rm = {}
+        if mode.startswith('Dynamic') or mode.startswith('BPT_Dynamic'):
+            rm = {'EVSEMaximumChargePower': R(100000), 'EVSEMinimumChargePower': R(0),
+                  'EVSEMaximumChargeCurrent': R(250), 'EVSEMaximumVoltage': R(920)}
+            if mode.startswith('BPT'):
+                rm.update({'EVSEMaximumDischargePower': R(20000), 'EVSEMinimumDischargePower': R(0),
+                           'EVSEMaximumDischargeCurrent': R(50), 'EVSEMinimumVoltage': R(150)})
+        res[mode.replace('Req', 'Res')] = rm
+        return 'DC_ChargeLoopRes', res
+
+    def r_AC_ChargeLoop(self, b, now):
+        self._meter(now)
+        for k in b:
+            if k.endswith('CLReqControlMode'):
+                mode = k
+                m = b[k]
+        if self.channel == 'Discharge':
+            p = -min(11000.0, abs(msg.value(m['EVMaximumDischargePower'])))
+        else:
+            p = min(22000.0, msg.value(m['EVMaximumChargePower']))
+        self.p = p
+        res = self._status()
+        res[mode.replace('Req', 'Res')] = {'EVSETargetActivePower': R(p)}
+        return 'AC_ChargeLoopRes', res
+
+    def r_DC_WeldingDetection(self, b, now):
+        self.voltage = max(0.0, self.voltage - 200.0)
+        return 'DC_WeldingDetectionRes', {'EVSEPresentVoltage': R(self.voltage)}
+
+    def r_SessionStop(self, b, now):
+        if b['ChargingSession'] == 'Pause':
+            self.paused = b['Header']['SessionID']
+        return 'SessionStopRes', {}
+
+
+def vehicle(soc=50.0, **kw):
+    b = Battery(capacity_wh=kw.pop('capacity_wh', 60000), soc=soc,
+                target_soc=kw.pop('target_soc', 80), min_soc=kw.pop('min_soc', 20))
+    return Vehicle(b, **kw)
+
+
+def run(ev, secc, now=0, latency=5, limit_ms=600000):
+    """Drive ev against secc on a virtual clock until the EV ends; returns now."""
+    if ev.state is None:
+        ev.start(now)
+    pending = []
+    end = now + limit_ms
+    while not ev.ended and now < end:
+        while ev.out:
+            ptype, data = ev.out.pop(0)
+            for r in secc.handle(ptype, data, now):
+                pending.append((now + latency, r))
+        times = [t for t, _ in pending]
+        nd = ev.next_deadline()
+        if nd is not None:
+            times.append(nd)
+        if not times:
+            break
+        now = max(now, min(times))
+        if pending and pending[0][0] <= now:
+            _, (ptype, data) = pending.pop(0)
+            ev.handle(ptype, data, now)
+        ev.poll(now)
+    return now
+
+
+def session(service, control, direction='charge', secc=None, v=None, **cfg):
+    cfg.update({'service': service, 'control': control, 'direction': direction,
+                'mac': b'\x02\x11\x22\x33\x44\x55'})
+    cfg.setdefault('loops', 8)
+    if v is None:
+        v = vehicle(max_charge_power=11000) if service.startswith('ac') else vehicle()
+    secc = secc or FakeSecc()
+    ev = Evcc(cfg, v, 0, clock_s=lambda: 1735732800)
+    now = run(ev, secc)
+    return ev, v, secc, now
+
+
+def states(ev):
+    return [e[1] for e in ev.events if e[0] == 'state']
+
+
+def names(secc):
+    return [n for n, _ in secc.reqs]
+
+
+def check_complete(ev, v, secc, discharge=False):
+    assert ev.result[0] == 'done', ev.result
+    assert ev.events[-1] == ('close',)
+    soc0 = 50.0
+    if discharge:
+        assert v.soc() < soc0, v.soc()
+        assert v.battery.discharged_wh > 0 and v.battery.charged_wh == 0
+    else:
+        assert v.soc() > soc0, v.soc()
+        assert v.battery.charged_wh > 0 and v.battery.discharged_wh == 0
+    # the battery's energy agrees with the scripted meter
+    assert abs(v.battery.net_wh() - secc.energy_wh) <= 0.01 * abs(secc.energy_wh), (
+        v.battery.net_wh(), secc.energy_wh)
+    assert names(secc)[-1] == 'SessionStopReq'
+    assert secc.reqs[-1][1]['ChargingSession'] == 'Terminate'
+
+
+DC_FLOW = ['SupportedAppProtocol', 'SessionSetup', 'AuthorizationSetup', 'Authorization',
+           'ServiceDiscovery', 'ServiceDetail', 'ServiceSelection', 'ChargeParameterDiscovery',
+           'ScheduleExchange', 'CableCheck', 'PreCharge', 'PowerDelivery', 'ChargeLoop',
+           'PowerDelivery', 'WeldingDetection', 'SessionStop']
+AC_FLOW = ['SupportedAppProtocol', 'SessionSetup', 'AuthorizationSetup', 'Authorization',
+           'ServiceDiscovery', 'ServiceDetail', 'ServiceSelection', 'ChargeParameterDiscovery',
+           'ScheduleExchange', 'PowerDelivery', 'ChargeLoop', 'PowerDelivery', 'SessionStop']
+
+
+def test_dc_scheduled():
+    ev, v, secc, now = session('dc', 'scheduled')
+    check_complete(ev, v, secc)
+    assert states(ev) == DC_FLOW
+    assert names(secc).count('DC_ChargeLoopReq') == 8
+    assert secc.reqs[0][1]['AppProtocol'][0]['ProtocolNamespace'] == msg.NS_DC
+    setup = secc.reqs[1][1]
+    assert setup['EVCCID'] == '021122334455'
+    assert setup['Header']['SessionID'] == msg.NEW_SESSION_ID
+    sel = [b for n, b in secc.reqs if n == 'ServiceSelectionReq'][0]
+    assert sel['SelectedEnergyTransferService'] == {'ServiceID': 2, 'ParameterSetID': 1}
+    pd = [b for n, b in secc.reqs if n == 'PowerDeliveryReq']
+    assert pd[0]['ChargeProgress'] == 'Start' and pd[1]['ChargeProgress'] == 'Stop'
+    assert pd[0]['EVPowerProfile']['Scheduled_EVPPTControlMode']['SelectedScheduleTupleID'] == 7
+    assert 'BPT_ChannelSelection' not in pd[0]
+    # every request after SessionSetup carries the SECC's SessionID
+    for n, b in secc.reqs[2:]:
+        assert b['Header']['SessionID'] == SID
+    assert ('session', SID) in ev.events
+
+
+def test_dc_dynamic():
+    ev, v, secc, now = session('dc', 'dynamic')
+    check_complete(ev, v, secc)
+    loop = [b for n, b in secc.reqs if n == 'DC_ChargeLoopReq'][0]
+    assert 'Dynamic_DC_CLReqControlMode' in loop
+    sel = [b for n, b in secc.reqs if n == 'ServiceSelectionReq'][0]
+    assert sel['SelectedEnergyTransferService']['ParameterSetID'] == 2
+    pd = [b for n, b in secc.reqs if n == 'PowerDeliveryReq'][0]
+    assert pd['EVPowerProfile']['Dynamic_EVPPTControlMode'] == {}
+
+
+def test_ac_scheduled_and_dynamic():
+    for control in ('scheduled', 'dynamic'):
+        ev, v, secc, now = session('ac', control)
+        check_complete(ev, v, secc)
+        assert states(ev) == AC_FLOW
+        assert secc.reqs[0][1]['AppProtocol'][0]['ProtocolNamespace'] == msg.NS_AC
+        loops = [b for n, b in secc.reqs if n == 'AC_ChargeLoopReq']
+        assert len(loops) == 8
+        # the EV reports the power it draws, learnt from the first response
+        mode = ('Dynamic' if control == 'dynamic' else 'Scheduled') + '_AC_CLReqControlMode'
+        assert msg.value(loops[0][mode]['EVPresentActivePower']) == 0
+        assert msg.value(loops[1][mode]['EVPresentActivePower']) == 11000
+        assert ('power', 11000.0) in ev.events
+
+
+def test_bpt_charge_and_discharge():
+    for service in ('dc_bpt', 'ac_bpt'):
+        for control in ('scheduled', 'dynamic'):
+            for direction in ('charge', 'discharge'):
+                ev, v, secc, now = session(service, control, direction)
+                check_complete(ev, v, secc, direction == 'discharge')
+                pd = [b for n, b in secc.reqs if n == 'PowerDeliveryReq'][0]
+                want = 'Discharge' if direction == 'discharge' else 'Charge'
+                assert pd['BPT_ChannelSelection'] == want
+                p = msg.value(pd['EVPowerProfile']['EVPowerProfileEntries']['EVPowerProfileEntry'][0]['Power'])
+                assert (p < 0) == (direction == 'discharge'), p
+                cpd = [b for n, b in secc.reqs if n.endswith('ChargeParameterDiscoveryReq')][0]
+                m = cpd['BPT_' + service[:2].upper() + '_CPDReqEnergyTransferMode']
+                assert msg.value(m['EVMaximumDischargePower']) > 0     # positive by default
+                powers = [e[1] for e in ev.events if e[0] == 'power']
+                if direction == 'discharge':
+                    assert max(powers) < 0
+                else:
+                    assert min(powers) > 0
+
+
+def test_scheduled_discharge_follows_schedule():
+    # the DischargingSchedule allows 7 kW; the EV could give 11 kW
+    ev, v, secc, now = session('dc_bpt', 'scheduled', 'discharge')
+    loops = [b for n, b in secc.reqs if n == 'DC_ChargeLoopReq']
+    m = loops[0]['BPT_Scheduled_DC_CLReqControlMode']
+    i = msg.value(m['EVTargetCurrent'])
+    assert i < 0 and abs(i * v.present_voltage()) <= 7000 * 1.01
+
+
+def test_negative_discharge_sign():
+    ev, v, secc, now = session('dc_bpt', 'dynamic', 'discharge', discharge_sign=-1)
+    check_complete(ev, v, secc, True)
+    cpd = [b for n, b in secc.reqs if n == 'DC_ChargeParameterDiscoveryReq'][0]
+    m = cpd['BPT_DC_CPDReqEnergyTransferMode']
+    assert msg.value(m['EVMaximumDischargePower']) < 0
+    assert msg.value(m['EVMaximumDischargeCurrent']) < 0
+
+
+def test_charges_to_target_soc():
+    v = vehicle(soc=79.9, capacity_wh=1000)
+    ev, v, secc, now = session('dc', 'scheduled', v=v, loops=0)
+    assert ev.result[0] == 'done' and 'target SoC' in ev.result[1], ev.result
+    assert v.soc() >= 80
+    loops = [b for n, b in secc.reqs if n == 'DC_ChargeLoopReq']
+    assert loops[0]['DisplayParameters']['ChargingComplete'] is False
+    assert 2 <= len(loops) < 20
+
+
+def test_discharges_to_min_soc():
+    v = vehicle(soc=20.2, capacity_wh=1000)
+    ev, v, secc, now = session('ac_bpt', 'dynamic', 'discharge', v=v, loops=0)
+    assert ev.result[0] == 'done' and 'minimum SoC' in ev.result[1], ev.result
+    assert v.soc() <= 20
+
+
+def test_pre_charge_and_welding_sequences():
+    ev, v, secc, now = session('dc', 'scheduled')
+    pre = [b for n, b in secc.reqs if n == 'DC_PreChargeReq']
+    procs = [b['EVProcessing'] for b in pre]
+    # the output ramps 150 V per request to ~365 V: Ongoing until within tolerance, then one Finished
+    assert procs[:-1] == ['Ongoing'] * (len(procs) - 1) and procs[-1] == 'Finished', procs
+    assert len(procs) >= 3
+    n = names(secc)
+    assert n[n.index('DC_PreChargeReq') + len(procs)] == 'PowerDeliveryReq'
+    weld = [b['EVProcessing'] for nm, b in secc.reqs if nm == 'DC_WeldingDetectionReq']
+    assert weld[-1] == 'Finished' and weld[0] == 'Ongoing', weld
+    assert n[n.index('DC_WeldingDetectionReq') + len(weld)] == 'SessionStopReq'
+
+
+def test_ongoing_loops():
+    secc = FakeSecc(ongoing={'Authorization': 3, 'ScheduleExchange': 2, 'CableCheck': 4})
+    ev, v, secc, now = session('dc', 'scheduled', secc=secc)
+    check_complete(ev, v, secc)
+    n = names(secc)
+    assert n.count('AuthorizationReq') == 4
+    assert n.count('ScheduleExchangeReq') == 3
+    assert n.count('DC_CableCheckReq') == 5
+    auth = [b for nm, b in secc.reqs if nm == 'AuthorizationReq']
+    assert all(b['SelectedAuthorizationService'] == 'EIM' for b in auth)
+
+
+def test_evse_notifications_end_the_loop():
+    secc = FakeSecc(notify=(3, 'Terminate'))
+    ev, v, secc, now = session('dc', 'dynamic', secc=secc, loops=0)
+    assert ev.result == ('done', 'Terminate: EVSE notified Terminate'), ev.result
+    assert names(secc).count('DC_ChargeLoopReq') == 3
+    secc = FakeSecc(notify=(2, 'Pause'))
+    ev, v, secc, now = session('ac', 'scheduled', secc=secc, loops=0)
+    assert ev.result[0] == 'done' and ev.paused
+    assert secc.reqs[-1][1]['ChargingSession'] == 'Pause'
+
+
+def test_pause_and_resume():
+    v = vehicle()
+    v.request_pause()      # honoured at the first charge loop
+    ev, v, secc, now = session('dc', 'scheduled', v=v, loops=0)
+    assert ev.result[0] == 'done' and ev.paused
+    assert ev.session_id == SID
+    assert ('close',) in ev.events
+    # later: a new TCP connection, the old SessionID
+    ev2 = Evcc({'service': 'dc', 'session_id': ev.session_id, 'loops': 3}, v, now)
+    run(ev2, secc, now)
+    setups = [b for n, b in secc.reqs if n == 'SessionSetupReq']
+    assert setups[-1]['Header']['SessionID'] == SID
+    assert ev2.ctx.resumed
+    assert ev2.result[0] == 'done' and not ev2.paused
+
+
+def test_service_renegotiation():
+    v = vehicle()
+    v.request_renegotiation()
+    ev, v, secc, now = session('dc', 'scheduled', v=v, loops=4)
+    assert ev.result[0] == 'done', ev.result
+    kinds = [b['ChargingSession'] for n, b in secc.reqs if n == 'SessionStopReq']
+    assert kinds == ['ServiceRenegotiation', 'Terminate']
+    assert names(secc).count('ServiceDiscoveryReq') == 2
+    # not announced by the SECC: the EV terminates instead
+    v = vehicle()
+    v.request_renegotiation()
+    ev, v, secc, now = session('dc', 'scheduled', v=v, loops=4, secc=FakeSecc(renegotiation=False))
+    kinds = [b['ChargingSession'] for n, b in secc.reqs if n == 'SessionStopReq']
+    assert kinds == ['Terminate']
+
+
+def test_vehicle_stop_request():
+    v = vehicle()
+    ev = Evcc({'service': 'ac', 'loops': 0}, v, 0)
+    secc = FakeSecc()
+    ev.start(0)
+    now = 0
+    # run a few loops by hand, then the driver asks to stop
+    for _ in range(200):
+        while ev.out:
+            for r in secc.handle(*ev.out.pop(0)):
+                ev.handle(r[0], r[1], now)
+        if names(secc).count('AC_ChargeLoopReq') == 5:
+            v.request_stop()
+        now = ev.next_deadline() or now
+        ev.poll(now)
+        if ev.ended:
+            break
+    assert ev.result[0] == 'done' and 'vehicle requested Terminate' in ev.result[1], ev.result
+    # honoured at the next response
+    assert names(secc).count('AC_ChargeLoopReq') == 6
+
+
+def test_evccid_configured():
+    ev, v, secc, now = session('ac', 'scheduled', evccid='WMIV1234567890ABC')
+    assert secc.reqs[1][1]['EVCCID'] == 'WMIV1234567890ABC'
+
+
+def test_loop_interval_and_timestamps():
+    ev, v, secc, now = session('dc', 'scheduled', loop_interval_ms=1000, loops=5)
+    # 5 loops a second apart: the battery saw ~4-5 s of power
+    assert now > 4000
+    assert all(b['Header']['TimeStamp'] == 1735732800 for n, b in secc.reqs[1:])
