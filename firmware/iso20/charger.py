@@ -1,0 +1,126 @@
+"""The charger API: what a charger application gives the SECC session.
+
+Three interfaces (issue 5), one object:
+
+* downlink, charger -> stack: `set_limits(**kw)`, `set_setpoint(w)`,
+  `set_schedule(entries)`, `authorize(ok)`, `emergency_stop()`, `pause()`,
+  `stop()`.  The session reads them on every message.
+* uplink, stack -> charger: the events the session queues in
+  `Secc.events` (EV SoC and requests, authorization request, energy,
+  session start/stop); the application drains that list.
+* power, stack -> hardware: `contactor`, `dc_target`, `ac_power`,
+  `insulation_check`, `present`, `meter`.  They call `self.power`, which a
+  board maps to its hardware and a simulation to `sim.power.PowerModel`;
+  the meter there is the source of truth for energy.
+* security: `certificates()` and `sign(data)` raise NotImplementedError
+  until Plug-and-Charge (the seam).
+
+Units: W, A, V, Wh; + charges the EV, - discharges it.  Limits are the
+charger's, always positive (the session applies the configured sign of
+discharge values on the wire).
+"""
+
+LIMITS = {
+    "dc_max_charge_power": 150000, "dc_min_charge_power": 0,
+    "dc_max_charge_current": 400, "dc_min_charge_current": 0,
+    "dc_max_voltage": 920, "dc_min_voltage": 150,
+    "dc_max_discharge_power": 50000, "dc_min_discharge_power": 0,
+    "dc_max_discharge_current": 125, "dc_min_discharge_current": 0,
+    "ac_max_charge_power": 22000, "ac_min_charge_power": 1380,
+    "ac_max_discharge_power": 11000, "ac_min_discharge_power": 1380,
+    "ac_nominal_voltage": 230, "ac_frequency": 50,
+}
+
+
+class Charger:
+    def __init__(self, power, limits=None, authorized=None, schedule_ready=True):
+        self.power = power
+        self.limits = dict(LIMITS)
+        if limits:
+            self.set_limits(**limits)
+        self.auth = authorized          # None: undecided (EIM pending)
+        self.setpoint = None            # W; None: as much as the EV takes
+        self.schedule = None            # [(duration s, power W)] or None
+        self._schedule_ready = schedule_ready
+        self.estop = False
+        self.pause_requested = False
+        self.stop_requested = False
+        self.meter_id = getattr(power, "meter_id", "METER")
+
+    # --- downlink ---------------------------------------------------------
+    def set_limits(self, **kw):
+        """Change limits (keys of LIMITS); they apply from the next message."""
+        for k, v in kw.items():
+            if k not in self.limits:
+                raise KeyError(k)
+            self.limits[k] = v
+
+    def set_setpoint(self, power_w):
+        """Dynamic mode: the power to transfer (+ charge, - discharge);
+        None lets the EV take what the limits allow."""
+        self.setpoint = power_w
+
+    def set_schedule(self, entries):
+        """Scheduled mode: [(duration s, max power W), ...] for the
+        ScheduleExchange; also ends an EVSEProcessing=Ongoing wait."""
+        self.schedule = entries
+        self._schedule_ready = True
+
+    def schedule_ready(self):
+        return self._schedule_ready
+
+    def authorize(self, ok):
+        """EIM result (True/False); None makes it pending again."""
+        self.auth = ok
+
+    def emergency_stop(self, now=None):
+        """Cut the output and open the contactor at once; the session
+        answers the EV's next request with FAILED and EVSENotification
+        Terminate, then closes."""
+        self.estop = True
+        if now is None:
+            now = getattr(self.power, "t", 0)
+        self.power.dc_target(0, 0, now)
+        self.power.ac_power(0, now)
+        self.power.contactor(False, now)
+
+    def pause(self):
+        """Ask the EV to pause (EVSENotification Pause in the charge loop)."""
+        self.pause_requested = True
+
+    def stop(self):
+        """Ask the EV to end the session (EVSENotification Terminate)."""
+        self.stop_requested = True
+
+    def clear_requests(self):
+        """Forget pause/stop/emergency requests (a new session)."""
+        self.estop = self.pause_requested = self.stop_requested = False
+
+    # --- power seam -------------------------------------------------------
+    def contactor(self, closed, now):
+        return self.power.contactor(closed, now)
+
+    def dc_target(self, voltage, current, now):
+        self.power.dc_target(voltage, current, now)
+
+    def ac_power(self, power_w, now):
+        self.power.ac_power(power_w, now)
+
+    def insulation_check(self, now):
+        return self.power.insulation_check(now)
+
+    def present(self, now):
+        return self.power.present(now)
+
+    def meter(self, now):
+        return self.power.meter(now)
+
+    def update(self, now):
+        self.power.update(now)
+
+    # --- security seam ----------------------------------------------------
+    def certificates(self):
+        raise NotImplementedError("Plug-and-Charge comes with the security issue")
+
+    def sign(self, data):
+        raise NotImplementedError("Plug-and-Charge comes with the security issue")

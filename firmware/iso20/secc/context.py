@@ -1,0 +1,58 @@
+"""What an SECC session remembers, and the store of paused sessions."""
+
+
+class Context:
+    def __init__(self):
+        self.session_id = None
+        self.evccid = None
+        self.protocol = None        # (namespace, major, minor) from SAP
+        self.auth_service = None    # 'EIM'
+        self.service = None         # selected energy-transfer ServiceID
+        self.parameter_set = None
+        self.control_mode = None    # msg.SCHEDULED / msg.DYNAMIC
+        self.dc = False
+        self.bpt = False
+        self.ev = {}                # EV limits (W, A, V; discharge positive)
+        self.schedule_ids = ()      # ScheduleTupleIDs offered
+        self.channel = "Charge"     # BPT_ChannelSelection
+        self.energy = False         # power may flow (PowerDelivery Start..Stop)
+        self.started = False        # PowerDelivery(Start) seen once
+        self.ev_processing = None   # EVProcessing of the last PreCharge/Welding req
+        self.ongoing_since = None   # ms of the first EVSEProcessing=Ongoing answer
+        self.resumed = False
+        self.contactor = False      # our output contactor is closed
+        self.standby = False
+        self.offered = ()           # energy ServiceIDs listed in discovery
+        self.sets = {}              # ServiceID -> {ParameterSetID: control mode}
+
+    def pause_copy(self):
+        """What survives a pause: the session and its choices."""
+        c = Context()
+        for k in ("session_id", "evccid", "protocol", "auth_service", "service",
+                  "parameter_set", "control_mode", "dc", "bpt", "ev"):
+            setattr(c, k, getattr(self, k))
+        return c
+
+
+class PauseStore:
+    """Paused sessions by SessionID, at most `size` (oldest dropped)."""
+
+    def __init__(self, size=4):
+        self.size = size
+        self._items = []            # [(session_id, Context)]
+
+    def put(self, ctx):
+        self.take(ctx.session_id)
+        self._items.append((ctx.session_id, ctx))
+        if len(self._items) > self.size:
+            self._items.pop(0)
+
+    def take(self, session_id):
+        for i, (sid, ctx) in enumerate(self._items):
+            if sid == session_id:
+                self._items.pop(i)
+                return ctx
+        return None
+
+    def __len__(self):
+        return len(self._items)
