@@ -89,6 +89,30 @@ def test_josev_session_across_the_virtual_plc_wire_dynamic_dc():
     assert no_leftovers() == []
 
 
+def test_a_failed_session_is_reported_and_the_hung_evcc_is_cleaned_up():
+    # The EV wants AC, the charger speaks only -20 DC: SAP fails, Josev's EVCC
+    # gives up and then hangs (it does not exit); the harness must see the
+    # failure at once, and stop() must end it.
+    require_root()
+    from host import tap
+    with tap.NetNs() as ns:
+        a, b = tap.veth_create(netns_a=ns.name, netns_b=ns.name)
+        for name in (a, b):
+            ns.link_up(name, dad=False)
+        for name in (a, b):                 # a veth gets fe80:: once both ends are up
+            ns.wait_link_local(name)
+        with JosevSecc(ns, a, protocols=("ISO_15118_20_DC",)) as secc:
+            secc.wait_ready()
+            with JosevEvcc(ns, b, service="AC") as ev:
+                assert ev.wait_done(30) is False
+                assert [p.code for p in ev.pairs()] == ["Failed_NoNegotiation"], ev.pairs()
+                assert "failed" in ev.marks and "stop" not in ev.marks, ev.marks
+                assert ev.proc.poll() is None                  # hung, as peers.md says
+            assert ev.proc.poll() is not None
+            assert secc.sequence() == ["SupportedAppProtocol"]
+    assert no_leftovers() == []
+
+
 SECC_LOG = """\
 INFO    2026-11-25 00:32:16,570 - iso15118.secc.transport.udp_server (123): UDP server started at address FF02::1%va and port 15118
 INFO    2026-11-25 00:32:19,464 - iso15118.secc.comm_session_handler (437): SDPRequest received: [Security: NO_TLS, Protocol: TCP]

@@ -41,21 +41,30 @@ model and its modem on the virtual PLC wire.  The kernel side joins that wire
 through a TAP bridge, exactly as tests/test_interop_kernel.py does:
 
     with NetNs() as ns, LinkBench(vehicle=False) as bench:      # our charger
-        t = Tap(netns=ns.name, mac=AGENT_MAC); ns.link_up(t.name, dad=False)
-        bench.server.add_bridge("tap", t.name, role="pev", dev=t)
+        t = tap_on_wire(bench.server, ns, "pev", EV_TAP_MAC)      # the "PC + modem"
         bench.plug()
-        agent = SlacAgent("pev", t.name, ns.name, AGENT_MAC).start()   # joins the AVLN
-        agent.matched.wait(20); agent.stop()
-        with JosevEvcc(ns, t.name, service="DC") as ev:          # Josev's EV
-            assert ev.wait_done(90) and ev.session_stopped_ok()
+        bench.charger.wait_event("plugged", 10)
+        join_avln(("pev", t, ns, EV_TAP_MAC))                   # SLAC agent joins the AVLN
+        with JosevEvcc(ns, t.name, service="DC", control="dynamic") as ev:
+            assert ev.wait_done(90), ev.log_text(tail=30)      # Josev's EV, our charger
+        t.close()
 
-Mirror image for our EVCC: the bridge has role="evse", a SlacAgent("evse")
-on it, JosevSecc(ns, t.name) started and wait_ready() before bench.plug() and
-set_duty(50), then our vehicle firmware finds Josev's SECC by SDP through the
-wire.  josev_over_wire() below runs Josev against Josev across that same path
-(two namespaces, two TAP bridges, two SLAC agents, one AVLN): it is the proof
-that the kernel side of it works.  A firmware build that speaks TCP on a veth
-directly could instead use `JosevSecc(ns, veth)` with the other veth end.
+Mirror image for our EVCC (LinkBench(charger=False)): tap_on_wire(..., "evse",
+EVSE_TAP_MAC), JosevSecc(ns, t.name, protocols=...) and wait_ready(), then
+join_avln(("evse", t, ns, EVSE_TAP_MAC), after_start=lambda:
+(bench.server.set_duty(50), bench.plug())); our vehicle firmware then finds
+Josev's SECC by SDP through the wire; read secc.pairs()/secc.sequence().
+
+josev_over_wire() runs Josev against Josev across that same path (two
+namespaces, two TAP bridges, two SLAC agents, one AVLN): the proof that the
+kernel side of it works (tests/test_josev_baseline.py).  A firmware build
+that speaks TCP on a veth directly could instead use `JosevSecc(ns, veth)`
+with the other veth end.  Known Josev quirk for our SECC: its EV rejects a
+Scheduled ScheduleExchangeRes whose schedule has no price schedule (peers.md).
+
+Command line (from the repo root, as root):
+    python tests/peers/josev.py DC|AC|DC_BPT|AC_BPT [--control scheduled|dynamic|josev]
+                                [--wire] [--runs N] [--log-dir DIR]
 """
 import datetime
 import json
@@ -97,7 +106,8 @@ class JosevError(Exception):
 def check_installed():
     """Fail with a useful message if Josev or java is missing (no skips)."""
     if shutil.which("java") is None:
-        raise JosevError("java not found (Josev's EXI codec is a jar): apt-get install openjdk-17-jre-headless")
+        raise JosevError("java not found (Josev's EXI codec is a jar): "
+                         "apt-get install default-jre-headless")
     proc = subprocess.run([PYTHON, "-c", "import iso15118, aiofile; print(iso15118.__file__)"],
                           capture_output=True, text=True)
     if proc.returncode != 0:
@@ -495,18 +505,20 @@ class JosevEvcc(JosevProcess):
             self._mark("tcp", t)
         elif "TCP connection closed" in text:
             self._mark("closed", t)
+        elif "SDPFailedError" in text or "Shutting down high-level communication" in text:
+            self._mark("failed", t)            # Josev then hangs instead of exiting
 
     def _on_message(self, msg):
         super()._on_message(msg)
         if msg.name == "SessionStopRes":
             self._mark("stop", msg.t)
-        elif msg.direction == "rx" and msg.code and msg.code.startswith("FAILED"):
-            self._mark("failed", msg.t)
+        elif msg.direction == "rx" and msg.code and msg.code.upper().startswith("FAILED"):
+            self._mark("failed", msg.t)        # SAP says Failed_NoNegotiation
 
     def wait_done(self, timeout):
-        """Wait for SessionStopRes, a FAILED response or the process's end.
-        True if SessionStopRes(OK) came."""
-        self.wait_until(lambda: "stop" in self.marks or "failed" in self.marks, timeout)
+        """Wait for SessionStopRes, a FAILED response, the TCP connection's
+        close, a given-up SDP or the process's end.  True if SessionStopRes(OK) came."""
+        self.wait_until(lambda: any(k in self.marks for k in ("stop", "failed", "closed")), timeout)
         return self.session_stopped_ok()
 
 
@@ -601,6 +613,46 @@ EV_TAP_MAC = bytes.fromhex("02aa0000000a")
 EVSE_TAP_MAC = bytes.fromhex("02aa0000000b")
 
 
+def tap_on_wire(server, ns, role, mac):
+    """A TAP in namespace `ns` (fe80:: ready, DAD off), bridged into the wire
+    server as a host behind a modem of role 'evse' or 'pev'.  Close it after."""
+    from host import tap
+    t = tap.Tap(netns=ns.name, mac=mac)
+    try:
+        ns.link_up(t.name, dad=False)
+        ns.wait_link_local(t.name)
+        server.add_bridge("tap", t.name, role=role, dev=t)
+    except BaseException:
+        t.close()
+        raise
+    return t
+
+
+def join_avln(*members, timeout=20, after_start=None):
+    """Run a SLAC agent (tests/slacagent.py) per (role, tap, ns, mac) until
+    each has matched, EVSE agents first; after_start() runs once they are
+    started (e.g. bench.plug() when our firmware is the other end).  Returns
+    the seconds it took; raises JosevError if an agent did not match."""
+    from slacagent import SlacAgent
+    t0 = time.monotonic()
+    members = sorted(members, key=lambda m: m[0] != "evse")
+    agents = []
+    try:
+        for role, t, ns, mac in members:
+            agents.append(SlacAgent(role, t.name, getattr(ns, "name", ns), mac).start())
+            if role == "evse":
+                time.sleep(0.3)        # the EVSE listens before the EV asks
+        if after_start is not None:
+            after_start()
+        for agent in agents:
+            if not agent.matched.wait(max(0.1, timeout - (time.monotonic() - t0))):
+                raise JosevError("SLAC agent did not match: %s" % ([a.events for a in agents],))
+    finally:
+        for agent in agents:
+            agent.stop()
+    return time.monotonic() - t0
+
+
 def josev_over_wire(service="DC", control="scheduled", timeout=120, wait_exit=False, log_dir=None,
                     pcap=None, **kw):
     """Josev EVCC and Josev SECC in two namespaces, each on a TAP bridged into
@@ -610,28 +662,14 @@ def josev_over_wire(service="DC", control="scheduled", timeout=120, wait_exit=Fa
     .slac_s (time to join the AVLN) and .wire (bridge frame counters)."""
     from host import tap
     from host.linkrun import LinkBench
-    from slacagent import SlacAgent
-    t0 = time.time()
     with tap.NetNs() as ns_ev, tap.NetNs() as ns_se, \
             LinkBench(charger=False, vehicle=False, pcap=pcap) as bench:
-        t_ev = tap.Tap(netns=ns_ev.name, mac=EV_TAP_MAC)
-        t_se = tap.Tap(netns=ns_se.name, mac=EVSE_TAP_MAC)
+        taps = []
         try:
-            for ns, t in ((ns_ev, t_ev), (ns_se, t_se)):
-                ns.link_up(t.name, dad=False)
-                ns.wait_link_local(t.name)
-            bench.server.add_bridge("tap", t_ev.name, role="pev", dev=t_ev)
-            bench.server.add_bridge("tap", t_se.name, role="evse", dev=t_se)
-            evse = SlacAgent("evse", t_se.name, ns_se.name, EVSE_TAP_MAC).start()
-            time.sleep(0.3)
-            ev = SlacAgent("pev", t_ev.name, ns_ev.name, EV_TAP_MAC).start()
-            try:
-                if not (ev.matched.wait(20) and evse.matched.wait(5)):
-                    raise JosevError("SLAC agents did not match: %s / %s" % (ev.events, evse.events))
-            finally:
-                ev.stop()
-                evse.stop()
-            slac_s = time.time() - t0
+            taps.append(tap_on_wire(bench.server, ns_ev, "pev", EV_TAP_MAC))
+            taps.append(tap_on_wire(bench.server, ns_se, "evse", EVSE_TAP_MAC))
+            t_ev, t_se = taps
+            slac_s = join_avln(("pev", t_ev, ns_ev, EV_TAP_MAC), ("evse", t_se, ns_se, EVSE_TAP_MAC))
             result = run_session(ns_se, t_se.name, ns_ev, t_ev.name, service, control,
                                  timeout, wait_exit, log_dir, **kw)
             result.slac_s = round(slac_s, 3)
@@ -639,8 +677,8 @@ def josev_over_wire(service="DC", control="scheduled", timeout=120, wait_exit=Fa
                 result.wire = [b.info() for b in bench.server.bridges]
             return result
         finally:
-            t_ev.close()
-            t_se.close()
+            for t in taps:
+                t.close()
 
 
 def _main(argv=None):
