@@ -1,0 +1,283 @@
+"""Fuzz the -20 EVCC (firmware/iso20/evcc) with mutated SECC responses.
+
+    python tools/fuzz_evcc.py [--runs N] [--seed S] [--target bytes|values|all]
+
+Sessions of every kind (AC, DC, AC_BPT, DC_BPT x scheduled, dynamic x
+charge, discharge) run against the scripted SECC of
+tests/firmware/test_iso20_evcc.py; at every request the EVCC sends, its state
+is snapshotted with the genuine response.  One input = a snapshot, cloned,
+fed a mutated response instead of the genuine one, then polled through its
+timers:
+
+  * target "bytes": the EXI response bit-flipped, bytes changed, truncated,
+    extended, spliced with another response, or under another payload type;
+  * target "values": the decoded response with one field changed (extreme
+    numbers and RationalNumbers, other enum strings, booleans flipped,
+    optional or mandatory fields removed, lists emptied or repeated, choice
+    elements swapped, EVSE notifications added), re-encoded.
+
+"accepted": the EVCC went on (or ended normally) after the response;
+"rejected": it ended with ('failed', ...).  Its timers are then run (the
+next request, its timeout) with the invariants checked again.  "unexpected": an exception escaping handle()/poll()/
+next_deadline(), or a broken invariant: everything queued in .out decodes as
+a -20 request, events are tuples named by a str, a failed session has its
+contactor open and no power, the SoC stays within 0..100.
+Prints one summary line per target; exits 1 if anything was unexpected.
+"""
+import argparse
+import copy
+import os
+import random
+import sys
+import time
+import traceback
+
+REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+sys.path.insert(0, os.path.join(REPO, "firmware"))
+sys.path.insert(0, os.path.join(REPO, "tests", "firmware"))
+
+from iso20 import msg  # noqa: E402
+from iso20.evcc.session import Evcc  # noqa: E402
+from test_iso20_evcc import FakeSecc, vehicle  # noqa: E402
+
+PTYPES = (msg.SAP, msg.COMMON, msg.AC, msg.DC)
+CONFIGS = []
+for _s in ("ac", "dc", "ac_bpt", "dc_bpt"):
+    for _c in ("scheduled", "dynamic"):
+        for _d in (("charge", "discharge") if _s.endswith("bpt") else ("charge",)):
+            CONFIGS.append({"service": _s, "control": _c, "direction": _d, "loops": 3,
+                            "loop_interval_ms": 100})
+STRINGS = ("OK", "Ongoing", "Finished", "Ongoing_WaitingForCustomerInteraction", "FAILED",
+           "FAILED_SequenceError", "WARNING_EIMAuthorizationFailure", "OK_OldSessionJoined",
+           "OK_NewSessionEstablished", "OK_SuccessfulNegotiation", "Failed_NoNegotiation",
+           "Terminate", "Pause", "ServiceRenegotiation", "ScheduleRenegotiation", "ExitStandby",
+           "MeteringConfirmation", "EIM", "PnC", "", "x" * 40, "ControlMode", "Charge", "Discharge")
+INTS = (0, 1, -1, 2, 3, 7, 12, 100, 127, -128, 255, 32767, -32768, 65535, 2 ** 31 - 1, -2 ** 31,
+        2 ** 32 - 1, 2 ** 63)
+SWAPS = (("Dynamic_", "Scheduled_"), ("Scheduled_", "Dynamic_"), ("BPT_", ""), ("DC_", "AC_"),
+         ("AC_", "DC_"), ("Res", "Req"), ("EIM_", "PnC_"))
+
+
+def clone(ev):
+    """A cheap deep-enough copy of an Evcc between two messages."""
+    e = Evcc.__new__(Evcc)
+    e.__dict__.update(ev.__dict__)
+    e.out = []
+    e.events = []
+    c = copy.copy(ev.ctx)
+    c.evse = dict(ev.ctx.evse)
+    c.evse_targets = dict(ev.ctx.evse_targets)
+    e.ctx = c
+    v = copy.copy(ev.vehicle)
+    v.battery = copy.copy(ev.vehicle.battery)
+    e.vehicle = v
+    return e
+
+
+def snapshots():
+    """[(state, evcc clone, genuine response (ptype, data), now)] over all configs."""
+    snaps = []
+    for i, cfg in enumerate(CONFIGS):
+        cfg = dict(cfg)
+        v = vehicle(max_charge_power=11000) if cfg["service"].startswith("ac") else vehicle()
+        secc = FakeSecc(ongoing={"Authorization": 1, "CableCheck": 1, "ScheduleExchange": 1})
+        if i % 3 == 1:
+            v.request_renegotiation()
+        elif i % 3 == 2:
+            v.request_pause()
+        ev = Evcc(cfg, v, 0, clock_s=lambda: 1735732800)
+        now = 0
+        ev.start(now)
+        while not ev.ended and now < 600000:
+            while ev.out:
+                ptype, data = ev.out.pop(0)
+                snap = clone(ev)
+                res = secc.handle(ptype, data, now)
+                if res:
+                    snaps.append((ev.state, snap, res[0], now + 5))
+                    ev.handle(res[0][0], res[0][1], now + 5)
+            now = ev.next_deadline() or now + 1
+            ev.poll(now)
+    return snaps
+
+
+def mutate_bytes(rng, data, pool):
+    b = bytearray(data)
+    k = rng.randrange(7)
+    if k == 0 and b:
+        for _ in range(rng.randrange(1, 4)):
+            i = rng.randrange(len(b) * 8)
+            b[i >> 3] ^= 1 << (i & 7)
+    elif k == 1 and b:
+        for _ in range(rng.randrange(1, 4)):
+            b[rng.randrange(len(b))] = rng.randrange(256)
+    elif k == 2:
+        b = b[:rng.randrange(len(b) + 1)]
+    elif k == 3:
+        b = b + bytes(rng.randrange(256) for _ in range(rng.randrange(1, 16)))
+    elif k == 4:
+        other = rng.choice(pool)[1]
+        i = rng.randrange(len(b) + 1)
+        j = rng.randrange(len(other) + 1)
+        b = b[:i] + other[j:]
+    elif k == 5:
+        return rng.choice(pool)      # a valid response of another kind
+    else:
+        return rng.choice(PTYPES + (0x9001, 0x8005, 0)), bytes(b)
+    return None, bytes(b)
+
+
+def _leaves(x, path, out):
+    if isinstance(x, dict):
+        out.append((path, x))
+        for k in x:
+            _leaves(x[k], path + (k,), out)
+    elif isinstance(x, list):
+        out.append((path, x))
+        for i, y in enumerate(x):
+            _leaves(y, path + (i,), out)
+    else:
+        out.append((path, x))
+
+
+def _set(body, path, val):
+    x = body
+    for p in path[:-1]:
+        x = x[p]
+    x[path[-1]] = val
+
+
+def mutate_value(rng, name, body):
+    body = copy.deepcopy(body)
+    nodes = []
+    _leaves(body, (), nodes)
+    path, x = rng.choice(nodes[1:]) if len(nodes) > 1 else nodes[0]
+    k = rng.randrange(4)
+    if k == 0 and path:
+        # remove the field, or rename it (choice swaps)
+        parent = body
+        for p in path[:-1]:
+            parent = parent[p]
+        if isinstance(parent, dict):
+            val = parent.pop(path[-1])
+            key = path[-1]
+            if rng.randrange(2) and isinstance(key, str):
+                a, b2 = rng.choice(SWAPS)
+                parent[key.replace(a, b2, 1)] = val
+        elif isinstance(parent, list):
+            if rng.randrange(2):
+                del parent[path[-1]]
+            else:
+                parent.append(copy.deepcopy(parent[path[-1]]))
+        return name, body
+    if k == 1 and name.endswith("ChargeLoopRes"):
+        body["EVSEStatus"] = {"NotificationMaxDelay": rng.choice((0, 60, 65535)),
+                              "EVSENotification": rng.choice(("Pause", "ExitStandby", "Terminate",
+                                                              "ScheduleRenegotiation",
+                                                              "ServiceRenegotiation",
+                                                              "MeteringConfirmation"))}
+        return name, body
+    if isinstance(x, bool):
+        val = not x
+    elif isinstance(x, int):
+        val = rng.choice(INTS + (x + 1, x - 1, -x))
+    elif isinstance(x, str):
+        val = rng.choice(STRINGS)
+    elif isinstance(x, bytes):
+        val = bytes(rng.randrange(256) for _ in range(rng.choice((0, 1, 8, 16, 9))))
+    elif isinstance(x, dict) and "Exponent" in x:
+        val = {"Exponent": rng.choice((-128, -3, 0, 3, 10, 127, 40)),
+               "Value": rng.choice((-32768, -1, 0, 1, 400, 32767))}
+    elif isinstance(x, list):
+        val = [] if rng.randrange(2) else x * 3
+    else:
+        val = {}
+    if path:
+        _set(body, path, val)
+    return name, body
+
+
+def check(ev):
+    for item in ev.out:
+        ptype, data = item
+        name, body = msg.decode(ptype, data)       # raises if the EV built garbage
+        if not name.endswith("Req"):
+            raise AssertionError("EV sent %s" % name)
+    for e in ev.events:
+        if not isinstance(e, tuple) or not e or not isinstance(e[0], str):
+            raise AssertionError("bad event %r" % (e,))
+    if ev.ended and ev.result[0] == "failed":
+        if ev.vehicle.closed or ev.vehicle.power != 0:
+            raise AssertionError("failed with the power on")
+    s = ev.vehicle.soc()
+    if not 0 <= s <= 100:
+        raise AssertionError("SoC %r" % s)
+
+
+def run_target(target, runs, seed, snaps=None):
+    rng = random.Random(seed)
+    snaps = snaps or snapshots()
+    pool = [s[2] for s in snaps]
+    decoded = {}
+    acc = rej = unexpected = 0
+    failures = []
+    for n in range(runs):
+        state, snap, (ptype, data), now = rng.choice(snaps)
+        if target == "bytes":
+            p2, d2 = mutate_bytes(rng, data, pool)
+            inp = (p2 if p2 is not None else ptype, d2)
+        else:
+            key = (ptype, data)
+            if key not in decoded:
+                decoded[key] = msg.decode(ptype, data)
+            name, body = mutate_value(rng, *decoded[key])
+            try:
+                inp = msg.encode(name, body)
+            except ValueError:
+                inp = (ptype, bytes(mutate_bytes(rng, data, pool)[1]))
+        ev = clone(snap)
+        try:
+            ev.handle(inp[0], inp[1], now)
+            check(ev)
+            rejected = ev.ended and ev.result[0] == "failed"
+            # then through its timers: the next request, the response timeout
+            for _ in range(4):
+                t = ev.next_deadline()
+                if t is None:
+                    break
+                ev.poll(t)
+                ev.poll(t + 1)
+            check(ev)
+        except Exception as e:
+            unexpected += 1
+            if len(failures) < 20:
+                failures.append((state, inp, repr(e), traceback.format_exc()))
+            continue
+        if rejected:
+            rej += 1
+        else:
+            acc += 1
+    return acc, rej, unexpected, failures
+
+
+def main():
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--runs", type=int, default=20000)
+    ap.add_argument("--seed", type=int, default=1)
+    ap.add_argument("--target", default="all", choices=("bytes", "values", "all"))
+    a = ap.parse_args()
+    snaps = snapshots()
+    bad = 0
+    for target in (("bytes", "values") if a.target == "all" else (a.target,)):
+        t0 = time.time()
+        acc, rej, u, failures = run_target(target, a.runs, a.seed, snaps)
+        print("fuzz evcc-%s: %d inputs, %d accepted, %d rejected, %d unexpected (%.1f s)"
+              % (target, a.runs, acc, rej, u, time.time() - t0))
+        for state, inp, err, tb in failures[:3]:
+            print("  in %s: %s\n  input %r\n%s" % (state, err, inp, tb))
+        bad += u
+    sys.exit(1 if bad else 0)
+
+
+if __name__ == "__main__":
+    main()
