@@ -9,5 +9,5 @@ def handle(s, name, body, now):
     if body["EVProcessing"] == msg.FINISHED:
         s.goto("SessionStop", ("SessionStopReq",))
     else:
-        s.goto("WeldingDetection", ("DC_WeldingDetectionReq", "SessionStopReq"))
+        s.goto("WeldingDetection", ("DC_WeldingDetectionReq",))
     return {"Header": s.hdr(), "ResponseCode": msg.OK, "EVSEPresentVoltage": msg.rational(v)}
