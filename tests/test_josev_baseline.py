@@ -6,8 +6,6 @@ log capture and parsing, timeouts and clean-up.  The last test sends a whole
 Josev session across our virtual PLC wire (TAP bridges + SLAC agents), the
 path Josev will take to reach our firmware.
 """
-import subprocess
-
 from peerenv import require_root
 from peers.josev import JosevEvcc, JosevSecc, josev_over_wire, josev_vs_josev, runs
 
@@ -37,13 +35,7 @@ def check_session(r, energy, loop, prefix):
     assert 0 < t["secc_ready"] < 20 and 0 < t["evcc_sdp"] < 20, t
     assert 0 < t["sap_to_stop"] < t["start_to_stop"] < 60, t
     assert r.sdp_requests >= 1 and r.secc_address[0].startswith("fe80:"), r.secc_address
-
-
-def no_leftovers():
-    out = subprocess.run(["ps", "-eo", "cmd"], capture_output=True, text=True).stdout
-    return [line for line in out.splitlines()
-            if "iso15118" in line and ("main" in line or "josev_evcc" in line)
-            and "pytest" not in line]
+    assert r.leftovers is False                         # both process groups are gone
 
 
 def test_josev_vs_josev_dc_scheduled():
@@ -55,7 +47,6 @@ def test_josev_vs_josev_dc_scheduled():
     assert "Scheduled_DC_CLReqControlMode" in r.control_modes, r.control_modes
     assert not any("Dynamic" in m for m in r.control_modes), r.control_modes
     print(r, r.timings)
-    assert no_leftovers() == []
 
 
 def test_josev_vs_josev_ac_scheduled():
@@ -64,7 +55,6 @@ def test_josev_vs_josev_ac_scheduled():
     check_session(r, [], "AC_ChargeLoop", "AC_")
     assert "Scheduled_AC_CLReqControlMode" in r.control_modes, r.control_modes
     print(r, r.timings)
-    assert no_leftovers() == []
 
 
 def test_josev_session_across_the_virtual_plc_wire_dynamic_dc():
@@ -86,7 +76,6 @@ def test_josev_session_across_the_virtual_plc_wire_dynamic_dc():
     assert ev_bridge["rx"] > len(r.pairs) and se_bridge["rx"] > len(r.pairs), r.wire
     assert ev_bridge["errors"] == se_bridge["errors"] == 0, r.wire
     print(r, r.timings, "slac %.2f s" % r.slac_s)
-    assert no_leftovers() == []
 
 
 def test_a_failed_session_is_reported_and_the_hung_evcc_is_cleaned_up():
@@ -108,9 +97,9 @@ def test_a_failed_session_is_reported_and_the_hung_evcc_is_cleaned_up():
                 assert [p.code for p in ev.pairs()] == ["Failed_NoNegotiation"], ev.pairs()
                 assert "failed" in ev.marks and "stop" not in ev.marks, ev.marks
                 assert ev.proc.poll() is None                  # hung, as peers.md says
-            assert ev.proc.poll() is not None
+            assert ev.proc.poll() is not None and not ev.group_alive()
             assert secc.sequence() == ["SupportedAppProtocol"]
-    assert no_leftovers() == []
+        assert not secc.group_alive()
 
 
 SECC_LOG = """\

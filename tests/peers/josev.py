@@ -404,6 +404,23 @@ class JosevProcess:
         shutil.rmtree(self.cwd, ignore_errors=True)
         return self.returncode
 
+    def group_alive(self, settle=1.0):
+        """True if any process of this run's process group is still there
+        (checked for up to `settle` s: killed children take a moment to be reaped)."""
+        if self.proc is None:
+            return False
+        end = time.monotonic() + settle
+        while True:
+            try:
+                os.killpg(self.proc.pid, 0)
+            except ProcessLookupError:
+                return False
+            except PermissionError:
+                return True
+            if time.monotonic() > end:
+                return True
+            time.sleep(0.05)
+
     close = stop
 
     def __enter__(self):
@@ -539,6 +556,7 @@ class SessionResult:
                    and (rc == 0 if waited_exit else True))
         self.evcc_errors, self.secc_errors = list(evcc.errors), list(secc.errors)
         self.logs = {"evcc": str(evcc.log_path), "secc": str(secc.log_path)}
+        self.leftovers = evcc.group_alive() or secc.group_alive()    # after stop(): must be False
         self.evcc_log_tail = evcc.log_text(tail=25)
         self.secc_log_tail = secc.log_text(tail=25)
         em, sm = evcc.marks, secc.marks
