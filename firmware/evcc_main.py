@@ -1,0 +1,122 @@
+"""ISO 15118-20 vehicle on a simulated board: the link (pilot, SLAC, SDP,
+TCP) carrying an Evcc session, the vehicle API and the battery model.
+
+    micropython firmware/evcc_main.py vehicle --wire 127.0.0.1:PORT \
+        --service dc|ac|dc_bpt|ac_bpt --control scheduled|dynamic \
+        [--direction charge|discharge] [--soc 50] [--loops 20]
+
+Switches the pilot to state C for power transfer (B otherwise), prints
+`t=<ms> <event> ...` for link events and `t=<ms> evcc <event> ...` for
+session events, and exits 0 when the session ended as planned, printing
+`BATTERY soc=.. net_wh=..`.
+"""
+import gc
+import sys
+
+from iso20.evcc.session import Evcc
+from iso20.sim.battery import Battery
+from iso20.vehicle import Vehicle
+from simapp import HeapWatch, build, fmt, mem_alloc, mem_free, parse_args, sleep_ms
+
+OPTIONS = {"--wire": "127.0.0.1:15200", "--mac": None, "--timeout": "120000", "--name": "",
+           "--service": "dc", "--control": "scheduled", "--direction": "charge",
+           "--soc": "50", "--loops": "20", "--capacity-wh": "60000"}
+USAGE = ("usage: evcc_main.py vehicle [--wire HOST:PORT] [--service dc|ac|dc_bpt|ac_bpt] "
+         "[--control scheduled|dynamic] [--direction charge|discharge] [--soc PCT] [--loops N]")
+
+
+def say(now, *event):
+    print("t=%d %s" % (now, " ".join(fmt(v) for v in event)))
+
+
+def main(argv):
+    opts = parse_args(argv, OPTIONS, USAGE)
+    if opts["role"] != "vehicle":
+        raise ValueError(USAGE)
+    runner, board = build(opts)
+    link = runner.link
+    ac = opts["--service"].startswith("ac")
+    battery = Battery(capacity_wh=float(opts["--capacity-wh"]), soc=float(opts["--soc"]),
+                      max_charge_power=11000 if ac else 150000)
+    vehicle = Vehicle(battery)
+    config = {"service": opts["--service"], "control": opts["--control"],
+              "direction": opts["--direction"], "loops": int(opts["--loops"]),
+              "mac": link.host_mac}
+    Evcc(config, vehicle, 0)            # refuse a bad configuration before plug-in
+    evcc = None
+    result = None
+    cp = "B"
+    timeout = int(opts["--timeout"])
+    heap = HeapWatch()
+    gc.collect()
+    start_heap = mem_alloc()
+    while result is None:
+        events = runner.step()
+        now = runner._now
+        heap.sample(now)
+        for ev in events:
+            name = ev[0]
+            if name != "v2gtp":
+                say(now, *ev)
+            if name == "connected":
+                evcc = Evcc(config, vehicle, now)
+                evcc.start(now)
+            elif name == "v2gtp" and evcc is not None:
+                evcc.handle(ev[1], ev[2], now)
+            elif name in ("disconnected", "unplugged", "link_lost") and evcc is not None:
+                if not evcc.ended:
+                    result = 1
+                    say(now, "evcc", "failed", "connection " + name)
+                evcc = None
+        if evcc is not None:
+            evcc.poll(now)
+            if evcc.out:
+                for ptype, payload in evcc.out:
+                    link.send(ptype, payload, now)
+                evcc.out = []
+            if evcc.events:
+                evs = evcc.events
+                evcc.events = []
+                for sev in evs:
+                    if sev[0] not in ("soc", "power") or heap.next <= now + 200:
+                        say(now, "evcc", *sev)
+                    if sev[0] == "done":
+                        result = 0
+                    elif sev[0] == "failed":
+                        result = 1
+                    elif sev[0] == "close":
+                        link.close(now)
+            # State C while the contactors may be closed (V2G20-847), else B.
+            want = "C" if getattr(vehicle, "closed", False) else "B"
+            if want != cp:
+                cp = want
+                board.pilot.set_state(cp)
+                say(now, "cp", cp)
+        if timeout and now > timeout:
+            say(now, "TIMEOUT")
+            result = 3
+        wait = runner.idle_ms()
+        if evcc is not None:
+            d = evcc.next_deadline()
+            if d is not None and d - now < wait:
+                wait = max(0, d - now)
+        if wait:
+            sleep_ms(1)
+    # Let SessionStop's TCP close go out.
+    end = runner._now + 300
+    while runner.now() < end:
+        runner.step()
+        sleep_ms(1)
+    battery.update(runner._now)
+    print("BATTERY soc=%.3f net_wh=%.3f" % (battery.soc(), battery.net_wh()))
+    print("HEAP peak=%d start=%d free=%d" % (heap.peak, start_heap, mem_free()))
+    return result
+
+
+if __name__ == "__main__":
+    try:
+        code = main(sys.argv[1:])
+    except ValueError as e:
+        print("evcc_main: error:", e)
+        code = 2
+    sys.exit(code)
