@@ -27,7 +27,10 @@ def request(ev, now):
         if ctx.dynamic:
             mode = ('Dynamic_EVPPTControlMode', {})
         else:
-            mode = ('Scheduled_EVPPTControlMode', {'SelectedScheduleTupleID': ctx.tuple_id})
+            # PowerToleranceAcceptance is optional in the schema, but
+            # python-iso15118 rejects the request without it
+            mode = ('Scheduled_EVPPTControlMode', {'SelectedScheduleTupleID': ctx.tuple_id,
+                                                   'PowerToleranceAcceptance': 'PowerToleranceConfirmed'})
         duration = ev.vehicle.departure_time(now) or 3600
         body['EVPowerProfile'] = {
             'TimeAnchor': int(ev.clock_s()), mode[0]: mode[1],
