@@ -180,11 +180,43 @@ def add_link(subparsers):
     p.set_defaults(func=link_run)
 
 
+# --- sim -------------------------------------------------------------------
+
+def sim_run(args):
+    from host import sim
+    return sim.run(args)
+
+
+def add_sim(subparsers):
+    p = subparsers.add_parser(
+        "sim", help="simulate one ISO 15118-20 charging session (plug-in to SessionStop)",
+        description="Run one simulated ISO 15118-20 session: our charger (SECC) and our EV "
+                    "(EVCC) firmware on simulated boards, over the control pilot, SLAC, SDP and "
+                    "TCP on a virtual PLC wire with the QCA7000 model.  Live progress (state, "
+                    "SoC, power) on the terminal.  Exit 0 only if the session completed, the SoC "
+                    "moved the right way and the charger's meter agrees with the EV's energy "
+                    "within 1 %%.")
+    p.add_argument("--service", choices=("ac", "dc", "ac_bpt", "dc_bpt"), default="dc")
+    p.add_argument("--control", choices=("scheduled", "dynamic"), default="scheduled")
+    p.add_argument("--direction", choices=("charge", "discharge"), default="charge",
+                   help="for *_bpt services: discharge is V2G (default charge)")
+    p.add_argument("--ev", choices=("ours",), default="ours")
+    p.add_argument("--charger", choices=("ours",), default="ours")
+    p.add_argument("--runtime", choices=("micropython", "cpython"), default="micropython")
+    p.add_argument("--loops", type=int, default=20, help="charge loops before stopping (20)")
+    p.add_argument("--soc", type=float, default=50.0, help="EV state of charge at plug-in (50)")
+    p.add_argument("--out", metavar="DIR",
+                   help="write wire.pcap, messages.jsonl and the firmware logs there")
+    p.add_argument("--timeout", type=float, default=120.0, help="seconds (120)")
+    p.set_defaults(func=sim_run)
+
+
 # --- main ------------------------------------------------------------------
 
 COMMANDS = [
     add_exi,
     add_link,
+    add_sim,
 ]
 
 

@@ -18,6 +18,8 @@ from host.wire_server import WireServer
 
 REPO = pathlib.Path(__file__).resolve().parent.parent
 LINK_MAIN = REPO / "firmware" / "link_main.py"
+SECC_MAIN = REPO / "firmware" / "secc_main.py"
+EVCC_MAIN = REPO / "firmware" / "evcc_main.py"
 EVENT = re.compile(r"^t=(\d+) (\S+)(.*)$")
 CHARGER_MAC = "02:00:00:00:00:01"
 VEHICLE_MAC = "02:00:00:00:00:02"
@@ -50,11 +52,11 @@ class Firmware:
     """One link_main.py process; its output lines are collected by a thread."""
 
     def __init__(self, role, port, name, mac, args=(), runtime="micropython", heap=None,
-                 on_line=None):
+                 on_line=None, script=LINK_MAIN):
         self.name = name
         self.on_line = on_line      # called with (name, line) for every line
         cmd = interpreter(runtime, heap) + [
-            str(LINK_MAIN), role, "--wire", f"127.0.0.1:{port}", "--name", name,
+            str(script), role, "--wire", f"127.0.0.1:{port}", "--name", name,
             "--mac", mac, *args]
         self.proc = subprocess.Popen(cmd, cwd=REPO, stdout=subprocess.PIPE,
                                      stderr=subprocess.STDOUT, text=True,
@@ -127,8 +129,10 @@ class LinkBench:
     """A wire server plus our charger and vehicle firmware on one cable."""
 
     def __init__(self, pcap=None, runtime="micropython", heap=None, charger=True,
-                 vehicle=True, vehicle_args=(), charger_args=(), on_line=None, **wire_options):
+                 vehicle=True, vehicle_args=(), charger_args=(), on_line=None,
+                 charger_script=LINK_MAIN, vehicle_script=LINK_MAIN, **wire_options):
         self.on_line = on_line
+        self.scripts = {"charger": charger_script, "vehicle": vehicle_script}
         self.server = WireServer(pcap=pcap, **wire_options)
         self.stop_event = threading.Event()
         self.thread = threading.Thread(target=self.server.run, args=(self.stop_event,), daemon=True)
@@ -152,7 +156,8 @@ class LinkBench:
     def _start(self, role, port, name, mac, args, runtime, heap):
         # The charger keeps serving sessions unless a test says otherwise.
         base = ("--timeout", "120000") + (("--sessions", "1000") if role == "charger" else ())
-        fw = Firmware(role, port, name, mac, base + tuple(args), runtime, heap, self.on_line)
+        fw = Firmware(role, port, name, mac, base + tuple(args), runtime, heap, self.on_line,
+                      self.scripts[role])
         self.firmware.append(fw)
         return fw
 

@@ -1,0 +1,115 @@
+"""`micro15118 sim`: one simulated ISO 15118-20 session, end to end.
+
+Our charger (firmware/secc_main.py) and EV (firmware/evcc_main.py) run on
+simulated boards (MicroPython unix port by default) against the wire
+process; the cable is plugged in, the session runs to SessionStop.  The run
+passes only if the EV finished as planned, its SoC moved the right way and
+the charger's meter (the source of truth) agrees with the energy the EV
+counted within 1 %.
+"""
+import os
+import re
+import tempfile
+import time
+
+from host.linkrun import EVCC_MAIN, SECC_MAIN, FirmwareError, LinkBench
+
+PROG = "micro15118"
+_SHOWN = ("plugged", "slac_matched", "secc", "connected", "disconnected", "unplugged",
+          "link_lost", "slac_failed", "sdp_failed", "cp", "TIMEOUT")
+
+
+class Progress:
+    """Prints what a user wants to follow: link steps, session states, and
+    SoC/power at most twice a second."""
+
+    def __init__(self):
+        self.start = time.monotonic()
+        self.last_soc = 0.0
+        self.power = None
+
+    def line(self, who, text):
+        now = time.monotonic() - self.start
+        parts = text.split(" ")
+        if not text.startswith("t="):
+            if text.startswith(("METER", "BATTERY")) or "rror" in text:
+                print("%6.2f s  %-8s %s" % (now, who, text), flush=True)
+            return
+        kind = parts[1] if len(parts) > 1 else ""
+        if kind in ("evcc", "secc") and len(parts) > 2:
+            what = parts[2]
+            if what == "power":
+                self.power = parts[3] if len(parts) > 3 else None
+                return
+            if what == "soc":
+                if now - self.last_soc >= 0.5:
+                    self.last_soc = now
+                    print("%6.2f s  %-8s SoC %.2f %%  power %s W" % (
+                        now, who, float(parts[3]), self.power), flush=True)
+                return
+            if what in ("state", "done", "failed", "stopped", "close", "authorized", "service"):
+                print("%6.2f s  %-8s %s" % (now, who, " ".join(parts[2:])), flush=True)
+            return
+        if kind in _SHOWN:
+            print("%6.2f s  %-8s %s" % (now, who, " ".join(parts[1:])), flush=True)
+
+
+def _last(fw, pattern):
+    m = None
+    for line in fw.output().splitlines():
+        found = re.search(pattern, line)
+        if found:
+            m = found
+    return m
+
+
+def run(args):
+    out = args.out
+    if out:
+        os.makedirs(out, exist_ok=True)
+    workdir = out or tempfile.mkdtemp(prefix="m15sim-")
+    pcap = os.path.join(workdir, "wire.pcap")
+    if args.direction == "discharge" and not args.service.endswith("_bpt"):
+        raise ValueError("--direction discharge needs an _bpt service")
+    progress = Progress()
+    print("%s sim: %s, %s control, %s; charger ours, EV ours, %s" % (
+        PROG, args.service, args.control, args.direction, args.runtime), flush=True)
+    vehicle_args = ("--service", args.service, "--control", args.control,
+                    "--direction", args.direction, "--loops", str(args.loops),
+                    "--soc", str(args.soc))
+    try:
+        with LinkBench(pcap=pcap, runtime=args.runtime, on_line=progress.line,
+                       charger_script=SECC_MAIN, vehicle_script=EVCC_MAIN,
+                       charger_args=("--sessions", "1"), vehicle_args=vehicle_args) as bench:
+            bench.plug()
+            rc = bench.vehicle.wait_exit(args.timeout)
+            bench.charger.wait_exit(15)
+            ev_out = bench.vehicle.output()
+            ch_out = bench.charger.output()
+            battery = _last(bench.vehicle, r"BATTERY soc=([\d.]+) net_wh=(-?[\d.]+)")
+            meter = _last(bench.charger, r"METER (-?[\d.]+)/(-?[\d.]+)")
+    except FirmwareError as exc:
+        raise RuntimeError(str(exc).splitlines()[0]) from None
+    if out:
+        with open(os.path.join(out, "vehicle.log"), "w") as f:
+            f.write(ev_out + "\n")
+        with open(os.path.join(out, "charger.log"), "w") as f:
+            f.write(ch_out + "\n")
+        from host import v2glog
+        n = v2glog.write_jsonl(pcap, os.path.join(out, "messages.jsonl"))
+        print("%s sim: %d messages logged in %s" % (PROG, n, os.path.join(out, "messages.jsonl")))
+    if rc != 0 or battery is None or meter is None:
+        raise RuntimeError("the session did not complete (EV exit %s)" % rc)
+    soc = float(battery.group(1))
+    ev_wh = float(battery.group(2))
+    meter_wh = float(meter.group(1)) - float(meter.group(2))
+    discharging = args.direction == "discharge"
+    moved = soc < args.soc if discharging else soc > args.soc
+    if not moved:
+        raise RuntimeError("SoC went from %.2f to %.3f %% while %sing" % (
+            args.soc, soc, args.direction))
+    if abs(meter_wh - ev_wh) > 0.01 * max(abs(meter_wh), 1e-9):
+        raise RuntimeError("meter %.3f Wh and EV %.3f Wh differ by more than 1 %%" % (meter_wh, ev_wh))
+    print("%s sim: ok: SoC %.2f -> %.3f %%, meter %.3f Wh, EV %.3f Wh" % (
+        PROG, args.soc, soc, meter_wh, ev_wh))
+    return 0

@@ -1,0 +1,118 @@
+"""The V2G messages of a capture: reassemble the TCP streams of a pcap,
+split them into V2GTP messages and decode the EXI with our codec.
+
+    messages(pcap_path) -> [{'t', 'from', 'ptype', 'name', 'body'}]
+    write_jsonl(pcap_path, out_path) -> number of messages
+
+'from' is 'EV' or 'SECC' (the SECC is the side that accepted the TCP
+connection).  Retransmitted and duplicated segments are merged by sequence
+number; a message that does not decode is logged with its error.
+"""
+import json
+import struct
+
+import host  # noqa: F401  (firmware/ on sys.path)
+from iso20 import msg
+
+from host.pcap import read_pcap
+
+_SCHEMAS = {0x8001: "appProtocol", 0x8002: "-20:CommonMessages", 0x8003: "-20:AC", 0x8004: "-20:DC"}
+
+
+def _segments(pcap_path):
+    """(ts, flow, seq, flags, payload) for every TCP/IPv6 segment."""
+    for ts, frame in read_pcap(pcap_path):
+        if len(frame) < 74 or frame[12:14] != b"\x86\xdd" or frame[20] != 6:
+            continue
+        ip = frame[14:54]
+        plen = struct.unpack(">H", ip[4:6])[0]
+        src, dst = bytes(ip[8:24]), bytes(ip[24:40])
+        tcp = frame[54:54 + plen]
+        if len(tcp) < 20:
+            continue
+        sport, dport, seq = struct.unpack(">HHI", tcp[:8])
+        off = (tcp[12] >> 4) * 4
+        flags = tcp[13]
+        yield ts, (src, sport, dst, dport), seq, flags, bytes(tcp[off:])
+
+
+def _streams(pcap_path):
+    flows = {}
+    servers = set()
+    for ts, flow, seq, flags, payload in _segments(pcap_path):
+        f = flows.setdefault(flow, {"isn": None, "parts": {}, "first": ts})
+        if flags & 0x02:                     # SYN
+            f["isn"] = seq
+            if flags & 0x10:                 # SYN+ACK: the server's side
+                servers.add(flow)
+        if payload:
+            f["parts"].setdefault(seq, (ts, payload))
+    for flow, f in flows.items():
+        if f["isn"] is None:
+            continue
+        expect = (f["isn"] + 1) & 0xFFFFFFFF
+        data = bytearray()
+        stamps = []                          # (offset, ts)
+        parts = f["parts"]
+        while True:
+            hit = None
+            for seq, (ts, payload) in parts.items():
+                d = (expect - seq) & 0xFFFFFFFF
+                if d < len(payload):         # covers `expect`
+                    hit = (ts, payload[d:])
+                    break
+            if hit is None:
+                break
+            stamps.append((len(data), hit[0]))
+            data += hit[1]
+            expect = (expect + len(hit[1])) & 0xFFFFFFFF
+        yield ("SECC" if flow in servers else "EV"), bytes(data), stamps
+
+
+def _ts_at(stamps, offset):
+    t = stamps[0][1] if stamps else 0.0
+    for off, ts in stamps:
+        if off > offset:
+            break
+        t = ts
+    return t
+
+
+def messages(pcap_path):
+    out = []
+    for sender, data, stamps in _streams(pcap_path):
+        i = 0
+        while i + 8 <= len(data):
+            version, inverse, ptype, length = struct.unpack(">BBHI", data[i:i + 8])
+            if version != 1 or inverse != 0xFE or i + 8 + length > len(data):
+                break
+            payload = data[i + 8:i + 8 + length]
+            entry = {"t": _ts_at(stamps, i + 8 + length - 1), "from": sender, "ptype": ptype}
+            try:
+                name, body = msg.decode(ptype, payload)
+                entry["name"], entry["body"] = name, body
+            except ValueError as e:
+                entry["name"], entry["error"] = "?", str(e)
+                entry["hex"] = payload.hex()
+            out.append(entry)
+            i += 8 + length
+    out.sort(key=lambda e: e["t"])
+    return out
+
+
+def _jsonable(value):
+    if isinstance(value, (bytes, bytearray)):
+        return value.hex()
+    if isinstance(value, dict):
+        return {k: _jsonable(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_jsonable(v) for v in value]
+    return value
+
+
+def write_jsonl(pcap_path, out_path):
+    msgs = messages(pcap_path)
+    with open(out_path, "w") as f:
+        for m in msgs:
+            f.write(json.dumps(_jsonable(m)) + "\n")
+    return len(msgs)
