@@ -225,8 +225,14 @@ def test_wrong_charge_parameters():
     at_cable_check(ev)
     while ev.ok("DC_CableCheckReq")["EVSEProcessing"] == msg.ONGOING:
         ev.wait(500)
+    # a pre-charge target above our 920 V is clamped (python-iso15118's EV
+    # asks for 20 kV), a negative one refused
+    b = ev.ok("DC_PreChargeReq", {"EVProcessing": msg.ONGOING, "EVPresentVoltage": R(400),
+                                  "EVTargetVoltage": R(960)})
+    assert msg.value(b["EVSEPresentVoltage"]) <= 920
+    assert any(e[0] == "warning" and e[1] == "precharge_target_clamped" for e in ev.secc.events)
     expect_fail(ev, "DC_PreChargeReq", {"EVProcessing": msg.ONGOING, "EVPresentVoltage": R(400),
-                                        "EVTargetVoltage": R(960)}, msg.FAILED_WRONG_CHARGE_PARAMETER)
+                                        "EVTargetVoltage": R(-5)}, msg.FAILED_WRONG_CHARGE_PARAMETER)
     # a loop request in the wrong control mode
     ev = Ev()
     at_dc_loop(ev)

@@ -1,0 +1,74 @@
+"""python-iso15118 ("Josev") against our -20 firmware, over real TCP/IPv6.
+
+Josev runs on the kernel stack in a namespace, on a TAP bridged into our
+virtual PLC wire behind a modem model (a PC with a HomePlug adapter); a SLAC
+agent puts that modem into the AVLN.  Our SECC or EVCC firmware runs under
+MicroPython on a simulated board with the real QCA7000 driver, SLAC, IPv6
+and TCP of its own.  Josev's EV picks Scheduled mode (its examples do); our
+charger offers both.
+"""
+import re
+
+import pytest
+
+from host import tap
+from host.linkrun import EVCC_MAIN, SECC_MAIN, LinkBench
+from peerenv import require_root
+from peers.josev import JosevEvcc, JosevSecc, join_avln, tap_on_wire
+
+EV_TAP_MAC = bytes.fromhex("02aa000000e1")
+EVSE_TAP_MAC = bytes.fromhex("02aa000000e2")
+LOOP = {"DC": "DC_ChargeLoop", "AC": "AC_ChargeLoop", "DC_BPT": "DC_ChargeLoop",
+        "AC_BPT": "AC_ChargeLoop"}
+
+
+@pytest.mark.parametrize("service", ["DC", "AC", "DC_BPT", "AC_BPT"])
+def test_josev_evcc_completes_a_session_with_our_secc(service):
+    require_root()
+    with tap.NetNs() as ns, LinkBench(vehicle=False, charger_script=SECC_MAIN) as bench:
+        t = tap_on_wire(bench.server, ns, "pev", EV_TAP_MAC)
+        try:
+            bench.plug()
+            bench.charger.wait_event("plugged", 10)
+            join_avln(("pev", t, ns, EV_TAP_MAC))
+            with JosevEvcc(ns, t.name, service=service, control="scheduled") as ev:
+                ok = ev.wait_done(120)
+                assert ok, ev.log_text(tail=40) + "\n--- our charger:\n" + bench.charger.output()
+                seq = ev.sequence()
+            assert seq[0] == "SupportedAppProtocol" and seq[-1] == "SessionStop", seq
+            assert LOOP[service] in seq and "PowerDelivery" in seq, seq
+            if service.startswith("DC"):
+                for step in ("DC_CableCheck", "DC_PreCharge", "DC_WeldingDetection"):
+                    assert step in seq, seq
+            # Our charger saw the whole session and metered energy.
+            bench.charger.wait_event("secc", 5)
+            out = bench.charger.output()
+            assert "secc state SessionStop" in out and "secc energy True" in out, out[-3000:]
+        finally:
+            t.close()
+
+
+@pytest.mark.parametrize("service", ["dc", "ac", "dc_bpt", "ac_bpt"])
+def test_our_evcc_completes_a_session_with_josev_secc(service):
+    require_root()
+    protocol = "ISO_15118_20_DC" if service.startswith("dc") else "ISO_15118_20_AC"
+    args = ("--service", service, "--control", "scheduled", "--loops", "5")
+    with tap.NetNs() as ns, LinkBench(charger=False, vehicle_script=EVCC_MAIN,
+                                      vehicle_args=args) as bench:
+        t = tap_on_wire(bench.server, ns, "evse", EVSE_TAP_MAC)
+        try:
+            with JosevSecc(ns, t.name, protocols=(protocol,)) as secc:
+                secc.wait_ready()
+
+                def plug():
+                    bench.server.set_duty(50)
+                    bench.plug()
+                join_avln(("evse", t, ns, EVSE_TAP_MAC), after_start=plug)
+                rc = bench.vehicle.wait_exit(120)
+                out = bench.vehicle.output()
+                assert rc == 0, out[-4000:] + "\n--- Josev SECC:\n" + secc.log_text(tail=40)
+                assert re.search(r"evcc done Terminate", out), out[-2000:]
+                seq = secc.sequence()
+            assert "SessionStop" in seq and "PowerDelivery" in seq, seq
+        finally:
+            t.close()
