@@ -305,7 +305,8 @@ def test_dc_scheduled():
     assert sel['SelectedEnergyTransferService'] == {'ServiceID': 2, 'ParameterSetID': 1}
     pd = [b for n, b in secc.reqs if n == 'PowerDeliveryReq']
     assert pd[0]['ChargeProgress'] == 'Start' and pd[1]['ChargeProgress'] == 'Stop'
-    assert pd[0]['EVPowerProfile']['Scheduled_EVPPTControlMode']['SelectedScheduleTupleID'] == 7
+    assert pd[0]['EVPowerProfile']['Scheduled_EVPPTControlMode'] == {
+        'SelectedScheduleTupleID': 7, 'PowerToleranceAcceptance': 'PowerToleranceConfirmed'}
     assert 'BPT_ChannelSelection' not in pd[0]
     # every request after SessionSetup carries the SECC's SessionID
     for n, b in secc.reqs[2:]:
@@ -430,6 +431,35 @@ def test_evse_notifications_end_the_loop():
     ev, v, secc, now = session('ac', 'scheduled', secc=secc, loops=0)
     assert ev.result[0] == 'done' and ev.paused
     assert secc.reqs[-1][1]['ChargingSession'] == 'Pause'
+
+
+def test_schedule_renegotiation():
+    for service in ('dc', 'ac'):
+        secc = FakeSecc(notify=(2, 'ScheduleRenegotiation'))
+        ev, v, secc, now = session(service, 'scheduled', secc=secc, loops=5)
+        check_complete(ev, v, secc)
+        n = names(secc)
+        pd = [b['ChargeProgress'] for nm, b in secc.reqs if nm == 'PowerDeliveryReq']
+        assert pd == ['Start', 'ScheduleRenegotiation', 'Start', 'Stop'], pd
+        assert n.count('ScheduleExchangeReq') == 2
+        # no second cable check or pre-charge: the output is live already
+        assert n.count('DC_CableCheckReq') == (1 if service == 'dc' else 0)
+        i = n.index('PowerDeliveryReq')
+        j = n.index('ScheduleExchangeReq', i)
+        assert n[j + 1] == 'PowerDeliveryReq'
+        assert n.count(service.upper() + '_ChargeLoopReq') == 5
+    # refused by the SECC: the loop simply goes on
+    def hook(rname, body):
+        if rname == 'PowerDeliveryRes' and hook.n == 1:
+            body['ResponseCode'] = msg.WARNING_SCHEDULE_RENEGOTIATION_FAILED
+        if rname == 'PowerDeliveryRes':
+            hook.n += 1
+        return body
+    hook.n = 0
+    secc = FakeSecc(notify=(2, 'ScheduleRenegotiation'), hook=hook)
+    ev, v, secc, now = session('ac', 'dynamic', secc=secc, loops=5)
+    assert ev.result[0] == 'done', ev.result
+    assert names(secc).count('ScheduleExchangeReq') == 1
 
 
 def test_pause_and_resume():

@@ -6,7 +6,8 @@ the EV's own plan when the EVSE gives none) and goes to the vehicle.
 
 The loop ends when the vehicle reaches its SoC goal (target SoC charging,
 minimum SoC discharging), after `loops` loops, when the vehicle asks, or
-when the EVSE notifies Terminate / Pause / ServiceRenegotiation."""
+when the EVSE notifies Terminate / Pause / ServiceRenegotiation.  A
+ScheduleRenegotiation notification goes through ScheduleExchange again."""
 from iso20 import msg
 from iso20.evcc import params
 from iso20.evcc.power_delivery import planned_power
@@ -117,6 +118,11 @@ def response(ev, res, now):
     ctx.loops_done += 1
     why = None
     status = res.get('EVSEStatus')
+    if status is not None and status['EVSENotification'] == msg.SCHEDULE_RENEGOTIATION:
+        # new schedules or limits: PowerDelivery(ScheduleRenegotiation), then
+        # ScheduleExchange and PowerDelivery(Start) again
+        ctx.progress = msg.SCHEDULE_RENEGOTIATION
+        return 'PowerDelivery', 0
     if status is not None and status['EVSENotification'] in _NOTIFY:
         why = 'EVSE notified ' + status['EVSENotification']
         ctx.stop_with = status['EVSENotification']

@@ -86,6 +86,7 @@ class Context:
         self.progress = msg.START # what the next PowerDeliveryReq says
         self.stop_with = None     # SessionStop kind once the loop ends
         self.loops_done = 0
+        self.started = False      # PowerDelivery(Start) answered once
         self.precharged = False
         self.welded = False
         self.evse_voltage = None

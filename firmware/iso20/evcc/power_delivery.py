@@ -1,5 +1,6 @@
 """PowerDelivery: Start (with the EV's power profile and, for BPT, the
-channel) before the charge loop; Stop after it."""
+channel) before the charge loop; Stop after it; ScheduleRenegotiation when
+the EVSE asked for it (then ScheduleExchange again, Start again)."""
 from iso20 import msg
 from iso20.evcc import params
 
@@ -45,9 +46,19 @@ def response(ev, res, now):
     ctx = ev.ctx
     if ctx.progress == msg.START:
         ev.vehicle.contactor(True, now)
-        ctx.loops_done = 0
+        if not ctx.started:
+            ctx.loops_done = 0
+        ctx.started = True
         ctx.ev_power = 0.0
         return 'ChargeLoop', 0
+    if ctx.progress == msg.SCHEDULE_RENEGOTIATION:
+        ev.vehicle.delivered(now, 0.0)       # the EVSE holds the power at zero
+        ctx.ev_power = 0.0
+        if res['ResponseCode'].startswith('WARNING'):
+            ctx.progress = msg.START     # refused: the loop goes on
+            return 'ChargeLoop', 0
+        ctx.tuple_id = ctx.schedule_power = None
+        return 'ScheduleExchange', 0
     ev.vehicle.contactor(False, now)
     if ctx.dc:
         ctx.welded = False

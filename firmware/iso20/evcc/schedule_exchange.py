@@ -55,4 +55,5 @@ def response(ev, res, now):
         if ctx.tuple_id is None:
             return ev.fail('ScheduleExchange: no schedule for discharging', now)
     ctx.progress = msg.START
-    return ('CableCheck' if ctx.dc else 'PowerDelivery'), 0
+    # after a schedule renegotiation the DC output is already checked and live
+    return ('CableCheck' if ctx.dc and not ctx.started else 'PowerDelivery'), 0

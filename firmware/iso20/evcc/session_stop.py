@@ -23,6 +23,7 @@ def response(ev, res, now):
     if kind == msg.SERVICE_RENEGOTIATION:
         ctx.stop_with = None
         ctx.tuple_id = ctx.schedule_power = None
+        ctx.started = False
         ev.events.append(('renegotiate', why))
         return 'ServiceDiscovery', 0
     if ctx.warning is not None:
