@@ -449,13 +449,14 @@ def test_schedule_renegotiation():
         assert n[j + 1] == 'PowerDeliveryReq'
         assert n.count(service.upper() + '_ChargeLoopReq') == 5
     # refused by the SECC: the loop simply goes on
+    seen = [0]          # (function attributes do not exist on MicroPython)
+
     def hook(rname, body):
-        if rname == 'PowerDeliveryRes' and hook.n == 1:
+        if rname == 'PowerDeliveryRes' and seen[0] == 1:
             body['ResponseCode'] = msg.WARNING_SCHEDULE_RENEGOTIATION_FAILED
         if rname == 'PowerDeliveryRes':
-            hook.n += 1
+            seen[0] += 1
         return body
-    hook.n = 0
     secc = FakeSecc(notify=(2, 'ScheduleRenegotiation'), hook=hook)
     ev, v, secc, now = session('ac', 'dynamic', secc=secc, loops=5)
     assert ev.result[0] == 'done', ev.result
