@@ -13,6 +13,10 @@ on a car (soc(), voltage(), departure_time(now), update(now, power_w) and
 the capacity/limit attributes).
 """
 
+LIMITS = ('max_charge_power', 'min_charge_power', 'max_charge_current', 'min_charge_current',
+          'max_voltage', 'min_voltage', 'max_discharge_power', 'min_discharge_power',
+          'max_discharge_current', 'min_discharge_current')
+
 
 class Vehicle:
     def __init__(self, battery, **limits):
@@ -39,7 +43,7 @@ class Vehicle:
     # -- downlink ------------------------------------------------------
     def set_limits(self, **limits):
         for k in limits:
-            if not hasattr(self, k) or k.startswith('_'):
+            if k not in LIMITS:
                 raise ValueError('unknown limit ' + k)
             setattr(self, k, float(limits[k]))
 

@@ -527,3 +527,35 @@ def test_loop_interval_and_timestamps():
     # 5 loops a second apart: the battery saw ~4-5 s of power
     assert now > 4000
     assert all(b['Header']['TimeStamp'] == 1735732800 for n, b in secc.reqs[1:])
+
+
+def test_vehicle_api():
+    v = vehicle()
+    v.set_limits(max_charge_power=7400, max_discharge_current=16)
+    assert v.max_charge_power == 7400 and v.max_discharge_current == 16
+    for bad in ({'battery': 1}, {'power': 3}, {'max_chargepower': 1}):
+        try:
+            v.set_limits(**bad)
+        except ValueError:
+            continue
+        raise AssertionError(bad)
+    v.set_targets(target_soc=90, min_soc=30, departure_s=600, now=1000)
+    assert v.target_soc() == 90 and v.min_soc() == 30
+    assert v.departure_time(1000) == 600 and v.departure_time(700000) == 0
+    target, most, least = v.energy_requests()
+    assert target == 60000 * 0.4 and most == 30000 and least == 0
+    most, least = v.v2x_requests()
+    assert most == 30000 and least == -12000
+    # the battery integrates what was delivered, at the power held since the last call
+    b = v.battery
+    v.delivered(0, 36000)
+    v.delivered(1000, -36000)       # 1 s at 36 kW = 10 Wh in
+    v.delivered(1500, 0)            # 0.5 s at -36 kW = 5 Wh out
+    assert abs(b.charged_wh - 10) < 1e-9 and abs(b.discharged_wh - 5) < 1e-9
+    assert abs(b.energy_wh - 30005) < 1e-9
+    assert b.voltage() > b.v_empty
+    v.contactor(True, 2000)
+    v.delivered(2000, 3600)
+    v.contactor(False, 3000)        # opening stops the flow
+    v.delivered(10000, 0)
+    assert abs(b.charged_wh - 11) < 1e-9 and v.power == 0 and not v.closed
