@@ -140,6 +140,14 @@ def test_pair_pause_and_resume():
     assert ev2.ctx.resumed and ev2.session_id == sid
     assert ('session', sid) in ev2.events
     assert v.soc() > soc
+    # libiso15118's way: straight to ChargeParameterDiscovery after the resume
+    ev3 = pair('dc', 'dynamic', loops=3, ev_cfg={'stop': 'Pause'}, store=store, v=v, start=now2 + 1000)[0]
+    ev4, secc4, charger4, v, now4, trace4 = pair(
+        'dc', 'dynamic', loops=3, store=store, v=v, start=now2 + 100000,
+        ev_cfg={'session_id': ev3.session_id, 'resume_to': 'ChargeParameterDiscovery'})
+    assert ev4.result[0] == 'done' and ev4.ctx.resumed, (ev4.result, trace4[-4:])
+    sent = [t[2] for t in trace4 if t[1] == 'secc']
+    assert sent[:3] == ['supportedAppProtocolReq', 'SessionSetupReq', 'DC_ChargeParameterDiscoveryReq']
 
 
 def test_pair_service_renegotiation():

@@ -7,6 +7,8 @@ config (a dict, every key optional):
   evccid       EVCCID string; default: `mac` (6 bytes) as upper-case hex
   mac          bytes, the EV's MAC
   session_id   8 bytes: resume this paused session
+  resume_to    after OK_OldSessionJoined: 'AuthorizationSetup' (default, as
+               python-iso15118) or 'ChargeParameterDiscovery' (as libiso15118)
   loops        stop after this many charge loops (0: until the SoC goal)
   loop_interval_ms   pause between two charge-loop requests (default 250)
   ongoing_delay_ms   pause before repeating an Ongoing request (default 100)
@@ -60,6 +62,9 @@ class Context:
             evccid = _hex(c.get('mac', b'\x02\x00\x00\x00\x00\x01'))
         self.evccid = evccid
         self.resume_id = c.get('session_id')
+        self.resume_to = c.get('resume_to', 'AuthorizationSetup')
+        if self.resume_to not in ('AuthorizationSetup', 'ChargeParameterDiscovery'):
+            raise ValueError('resume_to must be AuthorizationSetup or ChargeParameterDiscovery')
         self.loops = int(c.get('loops', 0))
         self.loop_interval = int(c.get('loop_interval_ms', 250))
         self.ongoing_delay = int(c.get('ongoing_delay_ms', 100))

@@ -28,4 +28,7 @@ def response(ev, res, now):
     ctx.evse_id = res['EVSEID']
     ev.session_set_up()
     ev.events.append(('session', sid))
+    if ctx.resumed:
+        # the stacks disagree on what follows a resume (facts §9): configurable
+        return ctx.resume_to, 0
     return 'AuthorizationSetup', 0
