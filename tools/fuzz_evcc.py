@@ -80,7 +80,8 @@ def snapshots():
     for i, cfg in enumerate(CONFIGS):
         cfg = dict(cfg)
         v = vehicle(max_charge_power=11000) if cfg["service"].startswith("ac") else vehicle()
-        secc = FakeSecc(ongoing={"Authorization": 1, "CableCheck": 1, "ScheduleExchange": 1})
+        secc = FakeSecc(ongoing={"Authorization": 1, "CableCheck": 1, "ScheduleExchange": 1},
+                        notify=(2, "ScheduleRenegotiation") if i % 3 == 0 else None)
         if i % 3 == 1:
             v.request_renegotiation()
         elif i % 3 == 2:
