@@ -99,6 +99,7 @@ def test_a_failed_session_is_reported_and_the_hung_evcc_is_cleaned_up():
                 assert ev.proc.poll() is None                  # hung, as peers.md says
             assert ev.proc.poll() is not None and not ev.group_alive()
             assert secc.sequence() == ["SupportedAppProtocol"]
+            assert secc.wait_done(5) is False and "failed" in secc.marks, secc.marks
         assert not secc.group_alive()
 
 
@@ -131,6 +132,9 @@ def test_log_parser_on_a_saved_secc_log():
     assert t["ready"] == 0.0 and t["sdp"] == 2.894 and t["sap"] == 3.142, t
     assert s.errors == ["something", "Traceback (most recent call last):"]
     assert not s.session_stopped_ok()
+    assert "failed" in s.marks and "stop" not in s.marks, s.marks
+    assert [name for name, _ in s.latencies()] == ["SupportedAppProtocol", "SessionSetup",
+                                                  "DC_ChargeLoop"]
 
 
 def test_evcc_config_is_absolute_and_complete(tmp_path):

@@ -301,10 +301,16 @@ class JosevProcess:
         self._mark(msg.direction + ":" + msg.name, msg.t)
         if msg.name == "supportedAppProtocolReq":
             self._mark("sap", msg.t)
+        elif msg.name == "SessionStopRes":
+            self._mark("stop", msg.t)
+        elif msg.code and msg.code.upper().startswith("FAILED"):
+            self._mark("failed", msg.t)        # SAP says Failed_NoNegotiation
 
     def _on_text(self, t, text):
         if text.startswith("EXI Codec version"):
             self._mark("codec", t)
+        elif "TCP connection closed" in text:
+            self._mark("closed", t)
 
     # -- waiting ---------------------------------------------------------------
     def wait_until(self, predicate, timeout):
@@ -359,6 +365,10 @@ class JosevProcess:
         """The set of control-mode element names seen in this side's messages."""
         return set(mode for m in self.messages for mode in m.modes)
 
+    def latencies(self):
+        """(request base name, seconds from request to response) per answered pair."""
+        return [(p.name, p.t_res - p.t_req) for p in self.pairs() if p.res is not None]
+
     def session_stopped_ok(self):
         return any(m.name == "SessionStopRes" and m.code == "OK" for m in self.messages)
 
@@ -405,18 +415,16 @@ class JosevProcess:
         return self.returncode
 
     def group_alive(self, settle=1.0):
-        """True if any process of this run's process group is still there
-        (checked for up to `settle` s: killed children take a moment to be reaped)."""
+        """True if a live (non-zombie) process of this run's process group is
+        still there, checked for up to `settle` s.  Zombies do not count: the
+        java child is reparented to init when its python parent dies, and
+        this VM's init reaps them late."""
         if self.proc is None:
             return False
         end = time.monotonic() + settle
         while True:
-            try:
-                os.killpg(self.proc.pid, 0)
-            except ProcessLookupError:
+            if not _live_members(self.proc.pid):
                 return False
-            except PermissionError:
-                return True
             if time.monotonic() > end:
                 return True
             time.sleep(0.05)
@@ -428,6 +436,23 @@ class JosevProcess:
 
     def __exit__(self, *exc):
         self.stop()
+
+
+def _live_members(pgid):
+    """PIDs in process group `pgid` that are not zombies (from /proc)."""
+    out = []
+    for entry in os.listdir("/proc"):
+        if not entry.isdigit():
+            continue
+        try:
+            with open("/proc/%s/stat" % entry) as f:
+                stat = f.read()
+        except OSError:
+            continue
+        fields = stat[stat.rindex(")") + 2:].split()     # state ppid pgrp ...
+        if int(fields[2]) == pgid and fields[0] not in "ZX":
+            out.append(int(entry))
+    return out
 
 
 class JosevSecc(JosevProcess):
@@ -462,11 +487,6 @@ class JosevSecc(JosevProcess):
         elif text.startswith("UDP server has been resumed"):
             self.marks["resumed"] = t          # the last one: ready for the next EV
 
-    def _on_message(self, msg):
-        super()._on_message(msg)
-        if msg.name == "SessionStopRes":
-            self._mark("stop", msg.t)
-
     def wait_ready(self, timeout=30):
         """Wait for "UDP server started"; raises JosevError with the log tail otherwise."""
         if not self.wait_mark("ready", timeout):
@@ -476,6 +496,12 @@ class JosevSecc(JosevProcess):
 
     def wait_session_stop(self, timeout):
         return self.wait_mark("stop", timeout)
+
+    def wait_done(self, timeout):
+        """Wait for SessionStopRes, a FAILED response or the TCP close (of the
+        first session).  True if SessionStopRes(OK) was sent."""
+        self.wait_until(lambda: any(k in self.marks for k in ("stop", "failed", "closed")), timeout)
+        return self.session_stopped_ok()
 
 
 class JosevEvcc(JosevProcess):
@@ -520,17 +546,8 @@ class JosevEvcc(JosevProcess):
                 self.secc_address = (m.group(1), int(m.group(2)))
         elif text.startswith("TCP client connected"):
             self._mark("tcp", t)
-        elif "TCP connection closed" in text:
-            self._mark("closed", t)
         elif "SDPFailedError" in text or "Shutting down high-level communication" in text:
             self._mark("failed", t)            # Josev then hangs instead of exiting
-
-    def _on_message(self, msg):
-        super()._on_message(msg)
-        if msg.name == "SessionStopRes":
-            self._mark("stop", msg.t)
-        elif msg.direction == "rx" and msg.code and msg.code.upper().startswith("FAILED"):
-            self._mark("failed", msg.t)        # SAP says Failed_NoNegotiation
 
     def wait_done(self, timeout):
         """Wait for SessionStopRes, a FAILED response, the TCP connection's
