@@ -32,8 +32,8 @@ def check_session(r, energy, loop, prefix):
     # the charger saw the same conversation
     assert r.secc_sequence == seq, (runs(r.secc_sequence), runs(seq))
     t = r.timings
-    assert 0 < t["secc_ready"] < 20 and 0 < t["evcc_sdp"] < 20, t
-    assert 0 < t["sap_to_stop"] < t["start_to_stop"] < 60, t
+    assert 0 < t["secc_ready"] < 30 and 0 < t["evcc_sdp"] < t["start_to_stop"], t
+    assert 0 < t["sap_to_stop"] < t["start_to_stop"], t   # the bound is the run's timeout
     assert r.sdp_requests >= 1 and r.secc_address[0].startswith("fe80:"), r.secc_address
     assert r.leftovers is False                         # both process groups are gone
 
@@ -133,6 +133,8 @@ def test_log_parser_on_a_saved_secc_log():
     assert s.errors == ["something", "Traceback (most recent call last):"]
     assert not s.session_stopped_ok()
     assert "failed" in s.marks and "stop" not in s.marks, s.marks
+    twice = JosevSecc.from_log(SECC_LOG.splitlines() * 2)   # a SECC kept running: 2 EVs
+    assert [len(x) for x in twice.sessions()] == [4, 4]
     assert [name for name, _ in s.latencies()] == ["SupportedAppProtocol", "SessionSetup",
                                                   "DC_ChargeLoop"]
 

@@ -153,8 +153,10 @@ def _wall(stamp):
 
 
 class Message:
-    """One V2G message as Josev logged it: tx = it encoded it, rx = it decoded it.
-    `modes` are the -20 control-mode elements in it (e.g. 'Dynamic_DC_CLReqControlMode')."""
+    """One V2G message as Josev logged it: tx = it encoded it (t: just before
+    its encoder ran), rx = it decoded it (t: just after its decoder ran), so a
+    pair's t_res - t_req includes both ends' EXI codec.  `modes` are the -20
+    control-mode elements in it (e.g. 'Dynamic_DC_CLReqControlMode')."""
     __slots__ = ("t", "direction", "name", "ns", "code", "modes")
 
     def __init__(self, t, direction, name, ns, code, modes=()):
@@ -357,6 +359,16 @@ class JosevProcess:
     def sequence(self):
         """Base names of the requests in order: ['SupportedAppProtocol', ...]."""
         return [p.name for p in self.pairs()]
+
+    def sessions(self):
+        """pairs() split at each SupportedAppProtocolReq: one list per TCP
+        session (a SECC kept running serves several EVs)."""
+        out = []
+        for p in self.pairs():
+            if p.name == "SupportedAppProtocol" or not out:
+                out.append([])
+            out[-1].append(p)
+        return out
 
     def responses(self, name):
         return [m for m in self.messages if m.name == name]
