@@ -155,6 +155,13 @@ def test_sap_failures():
     n, b = ev.req("supportedAppProtocolReq", sap.evcc_request([sap.PROTOCOL_20_DC]))
     assert b == {"ResponseCode": msg.SAP_FAILED}
     assert ev.closed_after(5000)
+    # SAP again in the middle of a charge: refused, and the power goes off
+    ev = Ev()
+    at_dc_loop(ev)
+    n, b = ev.req("supportedAppProtocolReq", sap.evcc_request([sap.PROTOCOL_20_DC]))
+    assert b == {"ResponseCode": msg.SAP_FAILED}
+    assert not ev.power.closed and ev.power.current == 0
+    assert ev.closed_after(5000)
     # only the -2 fallback hook offered: a -20 EV cannot negotiate
     ev = Ev({"protocols": (("urn:iso:15118:2:2013:MsgDef", 2, 0),)})
     n, b = ev.req("supportedAppProtocolReq", sap.evcc_request([sap.PROTOCOL_20_DC]))

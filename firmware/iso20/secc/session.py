@@ -235,6 +235,7 @@ class Secc:
             if self.state == SAP:
                 res, proto = sap.secc_negotiate(body, self.cfg["protocols"])
             if proto is None:
+                self.power_off(now)
                 self._respond("supportedAppProtocolRes", {"ResponseCode": msg.SAP_FAILED}, now)
                 self.close_after(now, "no_negotiation")
                 return
