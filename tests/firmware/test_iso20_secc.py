@@ -149,6 +149,7 @@ def loop_req(service, mode, current=100, voltage=400, meter=False, soc=50):
 # --- session stages -------------------------------------------------------------------------
 
 def sap_and_setup(ev, protocols=(sap.PROTOCOL_20_DC,)):
+    """SAP (the -20 DC family unless told) and a SessionSetup."""
     n, b = ev.req("supportedAppProtocolReq", sap.evcc_request(protocols))
     assert b["ResponseCode"] == msg.SAP_OK, b
     return ev.ok("SessionSetupReq", {"EVCCID": "WMIV1234567890ABC"})
@@ -168,8 +169,12 @@ def select(ev, service, mode):
     ev.ok("ServiceSelectionReq", {"SelectedEnergyTransferService": {"ServiceID": service, "ParameterSetID": ids[0]}})
 
 
+def family(service):
+    return (sap.PROTOCOL_20_DC,) if service in msg.DC_SERVICES else (sap.PROTOCOL_20_AC,)
+
+
 def to_selection(ev, service, mode):
-    sap_and_setup(ev)
+    sap_and_setup(ev, family(service))
     authorize(ev)
     select(ev, service, mode)
 
@@ -301,7 +306,7 @@ def test_dc_bpt_scheduled_discharge():
     tup = b["Scheduled_SEResControlMode"]["ScheduleTuple"][0]
     assert "AbsolutePriceSchedule" in tup["ChargingSchedule"]
     assert V(tup["DischargingSchedule"]["PowerSchedule"]["PowerScheduleEntries"]["PowerScheduleEntry"][0]["Power"]) \
-        == 50000
+        == -50000
     ev2 = Ev()
     to_selection(ev2, msg.SERVICE_DC_BPT, msg.SCHEDULED)
     dc_prepare(ev2, msg.SERVICE_DC_BPT, msg.SCHEDULED, channel="Discharge")
@@ -392,9 +397,10 @@ def test_ac_bpt_sessions():
     assert V(res[-1]["BPT_Scheduled_AC_CLResControlMode"]["EVSETargetActivePower"]) == 11000
     # the AC_BPT parameter sets carry the BPT parameters
     ev = Ev()
-    sap_and_setup(ev)
+    sap_and_setup(ev, family(msg.SERVICE_AC))
     authorize(ev)
-    ev.ok("ServiceDiscoveryReq")
+    b = ev.ok("ServiceDiscoveryReq")
+    assert [x["ServiceID"] for x in b["EnergyTransferServiceList"]["Service"]] == [1, 5]
     b = ev.ok("ServiceDetailReq", {"ServiceID": msg.SERVICE_AC_BPT})
     names = [p["@Name"] for p in b["ServiceParameterList"]["ParameterSet"][0]["Parameter"]]
     assert "BPTChannel" in names and "GeneratorMode" in names and "Connector" in names
@@ -522,7 +528,7 @@ def test_resume_through_authorization_and_in_a_new_secc():
     old = ev.sid
     ev2 = Ev(store=ev.secc.store)
     ev2.sid = old
-    b = sap_and_setup(ev2)
+    b = sap_and_setup(ev2, family(msg.SERVICE_AC))
     assert b["ResponseCode"] == msg.OK_OLD_SESSION
     authorize(ev2)      # python-iso15118's way
     select(ev2, msg.SERVICE_AC, msg.SCHEDULED)

@@ -162,6 +162,13 @@ def test_sap_failures():
     assert b == {"ResponseCode": msg.SAP_FAILED}
     assert not ev.power.closed and ev.power.current == 0
     assert ev.closed_after(5000)
+    # an AC-only charger does not offer the -20:DC family
+    ev = Ev({"services": (msg.SERVICE_AC, msg.SERVICE_AC_BPT)})
+    n, b = ev.req("supportedAppProtocolReq", sap.evcc_request([sap.PROTOCOL_20_DC]))
+    assert b == {"ResponseCode": msg.SAP_FAILED}
+    ev = Ev({"services": (msg.SERVICE_AC,)})
+    n, b = ev.req("supportedAppProtocolReq", sap.evcc_request([sap.PROTOCOL_20_DC, sap.PROTOCOL_20_AC]))
+    assert b == {"ResponseCode": msg.SAP_OK, "SchemaID": 2}
     # only the -2 fallback hook offered: a -20 EV cannot negotiate
     ev = Ev({"protocols": (("urn:iso:15118:2:2013:MsgDef", 2, 0),)})
     n, b = ev.req("supportedAppProtocolReq", sap.evcc_request([sap.PROTOCOL_20_DC]))

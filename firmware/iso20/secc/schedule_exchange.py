@@ -1,7 +1,8 @@
 """ScheduleExchange.  Scheduled mode: one ScheduleTuple (ID 1) whose
 ChargingSchedule has a PowerSchedule and an AbsolutePriceSchedule
 (python-iso15118 rejects a tuple without a price schedule), plus a
-DischargingSchedule for BPT.  Dynamic mode: the EV's departure time and SoC
+DischargingSchedule for BPT (negative powers: they are powers, not limits,
+and python-iso15118 plans to require that).  Dynamic mode: the EV's departure time and SoC
 targets echoed.  EVSEProcessing=Ongoing while the charger has no schedule
 yet (Charger.schedule_ready), FAILED after 55 s."""
 from iso20 import msg
@@ -52,7 +53,7 @@ def handle(s, name, body, now):
         if c.bpt:
             tup["DischargingSchedule"] = {
                 "PowerSchedule": {"TimeAnchor": anchor, "PowerScheduleEntries": {"PowerScheduleEntry": _entries(
-                    s, None, L[pre + "max_discharge_power"], points, s.cfg["discharge_sign"])}},
+                    s, None, L[pre + "max_discharge_power"], points, -1)}},
                 "AbsolutePriceSchedule": _price(s, anchor, 2)}
         res["Scheduled_SEResControlMode"] = {"ScheduleTuple": [tup]}
         c.schedule_ids = (1,)

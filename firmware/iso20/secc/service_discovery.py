@@ -1,10 +1,13 @@
-"""ServiceDiscovery: list the configured energy-transfer services (those
-the EV said it supports, when it sent a list); no value-added services."""
+"""ServiceDiscovery: list the configured energy-transfer services of the
+family negotiated in SAP (DC or AC), narrowed to those the EV said it
+supports when it sent a list; no value-added services."""
 from iso20 import msg
 
 
 def handle(s, name, body, now):
-    offered = s.cfg["services"]
+    # the SAP namespace says which family the EV speaks: -20:DC or -20:AC
+    dc = s.ctx.protocol is not None and s.ctx.protocol[0] == msg.NS_DC
+    offered = [sid for sid in s.cfg["services"] if (sid in msg.DC_SERVICES) == dc] or s.cfg["services"]
     ev = body.get("SupportedServiceIDs")
     if ev:
         mine = [sid for sid in offered if sid in ev["ServiceID"]]

@@ -144,6 +144,11 @@ class Secc:
         timers = dict(TIMERS)
         timers.update(cfg.get("timers") or {})
         cfg["timers"] = timers
+        if not (config and "protocols" in config):
+            # offer the -20 families of the configured services only
+            cfg["protocols"] = tuple(p for p in sap.SECC_DEFAULT
+                                     if any((sid in msg.DC_SERVICES) == (p[0] == msg.NS_DC)
+                                            for sid in cfg["services"]))
         self.cfg = cfg
         self.charger = charger
         self.rng = rng or os.urandom
