@@ -156,6 +156,8 @@ class LinkBench:
     def _start(self, role, port, name, mac, args, runtime, heap):
         # The charger keeps serving sessions unless a test says otherwise.
         base = ("--timeout", "120000") + (("--sessions", "1000") if role == "charger" else ())
+        if isinstance(heap, dict):            # per role, e.g. {"charger": "96k"}
+            heap = heap.get(role)
         fw = Firmware(role, port, name, mac, base + tuple(args), runtime, heap, self.on_line,
                       self.scripts[role])
         self.firmware.append(fw)

@@ -1,0 +1,141 @@
+"""Benchmark the -20 session and print figures, in one run:
+
+1. session wall time (SupportedAppProtocol to SessionStopRes) and request/
+   response pairs per second: our EVCC with our SECC (both MicroPython, over
+   the whole simulated link) vs Josev's EVCC with Josev's SECC (kernel TCP on
+   a veth); same service and number of charge loops (10, Josev's default);
+2. SECC processing time per message (p50/p99) under the MicroPython unix
+   port (tools/mp/secc_timing.py: Secc.handle() timed in a full session);
+3. MicroPython heap of the SECC firmware (secc_main: link + session) through
+   a full DC_BPT session: the smallest -X heapsize that passes, and the live
+   peak after collection.
+
+    python tools/bench_session.py [--runs N] [--skip josev,heap]
+Needs root for the Josev runs (network namespaces).
+"""
+import argparse
+import os
+import pathlib
+import re
+import statistics
+import subprocess
+import sys
+import tempfile
+
+REPO = pathlib.Path(__file__).resolve().parent.parent
+sys.path[:0] = [str(REPO), str(REPO / "tests")]
+
+import host  # noqa: E402,F401
+from host import v2glog  # noqa: E402
+from host.linkrun import EVCC_MAIN, SECC_MAIN, LinkBench, micropython  # noqa: E402
+
+
+def spread(values, fmt="%.2f"):
+    v = sorted(values)
+    return ("min " + fmt + " / median " + fmt + " / max " + fmt + " (n=%d)") % (
+        v[0], statistics.median(v), v[-1], len(v))
+
+
+def ours(service, loops, heap=None, timeout=120):
+    """One session; returns (seconds SAP->SessionStopRes, pairs, charger output)."""
+    with tempfile.TemporaryDirectory() as tmp:
+        pcap = os.path.join(tmp, "wire.pcap")
+        with LinkBench(pcap=pcap, charger_script=SECC_MAIN, vehicle_script=EVCC_MAIN, heap=heap,
+                       charger_args=("--sessions", "1"),
+                       vehicle_args=("--service", service, "--loops", str(loops))) as bench:
+            bench.plug()
+            rc = bench.vehicle.wait_exit(timeout)
+            bench.charger.wait_exit(15)
+            out = bench.charger.output()
+        msgs = v2glog.messages(pcap)
+    if rc != 0:
+        raise RuntimeError("our session failed")
+    sap = [m["t"] for m in msgs if m["name"] == "supportedAppProtocolReq"][0]
+    stop = [m["t"] for m in msgs if m["name"] == "SessionStopRes"][-1]
+    pairs = sum(1 for m in msgs if m["from"] == "EV")
+    return stop - sap, pairs, out
+
+
+def bench_wall(runs):
+    from peers.josev import josev_vs_josev
+    o = [ours("dc", 10) for _ in range(runs)]
+    print("1. -20 DC session, 10 charge loops, SAP -> SessionStopRes:")
+    print("   ours (MicroPython EVCC + SECC, full link)  %s s; pairs %s; %s pairs/s" % (
+        spread([x[0] for x in o]), sorted({x[1] for x in o}),
+        spread([x[1] / x[0] for x in o], "%.1f")))
+    if os.geteuid() != 0:
+        print("   Josev: skipped (needs root for network namespaces)")
+        return
+    j = []
+    for _ in range(runs):
+        r = josev_vs_josev("DC")
+        if r.ok:
+            j.append((r.timings["sap_to_stop"], len(r.pairs)))
+    if not j:
+        print("   Josev vs Josev: no successful run")
+        return
+    print("   Josev EVCC + Josev SECC (kernel TCP)        %s s; pairs %s; %s pairs/s" % (
+        spread([x[0] for x in j]), sorted({x[1] for x in j}),
+        spread([x[1] / x[0] for x in j], "%.1f")))
+    print("   ratio of medians (Josev / ours): wall %.1fx, pairs/s %.1fx" % (
+        statistics.median([x[0] for x in j]) / statistics.median([x[0] for x in o]),
+        statistics.median([x[1] / x[0] for x in o]) / statistics.median([x[1] / x[0] for x in j])))
+
+
+def bench_secc_timing():
+    script = REPO / "tools" / "mp" / "secc_timing.py"
+    print("2. SECC processing time per message (Secc.handle, full DC_BPT dynamic V2G session):")
+    for label, cmd in (("MicroPython unix port", [micropython()]), ("CPython", [sys.executable])):
+        proc = subprocess.run(cmd + [str(script), "dc_bpt", "dynamic", "discharge", "40"],
+                              capture_output=True, text=True, timeout=300)
+        m = re.search(r"SECC_US n=(\d+) p50=(\d+) p99=(\d+) max=(\d+)", proc.stdout)
+        if proc.returncode != 0 or not m:
+            print("   %s: failed\n%s" % (label, proc.stdout + proc.stderr))
+            continue
+        print("   %-22s p50 %s us, p99 %s us, max %s us over %s requests" % (
+            label, m.group(2), m.group(3), m.group(4), m.group(1)))
+
+
+def bench_heap():
+    print("3. MicroPython heap of the SECC firmware (secc_main: link + -20 SECC), DC_BPT session:")
+    lo, hi = 32, 512
+    try:
+        ours("dc_bpt", 10, heap={"charger": "%dk" % hi})
+    except Exception:
+        print("   fails even with %d KiB" % hi)
+        return
+    out = None
+    while hi - lo > 8:
+        mid = (lo + hi) // 2
+        try:
+            _, _, o = ours("dc_bpt", 10, heap={"charger": "%dk" % mid}, timeout=60)
+            hi, out = mid, o
+        except Exception:
+            lo = mid
+    if out is None:
+        _, _, out = ours("dc_bpt", 10, heap={"charger": "%dk" % hi})
+    m = re.search(r"HEAP peak=(\d+) start=(\d+)", out)
+    print("   smallest -X heapsize that completes it: %d KiB (target 64 KiB; 64-bit port, "
+          "module bytecode in RAM)" % hi)
+    if m:
+        print("   at that size: live peak %s B, %s B after start-up (code + objects), "
+              "growth in the session %d B" % (m.group(1), m.group(2),
+                                               int(m.group(1)) - int(m.group(2))))
+
+
+def main():
+    ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    ap.add_argument("--runs", type=int, default=3)
+    ap.add_argument("--skip", default="", help="comma list of: wall,timing,heap")
+    args = ap.parse_args()
+    skip = set(filter(None, args.skip.split(",")))
+    if "wall" not in skip:
+        bench_wall(args.runs)
+    if "timing" not in skip:
+        bench_secc_timing()
+    if "heap" not in skip:
+        bench_heap()
+
+
+if __name__ == "__main__":
+    main()
