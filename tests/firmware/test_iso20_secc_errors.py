@@ -350,6 +350,12 @@ def test_ev_silent_stops_power_and_closes():
     assert not ev.events("close")
     ev.wait(1)
     assert ev.events("close") == [("close", "communication_setup_timeout")]
+    # a FAILED answer late in the setup time still closes 5 s later
+    ev = Ev()
+    ev.wait(17000)
+    ev.req("supportedAppProtocolReq", sap.evcc_request([("urn:din:70121:2012:MsgDef", 2, 0)]))
+    assert ev.closed_after(5000)
+    assert ev.events("close") == [("close", "no_negotiation")]
     # the sequence timer does not run before SAP; the 18 s one does
     ev = Ev()
     assert ev.secc.next_deadline() == 18000

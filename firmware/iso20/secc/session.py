@@ -310,7 +310,7 @@ class Secc:
     def close_after(self, now, reason):
         self._close_at = now + self.cfg["timers"]["close"]
         self._close_reason = reason
-        self._seq_at = None
+        self._seq_at = self._setup_at = None
 
     def power_off(self, now):
         """No current, contactor open."""
