@@ -18,7 +18,8 @@ from iso20.sim.power import PowerModel
 from simapp import HeapWatch, build, fmt, mem_alloc, mem_free, parse_args, sleep_ms
 
 OPTIONS = {"--wire": "127.0.0.1:15200", "--mac": None, "--sessions": "1",
-           "--timeout": "120000", "--name": "", "--evse-id": "DE*M15*E0001"}
+           "--timeout": "120000", "--name": "", "--evse-id": "DE*M15*E0001",
+           "--sequence-timeout": "60000", "--estop-after-loops": "0"}
 USAGE = "usage: secc_main.py charger [--wire HOST:PORT] [--mac XX:..] [--sessions N]"
 
 
@@ -34,7 +35,11 @@ def main(argv):
     link = runner.link
     power = PowerModel(0)
     charger = Charger(power, authorized=True)
-    config = {"evse_id": opts["--evse-id"]}
+    config = {"evse_id": opts["--evse-id"],
+              "timers": {"sequence": int(opts["--sequence-timeout"])}}
+    # Fault drill: the charger's emergency stop after this many charge loops.
+    estop_after = int(opts["--estop-after-loops"])
+    loops = 0
     store = PauseStore()        # paused sessions survive the TCP connection
     secc = None
     sessions_left = int(opts["--sessions"])
@@ -57,6 +62,8 @@ def main(argv):
                 secc.handle(ev[1], ev[2], now)
             elif name in ("disconnected", "unplugged", "link_lost") and secc is not None:
                 secc.connection_lost(now)      # power off, keep a paused session
+                for sev in secc.events:
+                    say(now, "secc", *sev)
                 secc = None
                 if name == "disconnected":
                     sessions_left -= 1
@@ -73,6 +80,11 @@ def main(argv):
                     say(now, "secc", *sev)
                     if sev[0] == "close":
                         link.close(now)
+                    elif sev[0] == "power":
+                        loops += 1
+                        if loops == estop_after:
+                            say(now, "EMERGENCY_STOP")
+                            charger.emergency_stop(now)
         charger.update(now)
         if sessions_left <= 0 or (timeout and now > timeout):
             break
