@@ -168,6 +168,23 @@ def abuse(iface):
           flush=True)
 
 
+def badexi(iface):
+    """Malformed EXI to a SECC: print its answer and when it closed."""
+    udp = socket.socket(socket.AF_INET6, socket.SOCK_DGRAM)
+    udp.settimeout(0.3)
+    ip, port = sdp_discover(iface, udp)
+    sock = socket.create_connection((ip + "%" + iface, port), timeout=15)
+    sock.sendall(v2gtp(0x8001, b"\x80\xff\xfe\xfd\x01\x02"))
+    ptype, payload = read_message(sock)
+    t0 = time.monotonic()
+    try:
+        closed = sock.recv(100) == b""
+    except ConnectionResetError:
+        closed = True
+    print("KERNEL BADEXI ptype=%04x response=%s closed=%s after=%.2f"
+          % (ptype, payload.hex(), closed, time.monotonic() - t0), flush=True)
+
+
 def server(iface):
     scope = socket.if_nametoindex(iface)
     ip = link_local(iface)
@@ -211,5 +228,7 @@ if __name__ == "__main__":
         client(sys.argv[2], int(sys.argv[3]), int(sys.argv[4]))
     elif sys.argv[1] == "abuse":
         abuse(sys.argv[2])
+    elif sys.argv[1] == "badexi":
+        badexi(sys.argv[2])
     else:
         server(sys.argv[2])
