@@ -222,17 +222,25 @@ class Secc:
             self.dropped += 1
             return
         self.charger.update(now)
+        self._out_mark = len(self.out)
         try:
             name, body = msg.decode(ptype, payload)
         except ValueError:
             self._malformed(now, "malformed")
             return
+        except Exception as e:      # a codec bug (or MemoryError)
+            self._internal_error(e, now)
+            return
         try:
             self._dispatch(name, body, now)
         except Exception as e:      # a bug must not leave the power on
-            self.errors += 1
-            self.last_error = e
-            self._malformed(now, "internal_error")
+            self._internal_error(e, now)
+
+    def _internal_error(self, e, now):
+        self.errors += 1
+        self.last_error = e
+        del self.out[self._out_mark:]
+        self._malformed(now, "internal_error")
 
     def _dispatch(self, name, body, now):
         if name == "supportedAppProtocolReq":
