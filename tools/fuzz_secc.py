@@ -104,7 +104,7 @@ def record():
     for service in (msg.SERVICE_DC, msg.SERVICE_DC_BPT, msg.SERVICE_AC, msg.SERVICE_AC_BPT):
         for mode in (msg.SCHEDULED, msg.DYNAMIC):
             ev = Recorder(authorized=None)
-            script.sap_and_setup(ev)
+            script.sap_and_setup(ev, script.family(service))
             ev.ok("AuthorizationSetupReq")
             ev.ok("AuthorizationReq", {"SelectedAuthorizationService": "EIM", "EIM_AReqAuthorizationMode": {}})
             ev.charger.authorize(True)
