@@ -9,7 +9,9 @@ Three interfaces (issue 5), one object:
   `Secc.events` (EV SoC and requests, authorization request, energy,
   session start/stop); the application drains that list.
 * power, stack -> hardware: `contactor`, `dc_target`, `ac_power`,
-  `insulation_check`, `present`, `meter`.  They call `self.power`, which a
+  `insulation_check`, `present`, `meter`, `update` (the session calls it
+  on every message and poll so a model integrates over time).  They call
+  `self.power` (same method names, with `now`), which a
   board maps to its hardware and a simulation to `sim.power.PowerModel`;
   the meter there is the source of truth for energy.
 * security: `certificates()` and `sign(data)` raise NotImplementedError
