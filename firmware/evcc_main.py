@@ -21,7 +21,7 @@ from simapp import HeapWatch, build, fmt, mem_alloc, mem_free, parse_args, sleep
 OPTIONS = {"--wire": "127.0.0.1:15200", "--mac": None, "--timeout": "120000", "--name": "",
            "--service": "dc", "--control": "scheduled", "--direction": "charge",
            "--soc": "50", "--loops": "20", "--capacity-wh": "60000",
-           "--precharge-tolerance": "10"}
+           "--precharge-tolerance": "10", "--msg-timeout": "2000", "--loop-timeout": "500"}
 USAGE = ("usage: evcc_main.py vehicle [--wire HOST:PORT] [--service dc|ac|dc_bpt|ac_bpt] "
          "[--control scheduled|dynamic] [--direction charge|discharge] [--soc PCT] [--loops N]")
 
@@ -43,7 +43,10 @@ def main(argv):
     config = {"service": opts["--service"], "control": opts["--control"],
               "direction": opts["--direction"], "loops": int(opts["--loops"]),
               "mac": link.host_mac,
-              "precharge_tolerance_v": float(opts["--precharge-tolerance"])}
+              "precharge_tolerance_v": float(opts["--precharge-tolerance"]),
+              # V2G_EVCC_Msg_Timeout: 2 s, 0.5 s in the charge loop
+              "timeouts": {"default": int(opts["--msg-timeout"]),
+                           "ChargeLoop": int(opts["--loop-timeout"])}}
     Evcc(config, vehicle, 0)            # refuse a bad configuration before plug-in
     evcc = None
     result = None
