@@ -29,7 +29,8 @@ decoding, the SessionID, the sequence, the emergency stop, and the timers
 Events: ('state', name) ('protocol', namespace) ('session', id, resumed)
 ('auth_request', evccid) ('authorized', ok) ('service', id, set, mode)
 ('ev_status', dict) ('energy', on) ('power', w, charged_wh, discharged_wh)
-('stopped', reason) ('metering_confirmed', meter_info) ('close', reason).
+('stopped', reason) ('metering_confirmed', meter_info) ('warning', what, ...)
+('close', reason).
 """
 import os
 import time
