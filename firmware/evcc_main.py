@@ -113,7 +113,7 @@ def main(argv):
         runner.step()
         sleep_ms(1)
     battery.update(runner._now)
-    print("BATTERY soc=%.3f net_wh=%.3f" % (battery.soc(), battery.net_wh()))
+    print("BATTERY soc=%.4f net_wh=%.6f" % (battery.soc(), battery.net_wh()))
     print("HEAP peak=%d start=%d free=%d" % (heap.peak, start_heap, mem_free()))
     return result
 

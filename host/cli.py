@@ -200,8 +200,11 @@ def add_sim(subparsers):
     p.add_argument("--control", choices=("scheduled", "dynamic"), default="scheduled")
     p.add_argument("--direction", choices=("charge", "discharge"), default="charge",
                    help="for *_bpt services: discharge is V2G (default charge)")
-    p.add_argument("--ev", choices=("ours",), default="ours")
-    p.add_argument("--charger", choices=("ours",), default="ours")
+    p.add_argument("--ev", choices=("ours", "josev"), default="ours",
+                   help="our EVCC firmware, or python-iso15118's EVCC (needs root: it runs on "
+                        "the kernel stack in a network namespace, on a TAP bridged to the wire)")
+    p.add_argument("--charger", choices=("ours", "josev"), default="ours",
+                   help="our SECC firmware, or python-iso15118's SECC (needs root)")
     p.add_argument("--runtime", choices=("micropython", "cpython"), default="micropython")
     p.add_argument("--loops", type=int, default=20, help="charge loops before stopping (20)")
     p.add_argument("--soc", type=float, default=50.0, help="EV state of charge at plug-in (50)")

@@ -5,7 +5,7 @@ address (not loopback; ../shared/peers.md).  The harness gives it one in a
 namespace it creates, starts its SECC and/or EVCC there with `ip netns exec`,
 captures their logs to files and parses progress from them as they arrive:
 
-    from peers.josev import JosevSecc, JosevEvcc, josev_vs_josev, josev_over_wire
+    from host.josev import JosevSecc, JosevEvcc, josev_vs_josev, josev_over_wire
 
     r = josev_vs_josev("DC")              # a fresh netns + veth, SECC and EVCC
     assert r.ok, r.report()
@@ -29,7 +29,7 @@ failed session, so never wait on it without a timeout.
 
 The control mode: Josev's simulated EV takes the first parameter set the
 charger offers.  `JosevEvcc(control='scheduled'|'dynamic')` starts it through
-tests/peers/josev_evcc.py, which makes it pick the first offered set with that
+host/josev_evcc.py, which makes it pick the first offered set with that
 ControlMode instead; control=None leaves Josev's own choice.
 
 Our firmware on the other side
@@ -63,7 +63,7 @@ with the other veth end.  Known Josev quirk for our SECC: its EV rejects a
 Scheduled ScheduleExchangeRes whose schedule has no price schedule (peers.md).
 
 Command line (from the repo root, as root):
-    python tests/peers/josev.py DC|AC|DC_BPT|AC_BPT [--control scheduled|dynamic|josev]
+    python -m host.josev DC|AC|DC_BPT|AC_BPT [--control scheduled|dynamic|josev]
                                 [--wire] [--runs N] [--log-dir DIR]
 """
 import datetime
@@ -676,11 +676,11 @@ def tap_on_wire(server, ns, role, mac):
 
 
 def join_avln(*members, timeout=20, after_start=None):
-    """Run a SLAC agent (tests/slacagent.py) per (role, tap, ns, mac) until
+    """Run a SLAC agent (host/slacagent.py) per (role, tap, ns, mac) until
     each has matched, EVSE agents first; after_start() runs once they are
     started (e.g. bench.plug() when our firmware is the other end).  Returns
     the seconds it took; raises JosevError if an agent did not match."""
-    from slacagent import SlacAgent
+    from host.slacagent import SlacAgent
     t0 = time.monotonic()
     members = sorted(members, key=lambda m: m[0] != "evse")
     agents = []
@@ -704,7 +704,7 @@ def josev_over_wire(service="DC", control="scheduled", timeout=120, wait_exit=Fa
                     pcap=None, **kw):
     """Josev EVCC and Josev SECC in two namespaces, each on a TAP bridged into
     our virtual PLC wire (host/wire_server.py) behind its own modem model;
-    SLAC agents (tests/slacagent.py) put both modems into one AVLN first.
+    SLAC agents (host/slacagent.py) put both modems into one AVLN first.
     All V2G traffic crosses the simulated wire.  Returns a SessionResult with
     .slac_s (time to join the AVLN) and .wire (bridge frame counters)."""
     from host import tap
@@ -750,6 +750,4 @@ def _main(argv=None):
 
 
 if __name__ == "__main__":
-    sys.path.insert(0, str(HERE.parent))               # tests/ (slacagent)
-    sys.path.insert(0, str(HERE.parent.parent))        # repo root (host)
     sys.exit(_main())

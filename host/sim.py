@@ -71,6 +71,8 @@ def run(args):
     pcap = os.path.join(workdir, "wire.pcap")
     if args.direction == "discharge" and not args.service.endswith("_bpt"):
         raise ValueError("--direction discharge needs an _bpt service")
+    if "josev" in (args.ev, args.charger):
+        return run_with_josev(args, pcap)
     progress = Progress()
     print("%s sim: %s, %s control, %s; charger ours, EV ours, %s" % (
         PROG, args.service, args.control, args.direction, args.runtime), flush=True)
@@ -112,4 +114,106 @@ def run(args):
         raise RuntimeError("meter %.3f Wh and EV %.3f Wh differ by more than 1 %%" % (meter_wh, ev_wh))
     print("%s sim: ok: SoC %.2f -> %.3f %%, meter %.3f Wh, EV %.3f Wh" % (
         PROG, args.soc, soc, meter_wh, ev_wh))
+    return 0
+
+
+# --- with python-iso15118 ("Josev") on one or both ends ---------------------
+
+EV_TAP_MAC = bytes.fromhex("02aa000000e1")
+EVSE_TAP_MAC = bytes.fromhex("02aa000000e2")
+
+
+def _runs(pairs):
+    return " ".join(name if n == 1 else "%sx%d" % (name, n) for name, n in pairs)
+
+
+def run_with_josev(args, pcap):
+    """Josev runs on the kernel's TCP/IPv6 in a network namespace, on a TAP
+    bridged into the wire behind a modem model; a SLAC agent puts that modem
+    into the AVLN.  Our firmware, if any, is on the wire as a simulated board."""
+    from host import josev, tap
+
+    if os.geteuid() != 0:
+        raise RuntimeError("--ev josev / --charger josev need root (network namespaces)")
+    if args.direction == "discharge" and args.ev == "josev":
+        raise ValueError("python-iso15118's EV only charges; use --direction charge")
+    josev.check_installed()
+    service = args.service.upper()
+    print("%s sim: %s, %s control, %s; charger %s, EV %s" % (
+        PROG, args.service, args.control, args.direction, args.charger, args.ev), flush=True)
+    start = time.monotonic()
+
+    def say(who, text):
+        print("%6.2f s  %-8s %s" % (time.monotonic() - start, who, text), flush=True)
+
+    if args.ev == "josev" and args.charger == "josev":
+        r = josev.josev_over_wire(service, args.control, timeout=args.timeout, pcap=pcap)
+        if not r.ok:
+            raise RuntimeError("Josev against Josev failed:\n" + r.report())
+        say("both", "sequence: " + _runs(josev.runs(r.sequence)))
+        print("%s sim: ok: Josev EVCC and SECC over the wire, %d pairs in %.2f s" % (
+            PROG, len(r.pairs), r.timings["sap_to_stop"]))
+        return 0
+    progress = Progress()
+    if args.ev == "josev":                        # Josev's EV, our charger
+        with tap.NetNs() as ns, LinkBench(pcap=pcap, runtime=args.runtime, vehicle=False,
+                                          on_line=progress.line, charger_script=SECC_MAIN,
+                                          charger_args=("--sessions", "1")) as bench:
+            t = josev.tap_on_wire(bench.server, ns, "pev", EV_TAP_MAC)
+            try:
+                bench.plug()
+                bench.charger.wait_event("plugged", 10)
+                josev.join_avln(("pev", t, ns, EV_TAP_MAC))
+                say("vehicle", "python-iso15118 EVCC starting on %s" % t.name)
+                with josev.JosevEvcc(ns, t.name, service=service, control=args.control) as ev:
+                    ok = ev.wait_done(args.timeout)
+                    seq = ev.sequence()
+                    log = ev.log_text(tail=30)
+                bench.charger.wait_exit(15)
+                meter = _last(bench.charger, r"METER (-?[\d.]+)/(-?[\d.]+)")
+            finally:
+                t.close()
+        if not ok:
+            raise RuntimeError("Josev's EV did not finish its session:\n" + log)
+        say("vehicle", "sequence: " + _runs(josev.runs(seq)))
+        charged = float(meter.group(1)) - float(meter.group(2)) if meter else 0.0
+        if charged <= 0:
+            raise RuntimeError("our charger's meter shows no energy delivered")
+        print("%s sim: ok: python-iso15118 EV completed the session; meter %.3f Wh" % (PROG, charged))
+        return 0
+    # our EV, Josev's charger
+    protocol = "ISO_15118_20_DC" if args.service.startswith("dc") else "ISO_15118_20_AC"
+    vehicle_args = ("--service", args.service, "--control", args.control,
+                    "--direction", args.direction, "--loops", str(args.loops),
+                    "--soc", str(args.soc),
+                    # Josev's simulated SECC has no power stage (1 V present
+                    # voltage) and answers its first messages slowly.
+                    "--precharge-tolerance", "1000", "--msg-timeout", "6000",
+                    "--loop-timeout", "3000")
+    with tap.NetNs() as ns, LinkBench(pcap=pcap, runtime=args.runtime, charger=False,
+                                      on_line=progress.line, vehicle_script=EVCC_MAIN,
+                                      vehicle_args=vehicle_args) as bench:
+        t = josev.tap_on_wire(bench.server, ns, "evse", EVSE_TAP_MAC)
+        try:
+            with josev.JosevSecc(ns, t.name, protocols=(protocol,)) as secc:
+                secc.wait_ready()
+                say("charger", "python-iso15118 SECC ready on %s" % t.name)
+
+                def plug():
+                    bench.server.set_duty(50)
+                    bench.plug()
+                josev.join_avln(("evse", t, ns, EVSE_TAP_MAC), after_start=plug)
+                rc = bench.vehicle.wait_exit(args.timeout)
+                battery = _last(bench.vehicle, r"BATTERY soc=([\d.]+) net_wh=(-?[\d.]+)")
+        finally:
+            t.close()
+    if rc != 0 or battery is None:
+        raise RuntimeError("our EV did not complete the session (exit %s)" % rc)
+    soc = float(battery.group(1))
+    net = float(battery.group(2))
+    moved = net < 0 if args.direction == "discharge" else net > 0
+    if not moved:
+        raise RuntimeError("no energy moved the right way (EV %.3f Wh)" % net)
+    print("%s sim: ok: our EV with python-iso15118's SECC: SoC %.2f -> %.3f %%, EV %.3f Wh" % (
+        PROG, args.soc, soc, float(battery.group(2))))
     return 0

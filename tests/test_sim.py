@@ -42,3 +42,16 @@ def test_sim_cpython_runtime_and_bad_arguments():
                           "--direction", "discharge"], capture_output=True, text=True, timeout=60)
     assert bad.returncode == 1
     assert bad.stderr.strip() == "micro15118: error: --direction discharge needs an _bpt service"
+
+
+@pytest.mark.parametrize("ev, charger, service", [("josev", "ours", "dc"), ("ours", "josev", "dc"),
+                                                  ("josev", "josev", "ac")])
+def test_sim_with_python_iso15118_on_either_end(ev, charger, service):
+    from peerenv import require_root
+    require_root()
+    proc = subprocess.run(
+        [sys.executable, "-m", "host.cli", "sim", "--service", service, "--ev", ev,
+         "--charger", charger, "--loops", "5"],
+        capture_output=True, text=True, timeout=240)
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    assert proc.stdout.strip().splitlines()[-1].startswith("micro15118 sim: ok:"), proc.stdout

@@ -1,0 +1,2 @@
+"""Test-side name for host/slacagent.py."""
+from host.slacagent import SlacAgent  # noqa: F401
