@@ -18,7 +18,7 @@ from iso20.sim.battery import Battery
 from iso20.vehicle import Vehicle
 from simapp import HeapWatch, build, fmt, mem_alloc, mem_free, parse_args, sleep_ms
 
-OPTIONS = {"--wire": "127.0.0.1:15200", "--mac": None, "--timeout": "120000", "--name": "",
+OPTIONS = {"--wire": None, "--board": None, "--mac": None, "--timeout": "120000", "--name": "",
            "--service": "dc", "--control": "scheduled", "--direction": "charge",
            "--soc": "50", "--loops": "20", "--capacity-wh": "60000",
            "--precharge-tolerance": "10", "--msg-timeout": "2000", "--loop-timeout": "500"}

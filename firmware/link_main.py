@@ -18,7 +18,7 @@ import sys
 from simapp import HeapWatch, build, fmt, mem_alloc, mem_free, parse_args, sleep_ms
 
 PTYPE = 0x8002          # -20 CommonMessages; any valid type would do
-OPTIONS = {"--wire": "127.0.0.1:15200", "--mac": None, "--count": "20",
+OPTIONS = {"--wire": None, "--board": None, "--mac": None, "--count": "20",
            "--size": "500", "--sessions": "1", "--timeout": "60000",
            "--name": "", "--security": "none"}
 USAGE = ("usage: link_main.py charger|vehicle [--wire HOST:PORT] [--mac XX:..] "

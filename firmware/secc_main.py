@@ -17,7 +17,7 @@ from iso20.secc.session import Secc
 from iso20.sim.power import PowerModel
 from simapp import HeapWatch, build, fmt, mem_alloc, mem_free, parse_args, sleep_ms
 
-OPTIONS = {"--wire": "127.0.0.1:15200", "--mac": None, "--sessions": "1",
+OPTIONS = {"--wire": None, "--board": None, "--mac": None, "--sessions": "1",
            "--timeout": "120000", "--name": "", "--evse-id": "DE*M15*E0001",
            "--sequence-timeout": "60000", "--estop-after-loops": "0"}
 USAGE = "usage: secc_main.py charger [--wire HOST:PORT] [--mac XX:..] [--sessions N]"

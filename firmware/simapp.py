@@ -75,26 +75,67 @@ class HeapWatch:
                 self.peak = used
 
 
-def build(opts):
+def load_board(path):
+    import json
+    with open(path) as f:
+        return json.load(f)
+
+
+def build(opts, machine=None):
+    """(Runner, board) for the role in opts: a simulated board on the wire
+    process (default, or a board file of kind "sim"), or real hardware from
+    a board file (`--board boards/<name>/board.json`: SPI, QCA7000 IRQ, CP/PP
+    pins on `machine`)."""
     import os
-    from drivers.qca7000 import Qca7000
-    from drivers.simboard import SimBoard
 
     charger = opts["role"] == "charger"
-    mac = opts["--mac"]
-    if mac:
-        mac = parse_mac(mac)
+    mac = opts.get("--mac")
+    board_file = opts.get("--board")
+    cfg = load_board(board_file) if board_file else {"kind": "sim"}
+    if not mac:
+        mac = cfg.get("mac") or (cfg.get("macs") or {}).get("evse" if charger else "pev")
+    mac = parse_mac(mac) if mac else b"\x02\x00\x00" + os.urandom(3)
+    if cfg.get("kind", "sim") == "sim":
+        modem, pilot, irq, board = _sim_board(opts, cfg, charger, mac)
     else:
-        mac = b"\x02\x00\x00" + os.urandom(3)
-    host, port = opts["--wire"].rsplit(":", 1)
-    board = SimBoard(host, int(port), "E" if charger else "V", mac, opts["--name"])
-    modem = Qca7000(board.spi, board.irq)
+        modem, pilot, irq, board = _hw_board(cfg, charger, machine)
     if charger:
         from link.charger import ChargerLink
         link = ChargerLink(mac)
     else:
         from link.vehicle import VehicleLink
         link = VehicleLink(mac)
-    return Runner(link, modem, board.pilot, charger, irq=board.irq), board
+    return Runner(link, modem, pilot, charger, irq=irq), board
 
 
+def _sim_board(opts, cfg, charger, mac):
+    from drivers.qca7000 import Qca7000
+    from drivers.simboard import SimBoard
+
+    wire = opts.get("--wire") or "%s:%d" % (cfg.get("simboard_host", "127.0.0.1"),
+                                           cfg.get("simboard_port", 15200))
+    host, port = wire.rsplit(":", 1)
+    board = SimBoard(host, int(port), "E" if charger else "V", mac, opts.get("--name", ""))
+    return Qca7000(board.spi, board.irq), board.pilot, board.irq, board
+
+
+def _hw_board(cfg, charger, machine=None):
+    if machine is None:
+        import machine
+    from drivers import pilot_hw
+    from drivers.qca7000 import Qca7000
+    from drivers.spibus import SpiDevice
+
+    Pin = machine.Pin
+    spi = machine.SPI(cfg["spi_id"], baudrate=cfg.get("spi_baudrate", 8000000),
+                      polarity=cfg.get("spi_polarity", 1), phase=cfg.get("spi_phase", 1),
+                      sck=Pin(cfg["spi_sck"]), mosi=Pin(cfg["spi_mosi"]),
+                      miso=Pin(cfg["spi_miso"]))
+    cs = Pin(cfg["spi_cs"], Pin.OUT, value=1)
+    irq = Pin(cfg["qca_irq_pin"], Pin.IN)
+    modem = Qca7000(SpiDevice(spi, cs), irq)
+    if charger:
+        pilot = pilot_hw.ChargerPilotHw(cfg, machine)
+    else:
+        pilot = pilot_hw.VehiclePilotHw(cfg, machine)
+    return modem, pilot, irq, cfg
