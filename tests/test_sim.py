@@ -2,7 +2,10 @@
 virtual PLC wire (pilot, SLAC, SDP, TCP, QCA7000 model): complete -20
 sessions for every energy service and control mode, EIM.  The command
 itself checks that the SoC moved the right way and that the charger's meter
-and the EV's energy agree within 1 %; here we also read the message log."""
+and the EV's energy agree within 1 %; here we also read the message log.
+Each side integrates energy on its own clock, so the start and the end of
+power transfer differ by about one message latency; 20 charge loops (5 s of
+power) keep that well inside 1 % even on a loaded machine."""
 import json
 import subprocess
 import sys
@@ -18,7 +21,7 @@ def test_sim_session(tmp_path, service, control, direction):
     out = tmp_path / "run"
     proc = subprocess.run(
         [sys.executable, "-m", "host.cli", "sim", "--service", service, "--control", control,
-         "--direction", direction, "--loops", "6", "--out", str(out)],
+         "--direction", direction, "--loops", "20", "--out", str(out)],
         capture_output=True, text=True, timeout=180)
     assert proc.returncode == 0, proc.stdout + proc.stderr
     last = proc.stdout.strip().splitlines()[-1]
@@ -26,7 +29,7 @@ def test_sim_session(tmp_path, service, control, direction):
     names = [json.loads(line)["name"] for line in open(out / "messages.jsonl")]
     assert names[0] == "supportedAppProtocolReq" and names[-1] == "SessionStopRes", names
     prefix = "DC_" if service.startswith("dc") else "AC_"
-    assert names.count(prefix + "ChargeLoopReq") == 6, names
+    assert names.count(prefix + "ChargeLoopReq") == 20, names
     if prefix == "DC_":
         for step in ("DC_CableCheckReq", "DC_PreChargeReq", "DC_WeldingDetectionReq"):
             assert step in names
