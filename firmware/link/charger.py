@@ -103,15 +103,15 @@ class ChargerLink:
     def modem_event(self, name, now):
         # Our key is set in start(), so its restart happens while matching;
         # once linked, any modem restart is a fault.
-        if name == "reset" and self.state == LINKED:
-            self._link_lost("modem_reset", now)
-        elif name == "reset" and self.state == SLAC and self.key_unconfirmed and not self.key_resent:
+        # A rebooting modem shows up as 'reset' or 'lost' (signature gone).
+        if name in ("reset", "lost") and self.state == LINKED:
+            self._link_lost("modem_" + name, now)
+        elif (name in ("reset", "lost") and self.state == SLAC and self.key_unconfirmed
+              and not self.key_resent):
             # The restart of an earlier key swallowed ours: without it we
             # would match the EV onto a network our modem is not in.
             self.key_resent = True
             self.tx.append(mme.set_key_req(self.host_mac, self.slac.nid, self.slac.nmk))
-        elif name == "lost" and self.state in (SLAC, LINKED):
-            self._link_lost("modem_lost", now)
         self._pump(now)
 
     def poll(self, now):

@@ -90,17 +90,20 @@ class VehicleLink:
         self._pump(now)
 
     def modem_event(self, name, now):
-        if name == "reset" and self.state in (SDP, TCP):
-            if self.restart_expected is not None and now <= self.restart_expected:
-                self.restart_expected = None    # the restart our CM_SET_KEY asked for
-            else:
-                self._link_lost("modem_reset", now)
-        elif name == "lost" and self.state in (SLAC, SDP, TCP):
-            self._link_lost("modem_lost", now)
-        elif name == "ready" and self.state == SDP and self.sdp is not None:
-            # The modem is back from applying our key: ask at once instead of
-            # waiting out the retry interval of a request sent while it booted.
-            self.sdp.restart(now)
+        # The driver reports a rebooting modem as 'reset' or 'lost' (it may
+        # see the signature gone first), then 'ready'.  After our own
+        # CM_SET_KEY that reboot is expected: ignore it until 'ready'.  While
+        # matching, EvSlac copes with its modem on its own.
+        if name in ("reset", "lost") and self.state in (SDP, TCP):
+            if self.restart_expected is None or now > self.restart_expected:
+                self._link_lost("modem_" + name, now)
+        elif name == "ready":
+            if self.restart_expected is not None:
+                self.restart_expected = None    # the restart our key asked for is over
+            if self.state == SDP and self.sdp is not None:
+                # Ask at once instead of waiting out the retry interval of a
+                # request sent while the modem booted.
+                self.sdp.restart(now)
         self._pump(now)
 
     def poll(self, now):
