@@ -765,15 +765,15 @@ class JosevCodec:
 # Self-check / timing (python -m tests.oracle.josev [vectors.jsonl])
 # --------------------------------------------------------------------------
 
-# ../shared/exi-vectors beside the repository checkout
-DEFAULT_VECTORS = os.path.join(os.path.dirname(os.path.dirname(os.path.dirname(os.path.dirname(
-    os.path.abspath(__file__))))), "shared", "exi-vectors", "vectors.jsonl")
+# tests/data/exi-vectors in this repository ($MICRO15118_EXI_VECTORS overrides)
+DEFAULT_VECTORS = os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))),
+                               "data", "exi-vectors", "vectors.jsonl")
 VECTOR_SCHEMA = {"appProtocol": "appProtocol", NS_20_CM: "-20:CommonMessages",
                  NS_20_AC: "-20:AC", NS_20_DC: "-20:DC"}
 
 
 def load_vectors(path: str | None = None) -> list[dict]:
-    path = path or os.environ.get("MICRO15118_EXI_VECTORS", DEFAULT_VECTORS)
+    path = path or os.environ.get("MICRO15118_EXI_VECTORS") or DEFAULT_VECTORS
     with open(path) as f:
         return [json.loads(line) for line in f if line.strip()]
 

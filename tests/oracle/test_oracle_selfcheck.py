@@ -1,7 +1,7 @@
 """Self-check of the Josev (EXICodec.jar) oracle against the reference vectors.
 
 Needs python-iso15118 + py4j + a Java runtime; skipped otherwise.  Vectors are read
-from $MICRO15118_EXI_VECTORS (default ../shared/exi-vectors/vectors.jsonl beside the repository).
+from tests/data/exi-vectors/vectors.jsonl ($MICRO15118_EXI_VECTORS overrides).
 
 The ``test_defect_*`` tests pin the oracle's known defects (DEFECTS.md): they
 assert the *wrong* behaviour, so a change in the oracle shows up here.
@@ -26,7 +26,7 @@ from .josev import (  # noqa: E402
 )
 
 # No Java or no vectors is a failure, not a skip: .ci/run installs Java and
-# CI checks out shared/ beside the repository.
+# the vectors are in the repository (tests/data/exi-vectors).
 VECTORS = load_vectors()
 BY_NAME = {v["name"]: v for v in VECTORS}
 
