@@ -83,6 +83,9 @@ def main(argv):
                 evs = evcc.events
                 evcc.events = []
                 for sev in evs:
+                    if sev[0] == "power":
+                        # what the EV saw: W, then V and A (DC) for the host's progress
+                        sev = sev + (vehicle.voltage, vehicle.current)
                     if sev[0] not in ("soc", "power") or heap.next <= now + 200:
                         say(now, "evcc", *sev)
                     if sev[0] == "done":

@@ -2,119 +2,325 @@
 
 Our charger (firmware/secc_main.py) and EV (firmware/evcc_main.py) run on
 simulated boards (MicroPython unix port by default) against the wire
-process; the cable is plugged in, the session runs to SessionStop.  The run
-passes only if the EV finished as planned, its SoC moved the right way and
-the charger's meter (the source of truth) agrees with the energy the EV
-counted within 1 %.
+process, or python-iso15118 ("Josev") takes either end; the cable is
+plugged in and the session runs to SessionStop.
+
+Every run, whatever its end (pass, fail, Ctrl-C, SIGTERM, timeout), leaves
+its evidence in --out: wire.pcap, messages.jsonl (every V2G message decoded
+from the capture, with its raw EXI), both sides' logs (a peer's too) and
+result.json with the verdict of host/verdict.py and its reasons.  Files a
+previous run left in the same directory are removed first.
 """
+import json
 import os
 import re
-import tempfile
+import signal
 import time
 
+from host import verdict
 from host.linkrun import EVCC_MAIN, SECC_MAIN, FirmwareError, LinkBench
 
 PROG = "micro15118"
-_SHOWN = ("plugged", "slac_matched", "secc", "connected", "disconnected", "unplugged",
+DEFAULT_OUT = "session"
+# What a run writes into --out; a new run removes them first (and what the
+# previous result.json listed), nothing else.
+EVIDENCE = ("wire.pcap", "messages.jsonl", "charger.log", "vehicle.log", "result.json",
+            "evcc.log", "secc.log", "evcc_config.json")
+SERVICE_NAMES = {1: "AC", 2: "DC", 5: "AC_BPT", 6: "DC_BPT"}
+CONTROL_NAMES = {1: "scheduled", 2: "dynamic"}
+_SHOWN = ("plugged", "slac_matched", "connected", "disconnected", "unplugged",
           "link_lost", "slac_failed", "sdp_failed", "cp", "TIMEOUT")
 
 
-class Progress:
-    """Prints what a user wants to follow: link steps, session states, and
-    SoC/power at most twice a second."""
+class Interrupted(Exception):
+    """SIGINT or SIGTERM arrived: the run ends, its evidence is kept."""
 
-    def __init__(self):
-        self.start = time.monotonic()
-        self.last_soc = 0.0
-        self.power = None
+
+class _Signals:
+    """SIGINT and SIGTERM raise Interrupted in the main thread while a run
+    is going on, so every context manager (firmware, namespaces, Josev)
+    unwinds and the evidence is written."""
+
+    def __enter__(self):
+        self.saved = {}
+        for sig in (signal.SIGINT, signal.SIGTERM):
+            self.saved[sig] = signal.signal(sig, self._raise)
+        return self
+
+    @staticmethod
+    def _raise(signum, frame):
+        # a second signal while unwinding must not cut the cleanup short
+        signal.signal(signum, signal.SIG_IGN)
+        raise Interrupted(signal.Signals(signum).name)
+
+    def __exit__(self, *exc):
+        for sig, handler in self.saved.items():
+            signal.signal(sig, handler)
+
+
+def prepare_out(out):
+    """Create --out; remove what a previous run wrote there.  Returns the
+    names removed."""
+    os.makedirs(out, exist_ok=True)
+    names = set(EVIDENCE)
+    try:
+        with open(os.path.join(out, "result.json")) as f:
+            names.update(json.load(f).get("files", []))
+    except (OSError, ValueError, AttributeError):
+        pass
+    removed = []
+    for name in sorted(names):
+        path = os.path.join(out, os.path.basename(name))
+        if os.path.isfile(path):
+            os.remove(path)
+            removed.append(name)
+    return removed
+
+
+class Progress:
+    """What a user follows: link steps, session states, and SoC, power,
+    voltage and current in engineering units at most twice a second."""
+
+    def __init__(self, t0):
+        self.t0 = t0
+        self.last = -1.0
+        self.ev = None          # (power W, voltage, current) from our EV
+
+    def say(self, who, text):
+        print("%6.2f s  %-8s %s" % (time.monotonic() - self.t0, who, text), flush=True)
 
     def line(self, who, text):
-        now = time.monotonic() - self.start
-        parts = text.split(" ")
         if not text.startswith("t="):
-            if text.startswith(("METER", "BATTERY")) or "rror" in text:
-                print("%6.2f s  %-8s %s" % (now, who, text), flush=True)
+            if text.startswith(("METER", "BATTERY")):
+                self.say(who, _readable_total(text))
+            elif "rror" in text:
+                self.say(who, text)
             return
+        parts = text.split(" ")
         kind = parts[1] if len(parts) > 1 else ""
         if kind in ("evcc", "secc") and len(parts) > 2:
-            what = parts[2]
-            if what == "power":
-                self.power = parts[3] if len(parts) > 3 else None
-                return
-            if what == "soc":
-                if now - self.last_soc >= 0.5:
-                    self.last_soc = now
-                    print("%6.2f s  %-8s SoC %.2f %%  power %s W" % (
-                        now, who, float(parts[3]), self.power), flush=True)
-                return
-            if what in ("state", "done", "failed", "stopped", "close", "authorized", "service"):
-                print("%6.2f s  %-8s %s" % (now, who, " ".join(parts[2:])), flush=True)
-            return
-        if kind in _SHOWN:
-            print("%6.2f s  %-8s %s" % (now, who, " ".join(parts[1:])), flush=True)
+            self._session(who, parts[2], parts[3:])
+        elif kind in _SHOWN:
+            self.say(who, " ".join(parts[1:]))
+
+    def _session(self, who, what, rest):
+        if what == "power" and who == "vehicle":
+            self.ev = [_num(x) for x in rest[:3]]
+        elif what == "power":                       # charger: p charged/discharged
+            if self.ev is None and time.monotonic() - self.last >= 0.5 and rest:
+                self.last = time.monotonic()
+                self.say(who, "%s  meter %s" % (kw(_num(rest[0])), _meter_text(rest[1:])))
+        elif what == "soc":
+            if time.monotonic() - self.last >= 0.5 and rest:
+                self.last = time.monotonic()
+                p, v, i = (self.ev + [None, None, None])[:3] if self.ev else (None, None, None)
+                extra = ""
+                if v is not None and i is not None:     # DC: the charger's present values
+                    extra = "  %.0f V  %+.1f A" % (v, i)
+                self.say(who, "SoC %.2f %%  %s%s" % (_num(rest[0]), kw(p), extra))
+        elif what == "service" and len(rest) >= 3:
+            self.say(who, "service %s, %s control" % (
+                SERVICE_NAMES.get(int(_num(rest[0]) or 0), rest[0]),
+                CONTROL_NAMES.get(int(_num(rest[2]) or 0), rest[2])))
+        elif what in ("state", "done", "failed", "stopped", "close", "authorized", "warning"):
+            self.say(who, " ".join([what] + rest))
 
 
-def _last(fw, pattern):
+def _num(text):
+    try:
+        return float(text)
+    except (TypeError, ValueError):
+        return None
+
+
+def kw(w):
+    return "--- kW" if w is None else "%+.1f kW" % (w / 1000.0)
+
+
+def _meter_text(rest):
+    try:
+        charged, discharged = (float(x) for x in " ".join(rest).replace("/", " ").split()[:2])
+    except ValueError:
+        return "?"
+    return "charged %.3f Wh, discharged %.3f Wh" % (charged, discharged)
+
+
+def _readable_total(text):
+    m = re.match(r"METER (-?[\d.]+)/(-?[\d.]+)", text)
+    if m:
+        return "meter: charged %.3f Wh, discharged %.3f Wh" % (float(m.group(1)), float(m.group(2)))
+    m = re.match(r"BATTERY soc=([\d.]+) net_wh=(-?[\d.]+)", text)
+    if m:
+        return "battery: SoC %.3f %%, net %+.3f Wh" % (float(m.group(1)), float(m.group(2)))
+    return text
+
+
+def _last(lines, pattern):
     m = None
-    for line in fw.output().splitlines():
+    for line in lines:
         found = re.search(pattern, line)
         if found:
             m = found
     return m
 
 
-def run(args):
-    out = args.out
-    if out:
-        os.makedirs(out, exist_ok=True)
-    workdir = out or tempfile.mkdtemp(prefix="m15sim-")
-    pcap = os.path.join(workdir, "wire.pcap")
+class Run:
+    """One run's evidence, gathered as it goes and written by finish()."""
+
+    def __init__(self, args, out):
+        self.args = args
+        self.out = out
+        self.pcap = os.path.join(out, "wire.pcap")
+        self.t0 = time.monotonic()
+        self.logs = {}              # file name -> Firmware or text
+        self.battery = None         # {'soc_start', 'soc_end', 'net_wh'}
+        self.meter_wh = None
+        self.end = None             # None, or why the run ended early
+        self.peer_log_dir = out
+
+    def path(self, name):
+        return os.path.join(self.out, name)
+
+    def keep(self, name, source):
+        """source: a Firmware (its whole output is written at the end) or text."""
+        self.logs[name] = source
+
+    def read_totals(self):
+        """The battery and the meter our firmware printed when it exited."""
+        for name, source in self.logs.items():
+            lines = getattr(source, "lines", None)
+            if lines is None:
+                continue
+            if name == "vehicle.log":
+                m = _last(lines, r"BATTERY soc=([\d.]+) net_wh=(-?[\d.]+)")
+                if m:
+                    self.battery = {"soc_start": self.args.soc, "soc_end": float(m.group(1)),
+                                    "net_wh": float(m.group(2))}
+            elif name == "charger.log":
+                m = _last(lines, r"METER (-?[\d.]+)/(-?[\d.]+)")
+                if m:
+                    self.meter_wh = float(m.group(1)) - float(m.group(2))
+
+    def finish(self):
+        """Write every piece of evidence; returns the result dict."""
+        self.read_totals()
+        files = []
+        for name, source in self.logs.items():
+            lines = getattr(source, "lines", None)
+            text = "\n".join(lines) if lines is not None else str(source)
+            with open(self.path(name), "w") as f:
+                f.write(text + "\n")
+            files.append(name)
+        msgs = []
+        if os.path.exists(self.pcap):
+            from host import v2glog
+            files.append("wire.pcap")
+            try:
+                msgs = v2glog.messages(self.pcap)
+            except (OSError, ValueError) as e:        # a capture cut short
+                self.end = self.end or "capture unreadable: %s" % e
+            v2glog.write_jsonl_messages(msgs, self.path("messages.jsonl"))
+            files.append("messages.jsonl")
+        for name in ("evcc.log", "secc.log", "evcc_config.json"):
+            if name not in files and os.path.exists(self.path(name)):
+                files.append(name)
+        a = self.args
+        both_ours = a.ev == "ours" and a.charger == "ours"
+        charger_name = "our charger" if a.charger == "ours" else "python-iso15118's charger"
+        result = verdict.judge(msgs, a.service, a.direction, battery=self.battery,
+                               meter_wh=self.meter_wh if both_ours else None,
+                               charger_name=charger_name)
+        if self.end:
+            result["verdict"] = "interrupted" if self.end in ("SIGINT", "SIGTERM") else "fail"
+            result["reasons"].insert(0, self.end if self.end not in ("SIGINT", "SIGTERM")
+                                     else "interrupted by " + self.end)
+        result.update(asked={"service": a.service, "control": a.control, "direction": a.direction,
+                             "soc": a.soc, "loops": a.loops},
+                      pairing={"charger": a.charger, "ev": a.ev, "runtime": a.runtime},
+                      battery=self.battery, meter_wh=self.meter_wh,
+                      seconds=round(time.monotonic() - self.t0, 2),
+                      files=sorted(files + ["result.json"]))
+        with open(self.path("result.json"), "w") as f:
+            json.dump(result, f, indent=1)
+            f.write("\n")
+        return result
+
+
+def check_args(args):
     if args.direction == "discharge" and not args.service.endswith("_bpt"):
         raise ValueError("--direction discharge needs an _bpt service")
-    if "josev" in (args.ev, args.charger):
-        return run_with_josev(args, pcap)
-    progress = Progress()
-    print("%s sim: %s, %s control, %s; charger ours, EV ours, %s" % (
-        PROG, args.service, args.control, args.direction, args.runtime), flush=True)
-    vehicle_args = ("--service", args.service, "--control", args.control,
-                    "--direction", args.direction, "--loops", str(args.loops),
-                    "--soc", str(args.soc))
+    if "josev" in (args.ev, args.charger) and os.geteuid() != 0:
+        raise RuntimeError("--ev josev / --charger josev need root (network namespaces)")
+
+
+def run(args):
+    check_args(args)
+    out = args.out or DEFAULT_OUT
+    removed = prepare_out(out)
+    r = Run(args, out)
+    print("%s sim: %s, %s control, %s; charger %s, EV %s, %s; evidence in %s/%s" % (
+        PROG, args.service, args.control, args.direction, args.charger, args.ev, args.runtime,
+        out, " (previous run's files removed)" if removed else ""), flush=True)
+    with _Signals():
+        try:
+            if "josev" in (args.ev, args.charger):
+                _run_with_josev(args, r)
+            else:
+                _run_ours(args, r)
+        except Interrupted as e:
+            r.end = str(e)
+        except (FirmwareError, RuntimeError, OSError) as e:
+            r.end = str(e).splitlines()[0] if str(e) else type(e).__name__
+        finally:
+            result = r.finish()
+    _report(result, out)
+    if result["verdict"] == "interrupted":
+        return 130
+    return 0 if result["verdict"] == "pass" else 1
+
+
+def _report(result, out):
+    if result["verdict"] == "pass":
+        figures = []
+        b = result.get("battery")
+        if b:
+            figures.append("SoC %.2f -> %.3f %%" % (b["soc_start"], b["soc_end"]))
+        if result.get("meter_wh") is not None:
+            figures.append("meter %+.3f Wh" % result["meter_wh"])
+        if b:
+            figures.append("battery %+.3f Wh" % b["net_wh"])
+        figures.append("wire %+.3f Wh" % result["wire_wh"])
+        print("%s sim: pass: %s (%s/result.json)" % (PROG, ", ".join(figures), out), flush=True)
+    else:
+        for reason in result["reasons"]:
+            print("%s sim: %s: %s" % (PROG, result["verdict"], reason), flush=True)
+        print("%s sim: evidence in %s/" % (PROG, out), flush=True)
+
+
+def _vehicle_args(args, *extra):
+    return ("--service", args.service, "--control", args.control, "--direction", args.direction,
+            "--loops", str(args.loops), "--soc", str(args.soc)) + extra
+
+
+def _run_ours(args, r):
+    progress = Progress(r.t0)
+    with LinkBench(pcap=r.pcap, runtime=args.runtime, on_line=progress.line,
+                   charger_script=SECC_MAIN, vehicle_script=EVCC_MAIN,
+                   charger_args=("--sessions", "1"), vehicle_args=_vehicle_args(args)) as bench:
+        r.keep("charger.log", bench.charger)
+        r.keep("vehicle.log", bench.vehicle)
+        bench.plug()
+        rc = _wait_exit(bench.vehicle, args.timeout, r)
+        bench.charger.wait_exit(15)
+    if rc != 0:
+        raise RuntimeError("our EV did not complete the session: %s" % _ev_failure(bench.vehicle, rc))
+
+
+def _wait_exit(fw, timeout, r):
     try:
-        with LinkBench(pcap=pcap, runtime=args.runtime, on_line=progress.line,
-                       charger_script=SECC_MAIN, vehicle_script=EVCC_MAIN,
-                       charger_args=("--sessions", "1"), vehicle_args=vehicle_args) as bench:
-            bench.plug()
-            rc = bench.vehicle.wait_exit(args.timeout)
-            bench.charger.wait_exit(15)
-            ev_out = bench.vehicle.output()
-            ch_out = bench.charger.output()
-            battery = _last(bench.vehicle, r"BATTERY soc=([\d.]+) net_wh=(-?[\d.]+)")
-            meter = _last(bench.charger, r"METER (-?[\d.]+)/(-?[\d.]+)")
-    except FirmwareError as exc:
-        raise RuntimeError(str(exc).splitlines()[0]) from None
-    if out:
-        with open(os.path.join(out, "vehicle.log"), "w") as f:
-            f.write(ev_out + "\n")
-        with open(os.path.join(out, "charger.log"), "w") as f:
-            f.write(ch_out + "\n")
-        from host import v2glog
-        n = v2glog.write_jsonl(pcap, os.path.join(out, "messages.jsonl"))
-        print("%s sim: %d messages logged in %s" % (PROG, n, os.path.join(out, "messages.jsonl")))
-    if rc != 0 or battery is None or meter is None:
-        raise RuntimeError("the session did not complete (EV exit %s)" % rc)
-    soc = float(battery.group(1))
-    ev_wh = float(battery.group(2))
-    meter_wh = float(meter.group(1)) - float(meter.group(2))
-    discharging = args.direction == "discharge"
-    moved = soc < args.soc if discharging else soc > args.soc
-    if not moved:
-        raise RuntimeError("SoC went from %.2f to %.3f %% while %sing" % (
-            args.soc, soc, args.direction))
-    if abs(meter_wh - ev_wh) > 0.01 * max(abs(meter_wh), 1e-9):
-        raise RuntimeError("meter %.3f Wh and EV %.3f Wh differ by more than 1 %%" % (meter_wh, ev_wh))
-    print("%s sim: ok: SoC %.2f -> %.3f %%, meter %.3f Wh, EV %.3f Wh" % (
-        PROG, args.soc, soc, meter_wh, ev_wh))
-    return 0
+        return fw.wait_exit(timeout)
+    except FirmwareError:
+        raise RuntimeError("timeout: the session did not end within %g s" % timeout) from None
 
 
 # --- with python-iso15118 ("Josev") on one or both ends ---------------------
@@ -127,93 +333,75 @@ def _runs(pairs):
     return " ".join(name if n == 1 else "%sx%d" % (name, n) for name, n in pairs)
 
 
-def run_with_josev(args, pcap):
+def _run_with_josev(args, r):
     """Josev runs on the kernel's TCP/IPv6 in a network namespace, on a TAP
     bridged into the wire behind a modem model; a SLAC agent puts that modem
-    into the AVLN.  Our firmware, if any, is on the wire as a simulated board."""
+    into the AVLN.  Our firmware, if any, is on the wire as a simulated board.
+    Josev's logs go to --out."""
     from host import josev, tap
 
-    if os.geteuid() != 0:
-        raise RuntimeError("--ev josev / --charger josev need root (network namespaces)")
     if args.direction == "discharge" and args.ev == "josev":
         raise ValueError("python-iso15118's EV only charges; use --direction charge")
     josev.check_installed()
     service = args.service.upper()
-    print("%s sim: %s, %s control, %s; charger %s, EV %s" % (
-        PROG, args.service, args.control, args.direction, args.charger, args.ev), flush=True)
-    start = time.monotonic()
-
-    def say(who, text):
-        print("%6.2f s  %-8s %s" % (time.monotonic() - start, who, text), flush=True)
-
+    progress = Progress(r.t0)
     if args.ev == "josev" and args.charger == "josev":
-        r = josev.josev_over_wire(service, args.control, timeout=args.timeout, pcap=pcap)
-        if not r.ok:
-            raise RuntimeError("Josev against Josev failed:\n" + r.report())
-        say("both", "sequence: " + _runs(josev.runs(r.sequence)))
-        print("%s sim: ok: Josev EVCC and SECC over the wire, %d pairs in %.2f s" % (
-            PROG, len(r.pairs), r.timings["sap_to_stop"]))
-        return 0
-    progress = Progress()
+        res = josev.josev_over_wire(service, args.control, timeout=args.timeout, pcap=r.pcap,
+                                    log_dir=r.out)
+        if not res.ok:
+            raise RuntimeError("python-iso15118 against itself did not complete the session")
+        progress.say("both", "sequence: " + _runs(josev.runs(res.sequence)))
+        return
     if args.ev == "josev":                        # Josev's EV, our charger
-        with tap.NetNs() as ns, LinkBench(pcap=pcap, runtime=args.runtime, vehicle=False,
+        with tap.NetNs() as ns, LinkBench(pcap=r.pcap, runtime=args.runtime, vehicle=False,
                                           on_line=progress.line, charger_script=SECC_MAIN,
                                           charger_args=("--sessions", "1")) as bench:
+            r.keep("charger.log", bench.charger)
             t = josev.tap_on_wire(bench.server, ns, "pev", EV_TAP_MAC)
             try:
                 bench.plug()
                 bench.charger.wait_event("plugged", 10)
                 josev.join_avln(("pev", t, ns, EV_TAP_MAC))
-                say("vehicle", "python-iso15118 EVCC starting on %s" % t.name)
-                with josev.JosevEvcc(ns, t.name, service=service, control=args.control) as ev:
+                progress.say("vehicle", "python-iso15118 EVCC starting on %s" % t.name)
+                with josev.JosevEvcc(ns, t.name, service=service, control=args.control,
+                                     log_dir=r.out) as ev:
                     ok = ev.wait_done(args.timeout)
                     seq = ev.sequence()
-                    log = ev.log_text(tail=30)
                 bench.charger.wait_exit(15)
-                meter = _last(bench.charger, r"METER (-?[\d.]+)/(-?[\d.]+)")
             finally:
                 t.close()
         if not ok:
-            raise RuntimeError("Josev's EV did not finish its session:\n" + log)
-        say("vehicle", "sequence: " + _runs(josev.runs(seq)))
-        charged = float(meter.group(1)) - float(meter.group(2)) if meter else 0.0
-        if charged <= 0:
-            raise RuntimeError("our charger's meter shows no energy delivered")
-        print("%s sim: ok: python-iso15118 EV completed the session; meter %.3f Wh" % (PROG, charged))
-        return 0
-    # our EV, Josev's charger
+            raise RuntimeError("python-iso15118's EV did not finish its session")
+        progress.say("vehicle", "sequence: " + _runs(josev.runs(seq)))
+        return
+    # our EV, Josev's charger.  Josev's simulated SECC has no power stage
+    # (1 V present voltage) and answers its first messages slowly.
     protocol = "ISO_15118_20_DC" if args.service.startswith("dc") else "ISO_15118_20_AC"
-    vehicle_args = ("--service", args.service, "--control", args.control,
-                    "--direction", args.direction, "--loops", str(args.loops),
-                    "--soc", str(args.soc),
-                    # Josev's simulated SECC has no power stage (1 V present
-                    # voltage) and answers its first messages slowly.
-                    "--precharge-tolerance", "1000", "--msg-timeout", "6000",
-                    "--loop-timeout", "3000")
-    with tap.NetNs() as ns, LinkBench(pcap=pcap, runtime=args.runtime, charger=False,
+    vehicle_args = _vehicle_args(args, "--precharge-tolerance", "1000", "--msg-timeout", "6000",
+                                 "--loop-timeout", "3000")
+    with tap.NetNs() as ns, LinkBench(pcap=r.pcap, runtime=args.runtime, charger=False,
                                       on_line=progress.line, vehicle_script=EVCC_MAIN,
                                       vehicle_args=vehicle_args) as bench:
+        r.keep("vehicle.log", bench.vehicle)
         t = josev.tap_on_wire(bench.server, ns, "evse", EVSE_TAP_MAC)
         try:
-            with josev.JosevSecc(ns, t.name, protocols=(protocol,)) as secc:
+            with josev.JosevSecc(ns, t.name, protocols=(protocol,), log_dir=r.out) as secc:
                 secc.wait_ready()
-                say("charger", "python-iso15118 SECC ready on %s" % t.name)
+                progress.say("charger", "python-iso15118 SECC ready on %s" % t.name)
 
                 def plug():
                     bench.server.set_duty(50)
                     bench.plug()
                 josev.join_avln(("evse", t, ns, EVSE_TAP_MAC), after_start=plug)
-                rc = bench.vehicle.wait_exit(args.timeout)
-                battery = _last(bench.vehicle, r"BATTERY soc=([\d.]+) net_wh=(-?[\d.]+)")
+                rc = _wait_exit(bench.vehicle, args.timeout, r)
         finally:
             t.close()
-    if rc != 0 or battery is None:
-        raise RuntimeError("our EV did not complete the session (exit %s)" % rc)
-    soc = float(battery.group(1))
-    net = float(battery.group(2))
-    moved = net < 0 if args.direction == "discharge" else net > 0
-    if not moved:
-        raise RuntimeError("no energy moved the right way (EV %.3f Wh)" % net)
-    print("%s sim: ok: our EV with python-iso15118's SECC: SoC %.2f -> %.3f %%, EV %.3f Wh" % (
-        PROG, args.soc, soc, float(battery.group(2))))
-    return 0
+    if rc != 0:
+        raise RuntimeError("our EV did not complete the session with python-iso15118's charger: %s"
+                           % _ev_failure(bench.vehicle, rc))
+
+
+def _ev_failure(fw, rc):
+    """Why our EV ended: the last 'evcc failed ...' line it printed."""
+    m = _last(fw.lines, r"^t=\d+ evcc failed (.*)$")
+    return m.group(1) if m else "exit %s" % rc

@@ -1,8 +1,11 @@
 """The V2G messages of a capture: reassemble the TCP streams of a pcap,
 split them into V2GTP messages and decode the EXI with our codec.
 
-    messages(pcap_path) -> [{'t', 'from', 'ptype', 'name', 'body'}]
+    messages(pcap_path) -> [{'t', 'from', 'ptype', 'name', 'body', 'hex'}]
     write_jsonl(pcap_path, out_path) -> number of messages
+
+'t' is the capture's timestamp of the message's last byte (the time base of
+wire.pcap); 'hex' is the raw EXI payload, beside its decoded 'body'.
 
 'from' is 'EV' or 'SECC' (the SECC is the side that accepted the TCP
 connection).  Retransmitted and duplicated segments are merged by sequence
@@ -93,7 +96,7 @@ def messages(pcap_path):
                 entry["name"], entry["body"] = name, body
             except ValueError as e:
                 entry["name"], entry["error"] = "?", str(e)
-                entry["hex"] = payload.hex()
+            entry["hex"] = payload.hex()
             out.append(entry)
             i += 8 + length
     out.sort(key=lambda e: e["t"])
@@ -111,7 +114,10 @@ def _jsonable(value):
 
 
 def write_jsonl(pcap_path, out_path):
-    msgs = messages(pcap_path)
+    return write_jsonl_messages(messages(pcap_path), out_path)
+
+
+def write_jsonl_messages(msgs, out_path):
     with open(out_path, "w") as f:
         for m in msgs:
             f.write(json.dumps(_jsonable(m)) + "\n")
