@@ -34,6 +34,7 @@ class FakeSecc:
         self.energy_wh = 0.0       # the meter: power x time between loop requests
         self.p = 0.0
         self.t = None
+        self.schedule = (50000.0, -7000.0)   # ChargingSchedule, DischargingSchedule (W)
 
     def _meter(self, now):
         if self.t is not None:
@@ -128,9 +129,9 @@ class FakeSecc:
         def sched(p):
             return {'PowerSchedule': {'TimeAnchor': 1735732800, 'PowerScheduleEntries': {
                 'PowerScheduleEntry': [{'Duration': 86400, 'Power': R(p)}]}}}
-        t = {'ScheduleTupleID': 7, 'ChargingSchedule': sched(50000)}
+        t = {'ScheduleTupleID': 7, 'ChargingSchedule': sched(self.schedule[0])}
         if self.services != (1, 2) and self.service in (5, 6):
-            t['DischargingSchedule'] = sched(-7000)
+            t['DischargingSchedule'] = sched(self.schedule[1])
         return 'ScheduleExchangeRes', {'EVSEProcessing': proc,
                                        'Scheduled_SEResControlMode': {'ScheduleTuple': [t]}}
 
@@ -170,7 +171,8 @@ class FakeSecc:
         if 'EVTargetCurrent' in m:
             i = msg.value(m['EVTargetCurrent'])
         elif self.channel == 'Discharge':
-            i = -min(50.0, abs(msg.value(m['EVMaximumDischargeCurrent'])))
+            i = -min(50.0, abs(msg.value(m['EVMaximumDischargeCurrent'])),
+                     abs(msg.value(m['EVMaximumDischargePower'])) / u)
         else:
             i = min(250.0, msg.value(m['EVMaximumChargeCurrent']),
                     msg.value(m['EVMaximumChargePower']) / u)
@@ -196,10 +198,12 @@ class FakeSecc:
             if k.endswith('CLReqControlMode'):
                 mode = k
                 m = b[k]
+        scheduled = 'Scheduled' in mode
         if self.channel == 'Discharge':
-            p = -min(11000.0, abs(msg.value(m['EVMaximumDischargePower'])))
+            p = -min(11000.0, abs(msg.value(m['EVMaximumDischargePower'])),
+                     -self.schedule[1] if scheduled else 1e9)
         else:
-            p = min(22000.0, msg.value(m['EVMaximumChargePower']))
+            p = min(22000.0, msg.value(m['EVMaximumChargePower']), self.schedule[0] if scheduled else 1e9)
         self.p = p
         res = self._status()
         res[mode.replace('Req', 'Res')] = {'EVSETargetActivePower': R(p)}

@@ -15,9 +15,7 @@ def response(ev, res, now):
     code = res['ResponseCode']
     if code.startswith('WARNING'):
         # not authorized (e.g. WARNING_EIMAuthorizationFailure): end politely
-        ev.ctx.warning = code
-        ev.ctx.stop_with = msg.TERMINATE
-        return 'SessionStop', 0
+        return ev.decline(code, now)
     if res['EVSEProcessing'] != msg.FINISHED:
         return ev.repeat(now, 'ongoing')
     return 'ServiceDiscovery', 0

@@ -11,5 +11,5 @@ def request(ev, now):
 
 def response(ev, res, now):
     if 'EIM' not in res['AuthorizationServices']:
-        return ev.fail('AuthorizationSetup: EIM not offered', now)
+        return ev.decline('AuthorizationSetup: EIM not offered', now)
     return 'Authorization', 0

@@ -1,15 +1,18 @@
 """AC_/DC_ChargeLoop.  Scheduled: the EV asks for a current (DC) or reports
 its power (AC) within its limits, the EVSE's and the schedule's; dynamic: the
 EV gives limits and the EVSE decides.  The delivered power comes back in
-every response (DC: present voltage x current; AC: EVSETargetActivePower, or
-the EV's own plan when the EVSE gives none) and goes to the vehicle.
+every response (DC: present voltage x current; AC: EVSEPresentActivePower,
+no more than the EV draws: the lower of EVSETargetActivePower and its own
+plan) and goes to the vehicle, signed as the charger reports it.  A present
+current or power against the asked direction or above the EV's limits ends
+the session (guard.py): PowerDelivery(Stop), SessionStop(Terminate).
 
 The loop ends when the vehicle reaches its SoC goal (target SoC charging,
 minimum SoC discharging), after `loops` loops, when the vehicle asks, or
 when the EVSE notifies Terminate / Pause / ServiceRenegotiation.  A
 ScheduleRenegotiation notification goes through ScheduleExchange again."""
 from iso20 import msg
-from iso20.evcc import params
+from iso20.evcc import guard, params
 from iso20.evcc.power_delivery import planned_power
 
 R = params.R
@@ -87,32 +90,34 @@ def request(ev, now):
 
 
 def _delivered(ev, res, now):
-    """The power flowing from now on, W (+ charge); direction from the
-    channel in use, so either sign convention of the EVSE works."""
+    """Check what the charger reports against the direction asked and the
+    EV's limits (guard.py), then hand the power flowing from now on to the
+    vehicle, signed as the charger reported it (+ into the EV).  Returns
+    the power, or None once the EV has declined to go on."""
     ctx = ev.ctx
     v = ev.vehicle
     part = res[_mode(ctx, 'Res')]
     if ctx.dc:
         u = msg.value(res['EVSEPresentVoltage'])
-        i = msg.value(res['EVSEPresentCurrent'])
-        p = abs(u * i)
+        p, i, why = guard.dc(ev, u, msg.value(res['EVSEPresentCurrent']))
         params.read_evse(ev, part)
+        book = p
     else:
         u = i = None
-        t = part.get('EVSETargetActivePower')
-        p = abs(planned_power(ev)) if t is None else abs(msg.value(t))
-        p = min(p, v.max_discharge_power if ctx.discharge else v.max_charge_power)
-    if ctx.discharge:
-        p = -p
-    ctx.ev_power = p
-    v.delivered(now, p, u, i)
-    return p
+        p, book, why = guard.ac(ev, part.get('EVSETargetActivePower'), part.get('EVSEPresentActivePower'))
+    if why is not None:
+        return ev.decline(why, now)
+    ctx.ev_power = book
+    v.delivered(now, book, u, i)
+    return book
 
 
 def response(ev, res, now):
     ctx = ev.ctx
     v = ev.vehicle
     p = _delivered(ev, res, now)
+    if p is None:
+        return None
     ev.events.append(('power', p))
     ev.events.append(('soc', v.soc()))
     ctx.loops_done += 1

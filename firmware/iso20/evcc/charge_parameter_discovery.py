@@ -37,9 +37,9 @@ def response(ev, res, now):
     ctx = ev.ctx
     part = res.get(_mode(ctx, 'Res'))
     if part is None:
-        return ev.fail('ChargeParameterDiscovery: no %s' % _mode(ctx, 'Res'), now)
+        return ev.decline('ChargeParameterDiscovery: no %s' % _mode(ctx, 'Res'), now)
     ctx.evse = {}
     params.read_evse(ev, part)
     if ctx.dc and ctx.evse['EVSEMaximumVoltage'] < ev.vehicle.present_voltage():
-        return ev.fail('ChargeParameterDiscovery: EVSE voltage below the battery', now)
+        return ev.decline('ChargeParameterDiscovery: EVSE voltage below the battery', now)
     return 'ScheduleExchange', 0

@@ -13,11 +13,22 @@ config (a dict, every key optional):
   loop_interval_ms   pause between two charge-loop requests (default 250)
   ongoing_delay_ms   pause before repeating an Ongoing request (default 100)
   discharge_sign     +1 (default) or -1: the sign of discharge limits on the wire
+               (limits only: present values and targets are always signed,
+               + into the EV, - out of it, as ISO 15118-20 and our SECC do)
+  present_values     'signed' (default): EVSEPresentCurrent, EVSETargetActivePower
+               and EVSEPresentActivePower carry the direction (+ into the EV,
+               - out of it); a value against the BPT channel ends the session.
+               'magnitude': a charger known to report magnitudes only; the
+               direction is then taken from the channel and cannot be checked
+  bidirectional      Dynamic BPT only: accept power in either direction within
+               the EV's limits (the charger steers; default False: the
+               selected BPT channel is the only allowed direction)
   precharge_tolerance_v   |EVSE - battery| voltage to end pre-charge (default 10)
   welding_voltage_v       voltage under which welding detection ends (default 60)
   max_supporting_points   ScheduleExchangeReq (12..1024, default 1024)
   stop         how the session ends: 'Terminate' (default), 'Pause'
   timeouts     dict overriding TIMEOUTS below (ms)
+  tolerances   dict overriding TOLERANCES below
 """
 from iso20 import msg
 
@@ -31,6 +42,21 @@ TIMEOUTS = {
     'ongoing': 60000,      # V2G_EVCC_Ongoing_Timeout
     'cable_check': 40000,  # V2G_EVCC_CableCheck_Timeout
     'pre_charge': 10000,   # V2G_EVCC_PreCharge_Timeout
+}
+
+# The EV's safety envelope on what the charger reports (evcc/guard.py).
+# Direction: a present current / power against the channel by more than
+# this ends the session (+1 A or +10 W while discharging does).  Limits: a
+# present current, power or voltage above the EV's maximum by more than
+# max(absolute, percent of the limit) ends it.
+TOLERANCES = {
+    'direction_a': 0.5,    # A, DC present current
+    'direction_w': 5.0,    # W, AC target / present active power
+    'limit_a': 1.0,        # A
+    'limit_w': 100.0,      # W
+    'limit_v': 2.0,        # V
+    'limit_pct': 2.0,      # % of the current and power limits
+    'limit_v_pct': 1.0,    # % of the maximum voltage
 }
 
 _SERVICES = {'ac': msg.SERVICE_AC, 'dc': msg.SERVICE_DC,
@@ -75,6 +101,13 @@ class Context:
         self.final_stop = c.get('stop', msg.TERMINATE)
         self.timeouts = dict(TIMEOUTS)
         self.timeouts.update(c.get('timeouts', {}))
+        self.tol = dict(TOLERANCES)
+        self.tol.update(c.get('tolerances', {}))
+        present = c.get('present_values', 'signed')
+        if present not in ('signed', 'magnitude'):
+            raise ValueError('present_values must be signed or magnitude')
+        self.magnitude_only = present == 'magnitude'
+        self.both_ways = bool(c.get('bidirectional', False)) and self.bpt and self.dynamic
         self.reset()
 
     def reset(self):
@@ -96,7 +129,7 @@ class Context:
         self.welded = False
         self.evse_voltage = None
         self.ev_power = 0.0       # AC: what the EV draws now
-        self.warning = None       # a WARNING that ended the session
+        self.in_loop = False      # the SECC is in its charge loop (PowerDelivery Start answered)
         self.end_reason = None    # why the charge loop ended
         self.welded_sent = False
         self.stop_sent = None

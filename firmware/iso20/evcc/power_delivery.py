@@ -8,17 +8,24 @@ REQ = 'PowerDeliveryReq'
 RES = 'PowerDeliveryRes'
 
 
-def planned_power(ev):
-    """The power the EV plans for now, W, signed (- = discharge)."""
+def power_limit(ev, discharge):
+    """The most power the EV may take (discharge: give) now, W, a magnitude:
+    its own limit, the EVSE's, and in scheduled mode the schedule's."""
     ctx = ev.ctx
     v = ev.vehicle
-    if ctx.discharge:
+    if discharge:
         p = min(v.max_discharge_power, params.evse(ev, 'EVSEMaximumDischargePower', v.max_discharge_power))
     else:
         p = min(v.max_charge_power, params.evse(ev, 'EVSEMaximumChargePower', v.max_charge_power))
-    if ctx.schedule_power is not None:
+    if ctx.schedule_power is not None and discharge == ctx.discharge:
         p = min(p, ctx.schedule_power)
-    return -p if ctx.discharge else p
+    return p
+
+
+def planned_power(ev):
+    """The power the EV plans for now, W, signed (- = discharge)."""
+    p = power_limit(ev, ev.ctx.discharge)
+    return -p if ev.ctx.discharge else p
 
 
 def request(ev, now):
@@ -49,6 +56,7 @@ def response(ev, res, now):
         if not ctx.started:
             ctx.loops_done = 0
         ctx.started = True
+        ctx.in_loop = True
         ctx.ev_power = 0.0
         return 'ChargeLoop', 0
     if ctx.progress == msg.SCHEDULE_RENEGOTIATION:
@@ -57,8 +65,10 @@ def response(ev, res, now):
         if res['ResponseCode'].startswith('WARNING'):
             ctx.progress = msg.START     # refused: the loop goes on
             return 'ChargeLoop', 0
+        ctx.in_loop = False
         ctx.tuple_id = ctx.schedule_power = None
         return 'ScheduleExchange', 0
+    ctx.in_loop = False
     ev.vehicle.contactor(False, now)
     if ctx.dc:
         ctx.welded = False

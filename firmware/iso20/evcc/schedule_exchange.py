@@ -35,13 +35,13 @@ def response(ev, res, now):
     if ctx.dynamic:
         part = res.get('Dynamic_SEResControlMode')
         if part is None:
-            return ev.fail('ScheduleExchange: no dynamic control mode', now)
+            return ev.decline('ScheduleExchange: no dynamic control mode', now)
         ctx.evse_targets = dict((k, part[k]) for k in ('DepartureTime', 'MinimumSOC', 'TargetSOC')
                                 if k in part)
     else:
         part = res.get('Scheduled_SEResControlMode')
         if part is None:
-            return ev.fail('ScheduleExchange: no scheduled control mode', now)
+            return ev.decline('ScheduleExchange: no scheduled control mode', now)
         for t in part['ScheduleTuple']:
             if ctx.discharge:
                 if 'DischargingSchedule' in t:
@@ -53,7 +53,7 @@ def response(ev, res, now):
                 ctx.schedule_power = _first_power(t['ChargingSchedule'])
                 break
         if ctx.tuple_id is None:
-            return ev.fail('ScheduleExchange: no schedule for discharging', now)
+            return ev.decline('ScheduleExchange: no schedule for discharging', now)
     ctx.progress = msg.START
     # after a schedule renegotiation the DC output is already checked and live
     return ('CableCheck' if ctx.dc and not ctx.started else 'PowerDelivery'), 0

@@ -20,10 +20,10 @@ def _param(pset, name):
 def response(ev, res, now):
     ctx = ev.ctx
     if res['ServiceID'] != ctx.service_id:
-        return ev.fail('ServiceDetail: details of service %d' % res['ServiceID'], now)
+        return ev.decline('ServiceDetail: details of service %d' % res['ServiceID'], now)
     for pset in res['ServiceParameterList']['ParameterSet']:
         if _param(pset, 'ControlMode') == ctx.control:
             ctx.parameter_set_id = pset['ParameterSetID']
             return 'ServiceSelection', 0
-    return ev.fail('ServiceDetail: no parameter set with %s control'
+    return ev.decline('ServiceDetail: no parameter set with %s control'
                    % ('dynamic' if ctx.dynamic else 'scheduled'), now)

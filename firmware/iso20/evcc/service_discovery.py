@@ -13,5 +13,5 @@ def response(ev, res, now):
     ctx.renegotiation_supported = res['ServiceRenegotiationSupported']
     ids = [s['ServiceID'] for s in res['EnergyTransferServiceList']['Service']]
     if ctx.service_id not in ids:
-        return ev.fail('ServiceDiscovery: service %d not offered (%r)' % (ctx.service_id, ids), now)
+        return ev.decline('ServiceDiscovery: service %d not offered (%r)' % (ctx.service_id, ids), now)
     return 'ServiceDetail', 0

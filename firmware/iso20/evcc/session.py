@@ -6,13 +6,24 @@
     ev.poll(now); ev.next_deadline()
     ev.out     -> [(ptype, payload)]   # to send, in order
     ev.events  -> ('state', name) ('session', id) ('soc', x) ('power', w)
-                  ('done', reason) ('failed', reason) ('close',)
+                  ('stopping', reason) ('done', reason) ('failed', reason) ('close',)
 
 Each state is a module (REQ/RES names, TIMEOUT, request(), response()); a
 response() returns the next state's name and a delay before its request, or
-None once it has ended the session.  Anything wrong in a response (it does
-not decode, is not the one expected, FAILED_*, wrong SessionID, values the
-state cannot use) ends the session: ('failed', reason) then ('close',).
+None once it has ended the session.
+
+Two ways to end on an error:
+* fail(): at once, ('failed', reason) then ('close',), where talking is
+  pointless: the connection is lost, a response does not decode or is not
+  the one expected, a wrong SessionID, a FAILED_* response code (the SECC
+  has ended its session), no response in time, no session set up.
+* decline(): once a session is set up and the EV will not go on (values it
+  cannot use, no discharging schedule, a WARNING, Ongoing for too long, a
+  charger outside the EV's safety envelope: evcc/guard.py): power off at
+  once (contactor open, 0 W booked), ('stopping', reason), then
+  PowerDeliveryReq(Stop) if the SECC is in its charge loop (no SECC takes
+  SessionStopReq there), SessionStopReq(Terminate), and on its response, any
+  response, or after its timeout: ('failed', reason) and ('close',).
 """
 import os
 import time
@@ -64,6 +75,7 @@ class Evcc:
         self.ongoing_since = None # first Ongoing of the present state
         self.ended = False
         self.result = None        # ('done', reason) | ('failed', reason)
+        self.declined = None      # the reason while SessionStop goes out after decline()
         self.paused = False       # ended with SessionStop(Pause): resume with session_id
         self.dropped = 0
         self.sent = 0
@@ -82,6 +94,9 @@ class Evcc:
     def handle(self, ptype, payload, now):
         if self.ended or self.deadline is None:
             self.dropped += 1     # nothing asked: unsolicited or late
+            return
+        if self.declined is not None:
+            self._declined_answer(ptype, payload, now)
             return
         step = self.step
         try:
@@ -104,7 +119,7 @@ class Evcc:
                 return
             nxt = step.response(self, body, now)
         except _BAD as e:
-            self.fail('bad %s: %r' % (name, e), now)
+            self.decline('bad %s: %r' % (name, e), now)
             return
         if nxt is not None and not self.ended:
             self.goto(nxt[0], now, nxt[1])
@@ -118,7 +133,10 @@ class Evcc:
         if self.send_at is not None and now >= self.send_at:
             self.send(now)
         if self.deadline is not None and now >= self.deadline:
-            self.fail('timeout waiting for ' + self.res_name, now)
+            if self.declined is not None:
+                self.fail('%s (no %s)' % (self.declined, self.res_name), now)
+            else:
+                self.fail('timeout waiting for ' + self.res_name, now)
 
     def next_deadline(self):
         ts = [t for t in (self.send_at, self.deadline, self.setup_deadline) if t is not None]
@@ -158,7 +176,7 @@ class Evcc:
             ptype, data = msg.encode(self.req_name, step.request(self, now))
         except _BAD as e:
             # the vehicle's values do not fit the message (e.g. out of range)
-            self.fail('cannot build %s: %r' % (self.req_name, e), now)
+            self.decline('cannot build %s: %r' % (self.req_name, e), now)
             return
         self.out.append((ptype, data))
         self.sent += 1
@@ -170,8 +188,7 @@ class Evcc:
         if self.ongoing_since is None:
             self.ongoing_since = now
         elif now - self.ongoing_since >= self.ctx.timeouts[limit_key]:
-            self.fail('timeout: %s still Ongoing' % self.state, now)
-            return None
+            return self.decline('timeout: %s still Ongoing' % self.state, now)
         return self.state, self.ctx.ongoing_delay
 
     def session_set_up(self):
@@ -179,6 +196,50 @@ class Evcc:
 
     def finish(self, reason, now):
         self._end(('done', reason), now, True)
+
+    def decline(self, reason, now):
+        """The EV will not go on: tell the SECC (SessionStop, Terminate)
+        before closing, if there is a session to stop; else fail()."""
+        if (self.ended or self.declined is not None or self.ctx.session_id is None
+                or self.state == 'SessionStop'):
+            return self.fail(reason, now)
+        self.declined = reason
+        self.deadline = self.send_at = self.setup_deadline = None
+        self._power_off(now)
+        self.events.append(('stopping', reason))
+        ctx = self.ctx
+        ctx.stop_with = msg.TERMINATE
+        ctx.end_reason = reason
+        if ctx.in_loop:
+            ctx.progress = msg.STOP
+            self.goto('PowerDelivery', now)
+        else:
+            self.goto('SessionStop', now)
+        return None
+
+    def _declined_answer(self, ptype, payload, now):
+        """Any answer while declining: after PowerDeliveryRes(Stop),
+        SessionStop; else the end."""
+        self.deadline = None
+        if self.state == 'PowerDelivery':
+            try:
+                name, body = msg.decode(ptype, payload)
+                code = body.get('ResponseCode', '')
+                ok = name == self.res_name and not code.startswith('FAILED')
+            except Exception:
+                ok = False
+            if ok:
+                self.ctx.in_loop = False
+                self.goto('SessionStop', now)
+                return
+        self.fail(self.declined, now)
+
+    def _power_off(self, now):
+        self.ctx.ev_power = 0.0
+        if self.vehicle.closed:
+            self.vehicle.contactor(False, now)
+        else:
+            self.vehicle.delivered(now, 0.0)
 
     def fail(self, reason, now, close=True):
         self._end(('failed', reason), now, close)
@@ -190,10 +251,7 @@ class Evcc:
         self.ended = True
         self.deadline = self.send_at = self.setup_deadline = None
         self.result = result
-        if self.vehicle.closed:
-            self.vehicle.contactor(False, now)
-        else:
-            self.vehicle.delivered(now, 0.0)
+        self._power_off(now)
         self.events.append(result)
         if close:
             self.events.append(('close',))

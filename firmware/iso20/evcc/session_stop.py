@@ -26,8 +26,6 @@ def response(ev, res, now):
         ctx.started = False
         ev.events.append(('renegotiate', why))
         return 'ServiceDiscovery', 0
-    if ctx.warning is not None:
-        return ev.fail(ctx.warning, now)
     ev.paused = kind == msg.PAUSE
     ev.finish('%s: %s' % (kind, why), now)
     return None
