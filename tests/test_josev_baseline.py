@@ -5,9 +5,19 @@ and they check host/josev.py itself: process start in a namespace,
 log capture and parsing, timeouts and clean-up.  The last test sends a whole
 Josev session across our virtual PLC wire (TAP bridges + SLAC agents), the
 path Josev will take to reach our firmware.
+
+Only order and outcome are asserted, never how long something took: the
+timeouts below are generous so a loaded machine (2 cores, load 8) does not
+fail a run that is merely slow.  Start-up and session times are figures of
+tools/bench_session.py.
 """
 from peerenv import require_root
 from peers.josev import JosevEvcc, JosevSecc, josev_over_wire, josev_vs_josev, runs
+
+# Upper bounds for a whole run / one wait: failures show up at once (a FAILED
+# response, a closed connection), so these only cost time when a peer hangs.
+SESSION_TIMEOUT = 300
+WAIT = 120
 
 COMMON_START = ["SupportedAppProtocol", "SessionSetup", "AuthorizationSetup", "Authorization",
                 "ServiceDiscovery", "ServiceDetail", "ServiceSelection"]
@@ -31,16 +41,16 @@ def check_session(r, energy, loop, prefix):
     assert all(p.res == p.req[:-3] + "Res" and p.code.startswith("OK") for p in r.pairs), r.pairs
     # the charger saw the same conversation
     assert r.secc_sequence == seq, (runs(r.secc_sequence), runs(seq))
-    t = r.timings
-    assert 0 < t["secc_ready"] < 30 and 0 < t["evcc_sdp"] < t["start_to_stop"], t
-    assert 0 < t["sap_to_stop"] < t["start_to_stop"], t   # the bound is the run's timeout
+    t = r.timings                                       # order of the milestones, not speed
+    assert t["secc_ready"] > 0 and 0 < t["evcc_sdp"] < t["start_to_stop"], t
+    assert 0 < t["sap_to_stop"] < t["start_to_stop"], t
     assert r.sdp_requests >= 1 and r.secc_address[0].startswith("fe80:"), r.secc_address
     assert r.leftovers is False                         # both process groups are gone
 
 
 def test_josev_vs_josev_dc_scheduled():
     require_root()
-    r = josev_vs_josev("DC", "scheduled", wait_exit=True)
+    r = josev_vs_josev("DC", "scheduled", timeout=SESSION_TIMEOUT, wait_exit=True)
     check_session(r, ["DC_CableCheck", "DC_PreCharge", "DC_WeldingDetection"],
                   "DC_ChargeLoop", "DC_")
     assert r.rc == 0, r.report()                       # exits on its own ~5 s after SessionStop
@@ -51,7 +61,8 @@ def test_josev_vs_josev_dc_scheduled():
 
 def test_josev_vs_josev_ac_scheduled():
     require_root()
-    r = josev_vs_josev("AC", "scheduled", wait_exit=False)     # saves the EVCC's 5 s linger
+    r = josev_vs_josev("AC", "scheduled", timeout=SESSION_TIMEOUT,
+                       wait_exit=False)                 # saves the EVCC's 5 s linger
     check_session(r, [], "AC_ChargeLoop", "AC_")
     assert "Scheduled_AC_CLReqControlMode" in r.control_modes, r.control_modes
     print(r, r.timings)
@@ -63,7 +74,7 @@ def test_josev_session_across_the_virtual_plc_wire_dynamic_dc():
     # and the -20 session cross the simulated PLC wire.  The EV asks for the
     # Dynamic parameter set through host/josev_evcc.py.
     require_root()
-    r = josev_over_wire("DC", "dynamic")
+    r = josev_over_wire("DC", "dynamic", timeout=SESSION_TIMEOUT)
     check_session(r, ["DC_CableCheck", "DC_PreCharge", "DC_WeldingDetection"],
                   "DC_ChargeLoop", "DC_")
     assert "Dynamic_DC_CLReqControlMode" in r.control_modes, r.control_modes
@@ -91,15 +102,15 @@ def test_a_failed_session_is_reported_and_the_hung_evcc_is_cleaned_up():
         for name in (a, b):                 # a veth gets fe80:: once both ends are up
             ns.wait_link_local(name)
         with JosevSecc(ns, a, protocols=("ISO_15118_20_DC",)) as secc:
-            secc.wait_ready()
+            secc.wait_ready(WAIT)
             with JosevEvcc(ns, b, service="AC") as ev:
-                assert ev.wait_done(30) is False
+                assert ev.wait_done(WAIT) is False
                 assert [p.code for p in ev.pairs()] == ["Failed_NoNegotiation"], ev.pairs()
                 assert "failed" in ev.marks and "stop" not in ev.marks, ev.marks
                 assert ev.proc.poll() is None                  # hung, as peers.md says
             assert ev.proc.poll() is not None and not ev.group_alive()
             assert secc.sequence() == ["SupportedAppProtocol"]
-            assert secc.wait_done(5) is False and "failed" in secc.marks, secc.marks
+            assert secc.wait_done(WAIT) is False and "failed" in secc.marks, secc.marks
         assert not secc.group_alive()
 
 
