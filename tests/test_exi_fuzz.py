@@ -4,6 +4,15 @@ import sys
 
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))), "tools"))
 import fuzz_exi  # noqa: E402
+import vectors  # noqa: E402
+
+# Seed the fuzzer with the in-repository vectors: its own default looks beside
+# the checkout and quietly falls back to a one-stream corpus when it is absent.
+fuzz_exi.VECTORS = vectors.VECTORS
+
+
+def test_corpus_is_the_reference_vectors():
+    assert len(fuzz_exi.corpus()) == len(vectors.load())
 
 
 def test_mutated_streams_only_ever_raise_exi_error():
