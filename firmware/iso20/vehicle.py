@@ -4,10 +4,12 @@ Downlink (the EV's application -> stack): the limits (`set_limits`), targets
 (`set_targets`), and requests to end the session (`request_stop`,
 `request_pause`, `request_renegotiation`).
 Uplink (stack -> application): `delivered(now, power_w, voltage, current)`
-after every charge-loop response (the EV learns the power from the charger:
-DC from EVSEPresentVoltage x EVSEPresentCurrent, AC from
-EVSETargetActivePower or its own request), `contactor(closed)`, and the
-Evcc's events.
+after every charge-loop response, signed as the charger reports it (+ into
+the battery, - out of it; DC: EVSEPresentVoltage x EVSEPresentCurrent, AC:
+EVSEPresentActivePower no higher than the EV draws, else what it draws, the
+lower of EVSETargetActivePower and its own plan), only once it passed the
+EV's safety envelope (evcc/guard.py: never against the asked direction,
+never above the limits below); `contactor(closed)`, and the Evcc's events.
 The battery behind it is duck-typed: `sim/battery.py` in simulation, the BMS
 on a car (soc(), voltage(), departure_time(now), update(now, power_w) and
 the capacity/limit attributes).
