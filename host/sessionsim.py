@@ -1,0 +1,318 @@
+"""A whole ISO 15118-20 session in one process on a virtual clock.
+
+`SessionSim` is `host.linksim.LinkSim` (our ChargerLink/VehicleLink with the
+real QCA7000 driver on chip and modem models on a PlcWire) with the -20
+session on top, as firmware/secc_main.py and firmware/evcc_main.py run it:
+
+* the charger app (`ChargerApp`): one `Secc` per TCP connection over
+  `iso20.charger.Charger` and `iso20.sim.power.PowerModel`; link events
+  'connected', 'v2gtp', 'disconnected', 'unplugged', 'link_lost' feed it;
+  its 'close' event closes TCP;
+* the vehicle app (`EvApp`): one `Evcc` (one session per vehicle, as
+  evcc_main) over `iso20.vehicle.Vehicle` and `iso20.sim.battery.Battery`;
+  CP state C while the EV's contactors are closed, B otherwise.
+
+Clocks (`clock_s`) and randomness are the simulation's, so a seed replays a
+run exactly.  Time jumps to the next instant anything is due (a runner's
+pilot sample or link timer, a driver timer, a frame in the chip's write
+buffer, a modem or wire event, a session timer); with an interrupt pending
+or frames queued it steps 1 ms.  Every runner's clock is the simulation's
+`t`, also for parts created later (a fresh vehicle, a restarted charger),
+so the power model's meter integrates over one clock.
+
+Fault hooks used by host/faults.py: `cable.force` ('E' CP shorted to PE,
+'F' CP held at -12 V), `drop_tcp` (TCP segments vanish on the wire, the PLC
+link stays up), `EvApp.silent` / `.garbage` / `.alive`,
+`restart_charger()`, `new_vehicle()`.
+"""
+import host  # noqa: F401  (puts firmware/ on sys.path)
+from drivers.qca7000 import Qca7000
+from iso20.charger import Charger
+from iso20.evcc.session import Evcc
+from iso20.secc.context import PauseStore
+from iso20.secc.session import Secc
+from iso20.sim.battery import Battery
+from iso20.sim.power import PowerModel
+from iso20.vehicle import Vehicle
+from link.charger import ChargerLink
+from link.runner import Runner
+from link.vehicle import VehicleLink
+from pilot import CableModel
+
+from host.linksim import CHARGER_MAC, LinkSim, Side, _Bus, _Pilot
+
+EPOCH_S = 1767225600            # 2026-01-01T00:00:00Z: TimeStamp at t = 0
+LINK_ENDS = ("disconnected", "unplugged", "link_lost")
+
+
+class FaultCable(CableModel):
+    """The cable model plus a CP line held at -12 V (state F) by a fault."""
+    force = None                # None | 'E' | 'F'
+
+    def read(self):
+        if self.force == "F":
+            return -12000, -12000, 0
+        return CableModel.read(self)
+
+
+def _sync_clock(runner, t):
+    # A Runner counts ms from its creation; ours all count simulation time.
+    runner._now = t
+    runner._last = runner.clock()
+
+
+class ChargerApp:
+    """secc_main's loop body: link events in, Secc out."""
+
+    def __init__(self, sim, side, power, charger_cls=Charger, config=None):
+        self.sim = sim
+        self.side = side
+        self.power = power
+        self.charger = charger_cls(power, authorized=True)
+        self.config = dict(config or {})
+        self.store = PauseStore()
+        self.secc = None
+        self.seccs = []         # every Secc this app created
+        self.alive = True
+
+    def link_event(self, ev, now):
+        name = ev[0]
+        if name == "connected":
+            self.secc = Secc(self.config, self.charger, now, rng=self.sim.rng,
+                             clock_s=self.sim.clock_s, store=self.store)
+            self.seccs.append(self.secc)
+        elif self.secc is None:
+            return
+        elif name == "v2gtp":
+            self.secc.handle(ev[1], ev[2], now)
+        elif name in LINK_ENDS:
+            self.secc.connection_lost(now)      # power off, keep a paused session
+            self._drain(now)
+            self.secc = None
+
+    def session(self, now):
+        if self.secc is not None:
+            self.secc.poll(now)
+            self._drain(now)
+        self.charger.update(now)
+
+    def _drain(self, now):
+        secc = self.secc
+        link = self.side.link
+        if secc.out:
+            for ptype, payload in secc.out:
+                link.send(ptype, payload, now)
+            secc.out = []
+        if secc.events:
+            evs = secc.events
+            secc.events = []
+            for ev in evs:
+                self.sim.record("secc", ev)
+                if ev[0] == "close":
+                    link.close(now)
+
+
+class EvApp:
+    """evcc_main's loop body: one Evcc session, the battery, the CP state."""
+
+    def __init__(self, sim, side, config):
+        self.sim = sim
+        self.side = side
+        ac = config["service"].startswith("ac")
+        self.battery = Battery(capacity_wh=60000.0, soc=50.0,
+                               max_charge_power=11000 if ac else 150000)
+        self.vehicle = Vehicle(self.battery)
+        self.config = dict(config, mac=side.link.host_mac)
+        self.evcc = None
+        self.result = None
+        self.cp = "B"
+        self.alive = True       # False: the firmware vanished (not stepped)
+        self.silent = False     # the EVCC neither sends nor reads (TCP stays up)
+        self.garbage = False    # replace the next request with malformed EXI
+
+    def link_event(self, ev, now):
+        if self.silent:
+            return
+        name = ev[0]
+        if name == "connected":
+            if self.evcc is None:      # one session per vehicle, as evcc_main
+                self.evcc = Evcc(self.config, self.vehicle, now, rng=self.sim.rng,
+                                 clock_s=self.sim.clock_s)
+                self.evcc.start(now)
+        elif self.evcc is None:
+            return
+        elif name == "v2gtp":
+            self.evcc.handle(ev[1], ev[2], now)
+        elif name in LINK_ENDS:
+            self.evcc.connection_lost(now)
+
+    def session(self, now):
+        evcc = self.evcc
+        if evcc is None or self.silent:
+            return
+        evcc.poll(now)
+        link = self.side.link
+        if evcc.out:
+            for ptype, payload in evcc.out:
+                if self.garbage:
+                    self.garbage = False
+                    payload = b"\xff\x13\x37" + bytes(len(payload))
+                    self.sim.record("evcc", ("garbage_sent", ptype))
+                link.send(ptype, payload, now)
+            evcc.out = []
+        if evcc.events:
+            evs = evcc.events
+            evcc.events = []
+            for ev in evs:
+                if ev[0] not in ("soc", "power"):
+                    self.sim.record("evcc", ev)
+                if ev[0] in ("done", "failed"):
+                    self.result = ev
+                elif ev[0] == "close":
+                    link.close(now)
+        # State C while the contactors may be closed (V2G20-847), else B.
+        want = "C" if self.vehicle.closed else "B"
+        if want != self.cp:
+            self.cp = want
+            self.side.runner.pilot.set_state(want)
+            self.sim.record("ev", ("cp", want))
+
+
+class SessionSim(LinkSim):
+    def __init__(self, seed=1, service="dc", loops=5, control="scheduled",
+                 charger_cls=Charger, power=None, secc_config=None, **impairments):
+        LinkSim.__init__(self, seed=seed, **impairments)
+        self.cable = FaultCable()
+        self._apply()
+        self.rng = lambda n: bytes(self.rand.randrange(256) for _ in range(n))  # noqa: E731
+        self.clock_s = lambda: EPOCH_S + self.t / 1000.0  # noqa: E731
+        self.trace = []          # (t, who, event): link, session and fault events
+        self.drop_tcp = False
+        self.tcp_dropped = 0
+        self._transmit = self.wire.transmit
+        self.wire.transmit = self._wire_transmit
+        self.power = power if power is not None else PowerModel(0)
+        self.charger_cls = charger_cls
+        self.secc_config = secc_config
+        self.chg = ChargerApp(self, self.charger, self.power, charger_cls, secc_config)
+        self.ev_config = {"service": service, "control": control, "loops": loops,
+                          "precharge_tolerance_v": 10.0,
+                          "timeouts": {"default": 2000, "ChargeLoop": 500}}
+        self.ev = EvApp(self, self.vehicle, self.ev_config)
+        self.vehicles = 1
+        self.steps = 0
+
+    # ---- the world ---------------------------------------------------------
+    def record(self, who, ev):
+        self.trace.append((self.t, who, ev))
+
+    def _wire_transmit(self, sender, frame, nid, now):
+        # IPv6 (0x86DD) carrying TCP (next header 6)
+        if (self.drop_tcp and len(frame) > 20 and frame[12] == 0x86 and frame[13] == 0xDD
+                and frame[20] == 6):
+            self.tcp_dropped += 1
+            return
+        self._transmit(sender, frame, nid, now)
+
+    def _apply(self):
+        if getattr(self.cable, "force", None) == "E":
+            self.cable.set_vehicle("E")
+        else:
+            LinkSim._apply(self)
+
+    def new_vehicle(self):
+        """Retire the present vehicle (unplug it first) and build a fresh one
+        with its own MAC, modem and firmware; plug() plugs it in."""
+        if self.plugged:
+            self.unplug()
+        self.ev.alive = False
+        self.vehicles += 1
+        mac = bytes.fromhex("0200000001%02x" % (self.vehicles & 0xFF))
+        self.vehicle = Side(self, "vehicle", mac, "pev", VehicleLink(mac, rng=self.rng))
+        self.wire.detach(self.vehicle.modem)
+        _sync_clock(self.vehicle.runner, self.t)
+        self.vehicle_state = "B"
+        self.ev = EvApp(self, self.vehicle, self.ev_config)
+        return self.ev
+
+    def restart_charger(self):
+        """The charger firmware restarts: new link, driver, runner, charger
+        API and Secc on the same chip, modem and power electronics; the
+        power-on reset opens the contactor."""
+        self.chg.alive = False
+        self.power.contactor(False, self.t)
+        side = self.charger
+        bus = _Bus(side.chip)
+        side.driver = Qca7000(bus, bus)
+        side.link = ChargerLink(CHARGER_MAC, rng=self.rng)
+        side.runner = Runner(side.link, side.driver, _Pilot(self, True), True,
+                             clock=lambda: self.t)
+        _sync_clock(side.runner, self.t)
+        self.chg = ChargerApp(self, side, self.power, self.charger_cls, self.secc_config)
+        self.record("charger", ("restarted",))
+
+    # ---- stepping ----------------------------------------------------------
+    def step_to(self, t):
+        self.t = t
+        self.steps += 1
+        for app in (self.chg, self.ev):
+            if not app.alive:
+                continue
+            side = app.side
+            evs = side.runner.step()
+            for ev in evs:
+                if ev[0] != "v2gtp":
+                    self.trace.append((t, side.name, ev))
+                app.link_event(ev, t)
+            app.session(t)
+        for side in (self.charger, self.vehicle):
+            side.modem.poll(t)
+        self.wire.poll(t)
+
+    def next_time(self):
+        """The next instant anything is due (at least 1 ms ahead)."""
+        soon = self.t + 1
+        best = None
+        for app in (self.chg, self.ev):
+            if not app.alive:
+                continue
+            side = app.side
+            r = side.runner
+            if r.txq or side.chip.irq:
+                return soon
+            for d in (self.t + r.idle_ms(), side.driver.next_deadline(),
+                      side.chip._wq[0][0] if side.chip._wq else None):
+                if d is not None and (best is None or d < best):
+                    best = d
+            s = app.secc if app is self.chg else (None if app.silent else app.evcc)
+            d = s.next_deadline() if s is not None else None
+            if d is not None and (best is None or d < best):
+                best = d
+        for d in (self.charger.modem.next_deadline(), self.vehicle.modem.next_deadline(),
+                  self.wire.next_deadline()):
+            if d is not None and (best is None or d < best):
+                best = d
+        if best is None or best < soon:
+            return soon
+        return best
+
+    def advance(self):
+        self.step_to(self.next_time())
+
+    def run(self, until_t, stop=None):
+        """Advance until `stop()` is true (checked after every step) or
+        until_t; returns True if stop() became true."""
+        while self.t < until_t:
+            self.step_to(min(self.next_time(), until_t))
+            if stop is not None and stop():
+                return True
+        return False
+
+    # ---- observations ------------------------------------------------------
+    def powered(self):
+        p = self.power
+        return p.closed or p.current != 0 or p.ac_w != 0
+
+    def ev_done(self):
+        r = self.ev.result
+        return r is not None and r[0] == "done"
