@@ -107,7 +107,7 @@ def test_a_failed_session_is_reported_and_the_hung_evcc_is_cleaned_up():
                 assert ev.wait_done(WAIT) is False
                 assert [p.code for p in ev.pairs()] == ["Failed_NoNegotiation"], ev.pairs()
                 assert "failed" in ev.marks and "stop" not in ev.marks, ev.marks
-                assert ev.proc.poll() is None                  # hung, as peers.md says
+                assert ev.proc.poll() is None                  # hung: it does not exit
             assert ev.proc.poll() is not None and not ev.group_alive()
             assert secc.sequence() == ["SupportedAppProtocol"]
             assert secc.wait_done(WAIT) is False and "failed" in secc.marks, secc.marks
