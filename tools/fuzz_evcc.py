@@ -17,11 +17,16 @@ timers:
     elements swapped, EVSE notifications added), re-encoded.
 
 "accepted": the EVCC went on (or ended normally) after the response;
-"rejected": it ended with ('failed', ...).  Its timers are then run (the
+"rejected": it ended with ('failed', ...) or declined to go on (SessionStop
+queued, power off).  Its timers are then run (the
 next request, its timeout) with the invariants checked again.  "unexpected": an exception escaping handle()/poll()/
 next_deadline(), or a broken invariant: everything queued in .out decodes as
-a -20 request, events are tuples named by a str, a failed session has its
-contactor open and no power, the SoC stays within 0..100.
+a -20 request, events are tuples named by a str, a failed or declining
+session has its contactor open and no power, the SoC stays within 0..100,
+and the battery never receives power of the wrong direction or beyond its
+limits (every vehicle.delivered() call: the sign of the BPT channel or 0;
+power, current and voltage within the EV's limits and the measurement
+tolerances of evcc/context.py TOLERANCES).
 Prints one summary line per target; exits 1 if anything was unexpected.
 """
 import argparse
@@ -38,6 +43,7 @@ sys.path.insert(0, os.path.join(REPO, "tests", "firmware"))
 
 from iso20 import msg  # noqa: E402
 from iso20.evcc.session import Evcc  # noqa: E402
+from iso20.vehicle import Vehicle  # noqa: E402
 from test_iso20_evcc import FakeSecc, vehicle  # noqa: E402
 
 PTYPES = (msg.SAP, msg.COMMON, msg.AC, msg.DC)
@@ -58,6 +64,43 @@ SWAPS = (("Dynamic_", "Scheduled_"), ("Scheduled_", "Dynamic_"), ("BPT_", ""), (
          ("AC_", "DC_"), ("Res", "Req"), ("EIM_", "PnC_"))
 
 
+class Watched(Vehicle):
+    """A vehicle that records every delivered() breaking the invariant."""
+    ctx = None
+    violations = ()
+
+    def delivered(self, now, power_w, voltage=None, current=None):
+        c = self.ctx
+        if c is not None:
+            why = self.check(c, power_w, voltage, current)
+            if why:
+                self.violations.append(why)
+        Vehicle.delivered(self, now, power_w, voltage, current)
+
+    def check(self, c, p, u, i):
+        t = c.tol
+        if not c.both_ways and (p > 0 if c.discharge else p < 0):
+            return "battery got %r W while %s" % (p, "discharging" if c.discharge else "charging")
+        if p >= 0:
+            pmax, imax = self.max_charge_power, self.max_charge_current
+        else:
+            pmax, imax = self.max_discharge_power, self.max_discharge_current
+        if abs(p) > pmax + max(t["limit_w"], pmax * t["limit_pct"] / 100.0):
+            return "battery got %r W, limit %r" % (p, pmax)
+        if p != 0 and i is not None and abs(i) > imax + max(t["limit_a"], imax * t["limit_pct"] / 100.0):
+            return "battery got %r A, limit %r" % (i, imax)
+        vmax = self.max_voltage
+        if p != 0 and u is not None and u > vmax + max(t["limit_v"], vmax * t["limit_v_pct"] / 100.0):
+            return "battery got %r V, limit %r" % (u, vmax)
+        return None
+
+
+def watched(v):
+    v.__class__ = Watched
+    v.violations = []
+    return v
+
+
 def clone(ev):
     """A cheap deep-enough copy of an Evcc between two messages."""
     e = Evcc.__new__(Evcc)
@@ -70,6 +113,8 @@ def clone(ev):
     e.ctx = c
     v = copy.copy(ev.vehicle)
     v.battery = copy.copy(ev.vehicle.battery)
+    v.ctx = c
+    v.violations = []
     e.vehicle = v
     return e
 
@@ -79,7 +124,7 @@ def snapshots():
     snaps = []
     for i, cfg in enumerate(CONFIGS):
         cfg = dict(cfg)
-        v = vehicle(max_charge_power=11000) if cfg["service"].startswith("ac") else vehicle()
+        v = watched(vehicle(max_charge_power=11000) if cfg["service"].startswith("ac") else vehicle())
         secc = FakeSecc(ongoing={"Authorization": 1, "CableCheck": 1, "ScheduleExchange": 1},
                         notify=(2, "ScheduleRenegotiation") if i % 3 == 0 else None)
         if i % 3 == 1:
@@ -87,6 +132,7 @@ def snapshots():
         elif i % 3 == 2:
             v.request_pause()
         ev = Evcc(cfg, v, 0, clock_s=lambda: 1735732800)
+        v.ctx = ev.ctx
         now = 0
         ev.start(now)
         while not ev.ended and now < 600000:
@@ -99,6 +145,8 @@ def snapshots():
                     ev.handle(res[0][0], res[0][1], now + 5)
             now = ev.next_deadline() or now + 1
             ev.poll(now)
+        if v.violations or ev.result[0] != "done":
+            raise AssertionError("genuine session %r: %r %r" % (cfg, ev.result, v.violations[:3]))
     return snaps
 
 
@@ -207,9 +255,11 @@ def check(ev):
     for e in ev.events:
         if not isinstance(e, tuple) or not e or not isinstance(e[0], str):
             raise AssertionError("bad event %r" % (e,))
-    if ev.ended and ev.result[0] == "failed":
+    if (ev.ended and ev.result[0] == "failed") or ev.declined is not None:
         if ev.vehicle.closed or ev.vehicle.power != 0:
             raise AssertionError("failed with the power on")
+    if ev.vehicle.violations:
+        raise AssertionError(ev.vehicle.violations[0])
     s = ev.vehicle.soc()
     if not 0 <= s <= 100:
         raise AssertionError("SoC %r" % s)
@@ -240,7 +290,7 @@ def run_target(target, runs, seed, snaps=None):
         try:
             ev.handle(inp[0], inp[1], now)
             check(ev)
-            rejected = ev.ended and ev.result[0] == "failed"
+            rejected = (ev.ended and ev.result[0] == "failed") or ev.declined is not None
             # then through its timers: the next request, the response timeout
             for _ in range(4):
                 t = ev.next_deadline()

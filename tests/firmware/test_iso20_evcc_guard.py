@@ -105,6 +105,16 @@ def test_within_direction_tolerance_books_nothing_backwards():
     ev, v, secc, now = session('ac', 'dynamic', secc=secc, loops=4)
     assert ev.result[0] == 'done', ev.result
     assert v.battery.charged_wh == 0 and v.battery.discharged_wh == 0
+    # a present voltage a hair below 0 does not turn charging into discharging
+    # (found by tools/fuzz_evcc.py); well below 0 it is a fault
+    for direction in ('charge', 'discharge'):
+        secc = FakeSecc(hook=set_in('DC_ChargeLoopRes', EVSEPresentVoltage=-1))
+        ev, v, secc, now = session('dc_bpt', 'dynamic', direction, secc=secc, loops=3)
+        assert ev.result[0] == 'done', ev.result
+        assert v.battery.charged_wh == 0 and v.battery.discharged_wh == 0
+    secc = FakeSecc(hook=set_in('DC_ChargeLoopRes', EVSEPresentVoltage=-50))
+    ev, v, secc, now = session('dc', 'dynamic', secc=secc)
+    stopped(ev, secc, 'charger reported a negative voltage -50.0 V')
 
 
 def test_delivered_gets_the_signed_reported_power():

@@ -70,7 +70,7 @@ def dc(ev, u, i):
     why = voltage(ev, u)
     if why is not None:
         return 0.0, i, why
-    p = u * i
+    p = (u if u > 0 else 0.0) * i      # a voltage a hair below 0 must not flip the sign
     if i >= 0:
         imax, pmax, what = v.max_charge_current, v.max_charge_power, 'charge'
     else:
