@@ -13,7 +13,8 @@ power model and the battery):
    (its Evcc ended, its contactors open), or until t_fault + bound + 30 s;
    t_contactor_open / t_current_zero are the first step at which
    PowerModel.closed is False / current and ac_w are 0, from t_fault
-   (0 and "no power" if the contactor was open at t_fault);
+   (0 and "no power" if the contactor was open at t_fault); also when the
+   EV opened its contactors (CP C -> B) and when its session ended;
 3. undo the fault (CP back, TCP flows, estop released, ...), unplug the
    faulted vehicle, plug in a fresh one (new MAC, modem and firmware) and
    require a complete session (SessionStop, 'done' on the EV, energy in
@@ -33,6 +34,7 @@ When a state is reached (the charger's side where it says so):
 | SDP | the EV's link reports slac_matched (its SDP comes next) |
 | SAP | the EV's TCP is connected, before its SupportedAppProtocolReq |
 | SessionSetup .. SessionStop | the Secc emits ('state', name); PowerDelivery (the Secc has no such state: it answers it from PreCharge) when the EV enters it |
+| CableCheck | the Secc entered it and closed the contactor for the insulation test |
 | ChargeLoop | the Secc's 3rd ('power', ...) event, with current flowing |
 
 Bounds (from t_fault to contactor open and zero current):
@@ -128,6 +130,10 @@ class _Watch:
                     hit = self.loops >= 3 and (sim.power.current != 0 or sim.power.ac_w != 0)
             elif st == "PowerDelivery":
                 hit = who == "evcc" and ev == ("state", st)
+            elif st == "CableCheck":
+                # entered, and the contactor closed for the insulation test
+                self.loops += who == "secc" and ev == ("state", st)
+                hit = self.loops > 0 and sim.power.closed
             else:
                 hit = who == "secc" and ev == ("state", st)
             if hit:
@@ -243,7 +249,7 @@ def run_cell(fault, state, service="dc", seed=1, charger_cls=None, power=None):
     cell["t_fault"] = t_fault
     cell["powered"] = powered
     t_open = t_zero = None if powered else t_fault
-    t_clean = t_ev_clean = None
+    t_clean = t_ev_clean = t_ev_open = t_ev_end = None
     ev_na = not ev.alive or ev.silent or fault == "ev_killed"
     end = t_fault + BOUNDS[fault] + SETTLE_MS
     p = sim.power
@@ -252,6 +258,10 @@ def run_cell(fault, state, service="dc", seed=1, charger_cls=None, power=None):
             t_open = sim.t
         if t_zero is None and p.current == 0 and p.ac_w == 0:
             t_zero = sim.t
+        if t_ev_open is None and not ev.vehicle.closed:
+            t_ev_open = sim.t
+        if t_ev_end is None and evcc is not None and evcc.ended:
+            t_ev_end = sim.t
         if t_clean is None and _charger_clean(sim, secc):
             t_clean = sim.t
         if t_ev_clean is None and not ev_na and _ev_clean(ev, evcc):
@@ -265,7 +275,8 @@ def run_cell(fault, state, service="dc", seed=1, charger_cls=None, power=None):
                 charger_clean_ms=rel(t_clean), ev_clean_ms=None if ev_na else rel(t_ev_clean),
                 charger_clean=t_clean is not None,
                 ev_clean=None if ev_na else t_ev_clean is not None,
-                charger_link=sim.chg.side.link.state)
+                charger_link=sim.chg.side.link.state,
+                ev_contactor_open_ms=rel(t_ev_open), ev_session_end_ms=rel(t_ev_end))
     bound = BOUNDS[fault]
     for key in ("contactor_open_ms", "current_zero_ms"):
         if cell[key] is None or cell[key] > bound:

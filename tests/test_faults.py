@@ -1,0 +1,89 @@
+"""The fault matrix (host/faults.py): a seeded sample of cells covering every
+fault and every state passes, and a charger that does not cut power fails."""
+import argparse
+import json
+import time
+
+from iso20.charger import Charger
+from iso20.sim.power import PowerModel
+
+from host import faults
+
+
+def test_sample_covers_every_fault_and_state():
+    cells = faults.sample_cells(0, seed=3)
+    assert {f for f, _ in cells} == set(faults.FAULTS)
+    assert {s for _, s in cells} == set(faults.STATES)
+    assert all(faults.applicable(f, s) is None for f, s in cells)
+    assert faults.sample_cells(0, seed=3) == cells            # seeded
+    assert len(faults.sample_cells(30, seed=3)) == 30
+
+
+def test_not_applicable_cells_are_not_passed():
+    c = faults.run_cell("tcp_rst", "SLAC")
+    assert not c["applicable"] and not c["passed"] and "TCP" in c["reason"]
+    c = faults.run_cell("cp_a", "CableCheck", service="ac")
+    assert not c["applicable"] and not c["passed"]
+    assert faults.cell_text(c) == "n/a"
+
+
+def test_seeded_sample_passes():
+    t0 = time.monotonic()
+    cells = faults.sample_cells(0, seed=11)
+    results = faults.run_matrix(cells, seed=11)
+    bad = [(c["fault"], c["state"], c["fails"]) for c in results if not c["passed"]]
+    assert not bad, bad
+    powered = [c for c in results if c["powered"]]
+    assert powered, "the sample should cut power at least once"
+    for c in powered:
+        assert c["contactor_open_ms"] <= c["bound_ms"] and c["current_zero_ms"] <= c["bound_ms"]
+    assert all(c["ready"] and c["ready_wh"] > 0 for c in results)
+    assert time.monotonic() - t0 < 240
+
+
+class StuckContactorPower(PowerModel):
+    """Power electronics whose contactor ignores the command to open."""
+
+    def contactor(self, closed, now):
+        if not closed:
+            self.update(now)
+            return False
+        return PowerModel.contactor(self, closed, now)
+
+
+def test_stuck_contactor_fails_the_unplug_cell():
+    c = faults.run_cell("cp_a", "ChargeLoop", power=StuckContactorPower(0))
+    assert c["powered"] and not c["passed"]
+    assert c["contactor_open_ms"] is None
+    assert any(f.startswith("contactor_open") for f in c["fails"]), c["fails"]
+    assert faults.cell_text(c).startswith("FAIL")
+
+
+class LazyEstopCharger(Charger):
+    """An emergency stop that only sets the flag: the session cuts power at
+    the EV's next request, not at once."""
+
+    def emergency_stop(self, now=None):
+        self.estop = True
+
+
+def test_emergency_stop_that_waits_for_the_next_request_fails():
+    good = faults.run_cell("estop", "ChargeLoop")
+    assert good["passed"] and good["contactor_open_ms"] == 0
+    c = faults.run_cell("estop", "ChargeLoop", charger_cls=LazyEstopCharger)
+    assert c["powered"] and not c["passed"]
+    assert c["contactor_open_ms"] > faults.AT_ONCE, c
+
+
+def test_cli_subset_and_json(tmp_path, capsys):
+    parser = argparse.ArgumentParser()
+    faults.add_faults(parser.add_subparsers(dest="cmd"))
+    out = tmp_path / "faults.json"
+    args = parser.parse_args(["faults", "--fault", "cp_a,estop", "--state", "ChargeLoop",
+                              "--state", "SLAC", "--json", str(out)])
+    assert args.func(args) == 0
+    text = capsys.readouterr().out
+    assert "ChargeLoop" in text and "cp_a" in text and "4 cells: 4 passed, 0 failed" in text
+    data = json.loads(out.read_text())
+    assert {(c["fault"], c["state"]) for c in data["cells"]} == {
+        ("cp_a", "ChargeLoop"), ("estop", "ChargeLoop"), ("cp_a", "SLAC"), ("estop", "SLAC")}
