@@ -173,3 +173,29 @@ def test_pair_negative_discharge_sign():
     ev, secc, charger, v, now, trace = pair('dc_bpt', 'dynamic', 'discharge', loops=10,
                                             ev_cfg={'discharge_sign': -1})
     assert ev.result == ('failed', 'FAILED_WrongChargeParameter'), ev.result
+
+
+def test_pair_ev_stops_a_charger_beyond_its_limits():
+    # The EV's limit drops while a DC_ChargeLoopReq is on the wire: the
+    # charger's answer delivers more current than the EV now takes.  The EV
+    # opens its contactor at once, books nothing more, and ends the session
+    # on the wire (PowerDelivery Stop, SessionStop Terminate); our SECC
+    # switches its output off.
+    def tick(ev, secc, charger, trace):
+        if sum(1 for t in trace if t[2] == 'DC_ChargeLoopReq') == 3 and ev.vehicle.max_charge_current > 10:
+            ev.vehicle.set_limits(max_charge_current=10)
+    ev, secc, charger, v, now, trace = pair('dc', 'scheduled', loops=0, tick=tick)
+    assert ev.result[0] == 'failed', ev.result
+    assert "above the EV's maximum charge current 10 A" in ev.result[1], ev.result
+    assert ('stopping', ev.result[1]) in ev.events
+    sent = [t[2] for t in trace if t[1] == 'secc']
+    assert sent[-3:] == ['DC_ChargeLoopReq', 'PowerDeliveryReq', 'SessionStopReq'], sent[-5:]
+    assert [t[2] for t in trace if t[1] == 'ev'][-1] == 'SessionStopRes'
+    assert not v.closed and v.power == 0
+    assert not power_on(charger)
+    assert sum(1 for t in trace if t[2] == 'DC_ChargeLoopRes') == 3
+    m = meter(charger, now)
+    # the charger's output ran a few message latencies (20 ms) longer than the EV booked:
+    # from its PowerDeliveryRes(Start) and until PowerDeliveryReq(Stop) reached it
+    p = max(e[1] for e in ev.events if e[0] == 'power')
+    assert 0 < v.battery.net_wh() <= m <= v.battery.net_wh() + p * 0.080 / 3600, (v.battery.net_wh(), m, p)
