@@ -37,8 +37,16 @@ def main(argv):
     runner, board = build(opts)
     link = runner.link
     ac = opts["--service"].startswith("ac")
-    battery = Battery(capacity_wh=float(opts["--capacity-wh"]), soc=float(opts["--soc"]),
-                      max_charge_power=11000 if ac else 150000)
+    ratings = {"capacity_wh": float(opts["--capacity-wh"]), "soc": float(opts["--soc"]),
+               "max_charge_power": 11000 if ac else 150000}
+    if hasattr(board, "request"):
+        # a simulated board: the pack sits on the wire process's power path
+        from drivers.simboard import SimPack
+        from iso20.sim.pack import PackBattery
+        battery = PackBattery(SimPack(board, ratings["capacity_wh"], ratings["soc"], 330.0, 420.0),
+                              **ratings)
+    else:
+        battery = Battery(**ratings)
     vehicle = Vehicle(battery)
     config = {"service": opts["--service"], "control": opts["--control"],
               "direction": opts["--direction"], "loops": int(opts["--loops"]),
@@ -99,6 +107,8 @@ def main(argv):
             if want != cp:
                 cp = want
                 board.pilot.set_state(cp)
+                if hasattr(battery, "contactor"):
+                    battery.contactor(cp == "C")    # the pack's contactor follows
                 say(now, "cp", cp)
         if timeout and now > timeout:
             say(now, "TIMEOUT")

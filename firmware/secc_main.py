@@ -33,7 +33,12 @@ def main(argv):
         raise ValueError(USAGE)
     runner, board = build(opts)
     link = runner.link
-    power = PowerModel(0)
+    if hasattr(board, "request"):
+        # a simulated board: the output stage of the wire process's power path
+        from drivers.simboard import SimPowerStage
+        power = SimPowerStage(board)
+    else:
+        power = PowerModel(0)
     charger = Charger(power, authorized=True)
     config = {"evse_id": opts["--evse-id"],
               "timers": {"sequence": int(opts["--sequence-timeout"])}}

@@ -176,6 +176,8 @@ class Run:
         self.battery = None         # {'soc_start', 'soc_end', 'net_wh'}
         self.meter_wh = None
         self.end = None             # None, or why the run ended early
+        self.server = None          # the wire server: its cable's power path
+        self.cable = None           # the power path's snapshot at the end
         self.peer_log_dir = out
 
     def path(self, name):
@@ -186,23 +188,23 @@ class Run:
         self.logs[name] = source
 
     def read_totals(self):
-        """The battery and the meter our firmware printed when it exited."""
-        for name, source in self.logs.items():
-            lines = getattr(source, "lines", None)
-            if lines is None:
-                continue
-            if name == "vehicle.log":
-                m = _last(lines, r"BATTERY soc=([\d.]+) net_wh=(-?[\d.]+)")
-                if m:
-                    self.battery = {"soc_start": self.args.soc, "soc_end": float(m.group(1)),
-                                    "net_wh": float(m.group(2))}
-            elif name == "charger.log":
-                m = _last(lines, r"METER (-?[\d.]+)/(-?[\d.]+)")
-                if m:
-                    self.meter_wh = float(m.group(1)) - float(m.group(2))
+        """The meter our charger read through its power seam when it exited,
+        and the pack on the cable it drove (a peer charger has no power
+        stage on our cable: that run is judged from the wire alone)."""
+        fw = self.logs.get("charger.log")
+        if fw is None:
+            return
+        m = _last(fw.lines, r"METER (-?[\d.]+)/(-?[\d.]+)")
+        if m:
+            self.meter_wh = float(m.group(1)) - float(m.group(2))
+        if self.cable is not None:
+            self.battery = {"soc_start": self.cable["pack_soc_start"], "soc_end": self.cable["pack_soc"],
+                            "net_wh": self.cable["pack_net_wh"]}
 
     def finish(self):
         """Write every piece of evidence; returns the result dict."""
+        if self.server is not None:
+            self.cable = self.server.power(0)
         self.read_totals()
         files = []
         for name, source in self.logs.items():
@@ -225,15 +227,15 @@ class Run:
             if name not in files and os.path.exists(self.path(name)):
                 files.append(name)
         a = self.args
-        both_ours = a.ev == "ours" and a.charger == "ours"
         charger_name = "our charger" if a.charger == "ours" else "python-iso15118's charger"
         result = verdict.judge(msgs, a.service, a.direction, battery=self.battery,
-                               meter_wh=self.meter_wh if both_ours else None,
-                               charger_name=charger_name)
+                               meter_wh=self.meter_wh, charger_name=charger_name)
         if self.end:
             result["verdict"] = "interrupted" if self.end in ("SIGINT", "SIGTERM") else "fail"
             result["reasons"].insert(0, self.end if self.end not in ("SIGINT", "SIGTERM")
                                      else "interrupted by " + self.end)
+        if self.cable is not None:
+            result["cable"] = self.cable
         result.update(asked={"service": a.service, "control": a.control, "direction": a.direction,
                              "soc": a.soc, "loops": a.loops},
                       pairing={"charger": a.charger, "ev": a.ev, "runtime": a.runtime},
@@ -309,6 +311,7 @@ def _run_ours(args, r):
                    charger_args=("--sessions", "1"), vehicle_args=_vehicle_args(args)) as bench:
         r.keep("charger.log", bench.charger)
         r.keep("vehicle.log", bench.vehicle)
+        r.server = bench.server
         bench.plug()
         rc = _wait_exit(bench.vehicle, args.timeout, r)
         bench.charger.wait_exit(15)
@@ -357,6 +360,7 @@ def _run_with_josev(args, r):
                                           on_line=progress.line, charger_script=SECC_MAIN,
                                           charger_args=("--sessions", "1")) as bench:
             r.keep("charger.log", bench.charger)
+            r.server = bench.server
             t = josev.tap_on_wire(bench.server, ns, "pev", EV_TAP_MAC)
             try:
                 bench.plug()

@@ -8,8 +8,12 @@ and, where the run has them, the battery and the charger's meter:
 * soc           the EV's state of charge moved the asked way (the battery
                 where we have it, else PresentSOC on the wire, else the
                 energy on the wire);
-* meter         ours against ours: the charger's meter and the battery
-                agree within 0.5 %;
+* meter         our charger's meter and the battery on the cable agree
+                within 0.5 %;
+* reports       what our charger reported in the loop (present voltage x
+                current or active power, each held until the next report)
+                adds up to what its meter counted, within 10 %: it did not
+                report energy that did not flow;
 * direction     in the charge loop, the present current (DC) or active
                 power (AC) the charger reported has the asked sign, and
                 some energy really moved that way;
@@ -236,10 +240,24 @@ def _meter(meter_wh, battery):
     return c
 
 
+REPORTS_REL = 0.10     # loop reports against the meter (start/end of a 20-loop run)
+REPORTS_WH = 0.05
+
+
+def _reports(wire_wh, meter_wh):
+    c = Check("reports")
+    c.figures.update(wire_wh=round(wire_wh, 4), meter_wh=round(meter_wh, 4))
+    if abs(wire_wh - meter_wh) > REPORTS_REL * max(abs(wire_wh), abs(meter_wh)) + REPORTS_WH:
+        c.fail("the charger's loop reports add up to %+.3f Wh but its meter counted %+.3f Wh" % (
+            wire_wh, meter_wh))
+    return c
+
+
 def judge(msgs, service, direction, battery=None, meter_wh=None, charger_name="the charger"):
     """The verdict of one run.  msgs: decoded messages in time order;
-    battery: {'soc_start', 'soc_end', 'net_wh'} if the run has one;
-    meter_wh: the charger's meter (charged - discharged) for ours vs ours."""
+    battery: {'soc_start', 'soc_end', 'net_wh'} if the run has one (the pack
+    on the cable our charger drives); meter_wh: our charger's meter
+    (charged - discharged)."""
     dc = service.startswith("dc")
     discharge = direction == "discharge"
     loop, violations = _loop_values(msgs, dc)
@@ -247,6 +265,8 @@ def judge(msgs, service, direction, battery=None, meter_wh=None, charger_name="t
     checks = [_session_stop(msgs), _soc(msgs, battery, discharge, wire_wh)]
     if meter_wh is not None and battery is not None:
         checks.append(_meter(meter_wh, battery))
+    if meter_wh is not None:
+        checks.append(_reports(wire_wh, meter_wh))
     checks.append(_direction(loop, discharge, dc, charger_name))
     lim = Check("limits")
     lim.figures["violations"] = len(violations)

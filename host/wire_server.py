@@ -39,6 +39,7 @@ import traceback
 
 from host.modem import Modem, mac_str
 from host.plc_wire import PlcWire
+from host.power_path import PowerPath
 
 MODEM_OUI = bytes.fromhex("00b052")
 PP_OPEN = 0xFFFFFFFF
@@ -66,10 +67,11 @@ class ProtocolError(Exception):
 
 
 class Cable:
-    def __init__(self, index, pp_ohms):
+    def __init__(self, index, pp_ohms, now_ms=0):
         from pilot import CableModel        # firmware/ is on sys.path (host/__init__)
         self.index = index
         self.model = CableModel(pp_ohms=pp_ohms)
+        self.power = PowerPath(now_ms)       # the DC/AC power path both ends read
         self.charger = None
         self.vehicle = None
         self.plugged = False
@@ -395,7 +397,42 @@ class WireServer:
                 raise ProtocolError("Q takes no payload")
             high, low, duty, pp = c.cable.read("vehicle" if c.role == "pev" else "charger")
             return b"q", struct.pack(">hhHI", high, low, duty, pp)
+        if mtype == b"W":
+            return b"w", self._power(c, payload, now)
         raise ProtocolError("unknown request type %r" % mtype)
+
+    def _power(self, c, payload, now):
+        """The power path of the board's cable: the charger drives its output
+        stage, the vehicle its pack and contactor (docs/link-design.md)."""
+        path = c.cable.power
+        op, args = payload[:1], payload[1:]
+        try:
+            if c.role == "evse":
+                if op == b"C" and len(args) == 1:
+                    return bytes((1 if path.contactor(bool(args[0]), now) else 0,))
+                if op == b"T" and len(args) == 16:
+                    path.dc_target(*struct.unpack(">dd", args), now)
+                    return b""
+                if op == b"A" and len(args) == 8:
+                    path.ac_power(struct.unpack(">d", args)[0], now)
+                    return b""
+                if op == b"N" and not args:
+                    ok = path.insulation_check(now)
+                    return bytes((2 if ok is None else 1 if ok else 0,))
+                if op == b"R" and not args:
+                    return struct.pack(">ddddd", *(path.present(now) + path.meter(now)))
+            else:
+                if op == b"K" and len(args) == 32:
+                    path.declare_pack(*struct.unpack(">dddd", args), now)
+                    return b""
+                if op == b"c" and len(args) == 1:
+                    path.ev_contactor(bool(args[0]), now)
+                    return b""
+                if op == b"r" and not args:
+                    return struct.pack(">ddddd", *path.pack_reading(now))
+        except (ValueError, OverflowError) as e:
+            raise ProtocolError("power %r: %s" % (op, e))
+        raise ProtocolError("bad power request %r (%d bytes) from a %s" % (op, len(args), c.role))
 
     def _hello(self, c, payload, now):
         if c.modem is not None:
@@ -459,8 +496,13 @@ class WireServer:
 
     def _cable(self, index):
         while len(self.cables) <= index:
-            self.cables.append(Cable(len(self.cables), self.pp_ohms))
+            self.cables.append(Cable(len(self.cables), self.pp_ohms, self.now()))
         return self.cables[index]
+
+    def power(self, cable=0):
+        """A snapshot of a cable's power path (meter, pack, contactors, events)."""
+        with self.lock:
+            return self._cable(cable).power.snapshot(self.now())
 
     def _pilot_set(self, c, payload):
         cable = c.cable
@@ -558,6 +600,7 @@ class WireServer:
             cb = self._cable(cable)
             cb.plugged = True
             cb.apply()
+            cb.power.plug(True, self.now())
             if cb.vehicle is not None and cb.vehicle.modem is not None and self.couple_on_plug:
                 self.wire.attach(cb.vehicle.modem, self.atten_db)
         self._control(do)
@@ -568,6 +611,7 @@ class WireServer:
             cb.plugged = False
             cb.vehicle_state = "B"
             cb.apply()
+            cb.power.plug(False, self.now())
             if cb.vehicle is not None and cb.vehicle.modem is not None and self.couple_on_plug:
                 self.wire.detach(cb.vehicle.modem)
         self._control(do)

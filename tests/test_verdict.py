@@ -78,17 +78,23 @@ def test_no_session_stop_fails():
     assert r["reasons"][0] == "the session never reached SessionStop (last message: DC_ChargeLoopRes)"
 
 
-def test_battery_and_meter_are_checked_when_the_run_has_them():
+def test_battery_meter_and_reports_are_checked_when_the_run_has_them():
     msgs = dc_session([10.0] * 3)
-    still = verdict.judge(msgs, "dc", "charge", battery={"soc_start": 50.0, "soc_end": 50.0, "net_wh": 0.0},
-                          meter_wh=0.0)
-    assert "SoC went from 50.000 to 50.000 % while charging" in still["reasons"]
-    apart = verdict.judge(msgs, "dc", "charge", battery={"soc_start": 50.0, "soc_end": 50.1, "net_wh": 10.0},
-                          meter_wh=10.1)
-    assert apart["reasons"] == ["meter 10.100 Wh and battery 10.000 Wh differ by more than 0.5 %"]
-    close = verdict.judge(msgs, "dc", "charge", battery={"soc_start": 50.0, "soc_end": 50.1, "net_wh": 10.0},
-                          meter_wh=10.04)
+    w = verdict.judge(msgs, "dc", "charge")["wire_wh"]          # 2 x 0.5 s at 4 kW
+    assert w == round(4000 * 1.0 / 3600, 4)
+    still = verdict.judge(msgs, "dc", "charge", battery={"soc_start": 50.0, "soc_end": 50.0, "net_wh": w},
+                          meter_wh=w)
+    assert still["reasons"] == ["SoC went from 50.000 to 50.000 % while charging"]
+    apart = verdict.judge(msgs, "dc", "charge", battery={"soc_start": 50.0, "soc_end": 50.1, "net_wh": w},
+                          meter_wh=w * 1.01)
+    assert apart["reasons"] == ["meter %.3f Wh and battery %.3f Wh differ by more than 0.5 %%" % (w * 1.01, w)]
+    close = verdict.judge(msgs, "dc", "charge", battery={"soc_start": 50.0, "soc_end": 50.1, "net_wh": w},
+                          meter_wh=w * 1.004)
     assert close["verdict"] == "pass", close["reasons"]
+    # a charger that reports current its meter never counted
+    lies = verdict.judge(msgs, "dc", "charge", battery={"soc_start": 50.0, "soc_end": 50.001, "net_wh": 0.1},
+                         meter_wh=0.1)
+    assert lies["reasons"] == ["the charger's loop reports add up to +1.111 Wh but its meter counted +0.100 Wh"]
 
 
 def test_ac_power_direction_from_present_or_target_power():

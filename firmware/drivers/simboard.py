@@ -14,6 +14,7 @@ type is the request's in lower case.  Works on CPython and on the
 MicroPython unix port.  A broken connection raises OSError.
 """
 import socket
+import struct
 
 _ROLES = {"E": b"E", "evse": b"E", "charger": b"E",
           "V": b"V", "pev": b"V", "ev": b"V", "vehicle": b"V"}
@@ -128,3 +129,65 @@ class SimPilot:
         duty = (r[4] << 8) | r[5]
         ohms = (r[6] << 24) | (r[7] << 16) | (r[8] << 8) | r[9]
         return (high, low, duty, None if ohms == 0xFFFFFFFF else ohms)
+
+
+class SimPowerStage:
+    """The charger's power-electronics seam on a simulated board: the output
+    stage of the wire process's power path (host/power_path.py).  Same
+    methods as a board's power-module driver: contactor, dc_target,
+    ac_power, insulation_check, present, meter, update."""
+
+    meter_id = "SIM-CABLE-METER"
+
+    def __init__(self, board):
+        self._board = board
+
+    def _w(self, payload):
+        return self._board.request(b"W", payload)
+
+    def contactor(self, closed, now):
+        return self._w(b"C" + bytes((1 if closed else 0,)))[:1] == b"\x01"
+
+    def dc_target(self, voltage, current, now):
+        self._w(b"T" + struct.pack(">dd", voltage, current))
+
+    def ac_power(self, power_w, now):
+        self._w(b"A" + struct.pack(">d", power_w))
+
+    def insulation_check(self, now):
+        r = self._w(b"N")[0]
+        return None if r == 2 else r == 1
+
+    def _read(self):
+        r = self._w(b"R")
+        if len(r) != 40:
+            raise OSError("sim board: bad power reply")
+        return struct.unpack(">ddddd", r)
+
+    def present(self, now):
+        return self._read()[:3]
+
+    def meter(self, now):
+        return self._read()[3:]
+
+    def update(self, now):
+        pass                    # the wire process integrates on its own clock
+
+
+class SimPack:
+    """The vehicle's battery on a simulated board: its pack sits on the
+    power path, so what the charger really delivered is what it holds."""
+
+    def __init__(self, board, capacity_wh, soc, v_empty, v_full):
+        self._board = board
+        board.request(b"W", b"K" + struct.pack(">dddd", capacity_wh, soc, v_empty, v_full))
+
+    def contactor(self, closed):
+        self._board.request(b"W", b"c" + bytes((1 if closed else 0,)))
+
+    def read(self):
+        """(SoC %, pack voltage, current into the pack, charged Wh, discharged Wh)."""
+        r = self._board.request(b"W", b"r")
+        if len(r) != 40:
+            raise OSError("sim board: bad pack reply")
+        return struct.unpack(">ddddd", r)
