@@ -379,10 +379,12 @@ def add_sim(subparsers):
         "sim", help="simulate one ISO 15118-20 charging session (plug-in to SessionStop)",
         description="Run one simulated ISO 15118-20 session: our charger (SECC) and our EV "
                     "(EVCC) firmware on simulated boards, over the control pilot, SLAC, SDP and "
-                    "TCP on a virtual PLC wire with the QCA7000 model.  Live progress (state, "
-                    "SoC, power) on the terminal.  Exit 0 only if the session completed, the SoC "
-                    "moved the right way and the charger's meter agrees with the EV's energy "
-                    "within 1 %%.")
+                    "TCP on a virtual PLC wire with the QCA7000 model, power flowing through one "
+                    "simulated cable.  Live progress (state, SoC, kW, V, A) on the terminal.  "
+                    "Exit 0 only if the verdict passes: SessionStop reached, the SoC moved the "
+                    "asked way, meter and battery within 0.5 %%, loop current or power of the "
+                    "asked sign and within both sides' limits (result.json gives the reasons); "
+                    "1 on a failed verdict, 130 when interrupted.")
     p.add_argument("--service", choices=("ac", "dc", "ac_bpt", "dc_bpt"), default="dc")
     p.add_argument("--control", choices=("scheduled", "dynamic"), default="scheduled")
     p.add_argument("--direction", choices=("charge", "discharge"), default="charge",
@@ -397,8 +399,9 @@ def add_sim(subparsers):
                    help="charge loops before stopping, at least 1 (20)")
     p.add_argument("--soc", type=_number_in(0.0, 100.0), default=50.0,
                    help="EV state of charge at plug-in, 0-100 %% (50)")
-    p.add_argument("--out", metavar="DIR",
-                   help="write wire.pcap, messages.jsonl and the firmware logs there")
+    p.add_argument("--out", metavar="DIR", default="session",
+                   help="evidence: wire.pcap, messages.jsonl, both logs, result.json; files a "
+                        "previous run wrote there are removed first, nothing else (session)")
     p.add_argument("--timeout", type=_positive, default=120.0, help="seconds, > 0 (120)")
     p.set_defaults(func=sim_run)
 
