@@ -406,12 +406,20 @@ def add_sim(subparsers):
     p.set_defaults(func=sim_run)
 
 
+# --- faults ----------------------------------------------------------------
+
+def add_faults(subparsers):
+    from host import faults
+    return faults.add_faults(subparsers)
+
+
 # --- main ------------------------------------------------------------------
 
 COMMANDS = [
     add_exi,
     add_link,
     add_sim,
+    add_faults,
 ]
 
 
