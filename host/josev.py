@@ -1,7 +1,7 @@
 """python-iso15118 0.31.2 ("Josev") as a -20 peer, run inside network namespaces.
 
 Josev needs a real interface that is up, supports multicast and has an fe80::
-address (not loopback; ../shared/peers.md).  The harness gives it one in a
+address (not loopback: it joins the SDP multicast group).  The harness gives it one in a
 namespace it creates, starts its SECC and/or EVCC there with `ip netns exec`,
 captures their logs to files and parses progress from them as they arrive:
 
@@ -60,7 +60,7 @@ namespaces, two TAP bridges, two SLAC agents, one AVLN): the proof that the
 kernel side of it works (tests/test_josev_baseline.py).  A firmware build
 that speaks TCP on a veth directly could instead use `JosevSecc(ns, veth)`
 with the other veth end.  Known Josev quirk for our SECC: its EV rejects a
-Scheduled ScheduleExchangeRes whose schedule has no price schedule (peers.md).
+Scheduled ScheduleExchangeRes whose schedule has no price schedule.
 
 Command line (from the repo root, as root):
     python -m host.josev DC|AC|DC_BPT|AC_BPT [--control scheduled|dynamic|josev]
@@ -541,7 +541,7 @@ class JosevEvcc(JosevProcess):
         log_dir = Path(log_dir) if log_dir else Path(tempfile.mkdtemp(prefix="josev-"))
         log_dir.mkdir(parents=True, exist_ok=True)
         name = name or "evcc"
-        self.config_path = (log_dir / (name + "_config.json")).resolve()  # absolute: see peers.md
+        self.config_path = (log_dir / (name + "_config.json")).resolve()  # absolute: Josev resolves it from its own cwd
         self.config_path.write_text(json.dumps(self.config, indent=1))
         env["EVCC_CONFIG_PATH"] = str(self.config_path)
         super().__init__(netns, iface, [PYTHON, str(EVCC_LAUNCHER), str(self.config_path)],

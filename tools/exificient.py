@@ -17,7 +17,7 @@ productions, not a fragment.  ``capacity=-1`` / ``maxlen=-1`` mean unbounded
     xmls = exificient.decode_many(xsd, [exi1, exi2])
 
 As a script: ``python tools/exificient.py check [ITER] [-v]`` runs the bench over
-the shared reference vectors and prints exactness and geometric means.
+the EXI reference vectors (tests/data/exi-vectors) and prints exactness and geometric means.
 """
 import glob
 import importlib.util
@@ -31,7 +31,8 @@ REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 SOURCE = os.path.join(REPO, "tools", "bench", "ExiBench.java")
 BUILD = os.path.join(REPO, "build", "exibench")
 CLASS = os.path.join(BUILD, "ExiBench.class")
-VECTORS = os.path.join(os.path.dirname(REPO), "shared", "exi-vectors", "vectors.jsonl")
+VECTORS = os.environ.get("MICRO15118_EXI_VECTORS") or os.path.join(
+    REPO, "tests", "data", "exi-vectors", "vectors.jsonl")
 
 # our schema names -> XSD path relative to iso15118/shared/schemas
 _XSDS = {
@@ -42,7 +43,7 @@ _XSDS = {
     "-2": "iso15118_2/V2G_CI_MsgDef.xsd",
     "din": "din_spec/V2G_CI_MsgDef.xsd",
 }
-# the "schema" field of the shared vectors -> our names
+# the "schema" field of the reference vectors -> our names
 VECTOR_SCHEMAS = {
     "appProtocol": "appProtocol",
     "urn:iso:std:iso:15118:-20:CommonMessages": "-20:CommonMessages",

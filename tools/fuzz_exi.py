@@ -21,7 +21,8 @@ sys.path.insert(0, os.path.join(REPO, "firmware"))
 import exi  # noqa: E402
 
 SCHEMAS = ["appProtocol", "-20:CommonMessages", "-20:AC", "-20:DC"]
-VECTORS = os.path.join(os.path.dirname(REPO), "shared", "exi-vectors", "vectors.jsonl")
+VECTORS = os.environ.get("MICRO15118_EXI_VECTORS") or os.path.join(
+    REPO, "tests", "data", "exi-vectors", "vectors.jsonl")
 SLOW = 1.0
 
 
