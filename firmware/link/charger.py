@@ -58,6 +58,7 @@ class ChargerLink:
             kw["evse_id"] = evse_id
         self.slac = EvseSlac(self.host_mac, rng=rng, **kw)
         self.monitor = LinkMonitor(self.host_mac)
+        self.monitor_kick = False   # poll at once on the EV's first IPv6 frame
         self.net = NetStack(self.host_mac, rng=rng, rx_window=RX_WINDOW)
         if tcp_port is None:
             r = rng(2)
@@ -95,6 +96,16 @@ class ChargerLink:
             self.leave.handle_frame(frame)
         elif kind == ETH_IPV6:
             if self.state == LINKED:
+                if self.monitor_kick and not self.monitor.up:
+                    # The EV's traffic says its modem has joined our AVLN:
+                    # ask our modem now instead of at the next 1 s poll.  The
+                    # monitor reports the loss only of a link it has seen up,
+                    # and its first poll (at the match) comes while the EV's
+                    # modem restarts with the key, so without this a PLC loss
+                    # in the first second of the session went unnoticed until
+                    # TT_match_join (12 s), power flowing all along.
+                    self.monitor_kick = False
+                    self.monitor.start(now)
                 self.net.handle_frame(frame, now)
         else:
             self.dropped += 1
@@ -212,6 +223,7 @@ class ChargerLink:
         if name == "matched":
             self.state = LINKED
             self.monitor.start(now)
+            self.monitor_kick = True
             self._emit("slac_matched", ev[1])
         elif name == "failed":
             reason = ev[1] if len(ev) > 1 else ""

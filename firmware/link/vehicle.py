@@ -57,6 +57,7 @@ class VehicleLink:
             kw["pev_id"] = pev_id
         self.slac = EvSlac(self.host_mac, rng=rng, **kw)
         self.monitor = LinkMonitor(self.host_mac)
+        self.monitor_kick = False
         self.net = NetStack(self.host_mac, rng=rng, rx_window=RX_WINDOW)
         r = rng(2)
         self.sdp_port = 49152 + (((r[0] << 8) | r[1]) & 0x3FFF)
@@ -84,6 +85,11 @@ class VehicleLink:
             self.leave.handle_frame(frame)
         elif kind == ETH_IPV6:
             if self.state in (SDP, TCP):
+                if self.monitor_kick and not self.monitor.up:
+                    # The SECC's traffic proves the link: poll the modem now
+                    # (see ChargerLink.modem_frame).
+                    self.monitor_kick = False
+                    self.monitor.start(now)
                 self.net.handle_frame(frame, now)
         else:
             self.dropped += 1
@@ -213,6 +219,7 @@ class VehicleLink:
             self.restart_expected = now + T_SETKEY_RESTART
             self.state = SDP
             self.monitor.start(now)
+            self.monitor_kick = True
             self.sdp = sdp.SdpClient(self.security, now)
             self._emit("slac_matched", ev[1])
         elif name == "set_key":
