@@ -14,6 +14,14 @@ Three interfaces (issue 5), one object:
   `self.power` (same method names, with `now`), which a
   board maps to its hardware and a simulation to `sim.power.PowerModel`;
   the meter there is the source of truth for energy.
+* safety envelope: `dc_target`, `ac_power` and `contactor` are the one
+  place every power command passes through; `self.envelope`
+  (`iso20.envelope.Envelope`, set by the session from what the EV agreed)
+  clamps them against the EV's and the charger's limits, the schedule and
+  the setpoint before they reach `self.power`; `dc_target` returns the
+  (voltage, current) and `ac_power` the power actually commanded, and
+  `envelope.last` what was clamped.  The contactor does not close before
+  the session has set the envelope.
 * security: `certificates()` and `sign(data)` raise NotImplementedError
   until Plug-and-Charge (the seam).
 
@@ -21,6 +29,8 @@ Units: W, A, V, Wh; + charges the EV, - discharges it.  Limits are the
 charger's, always positive (the session applies the configured sign of
 discharge values on the wire).
 """
+
+from iso20.envelope import Envelope
 
 LIMITS = {
     "dc_max_charge_power": 150000, "dc_min_charge_power": 0,
@@ -48,6 +58,7 @@ class Charger:
         self.pause_requested = False
         self.stop_requested = False
         self.meter_id = getattr(power, "meter_id", "METER")
+        self.envelope = Envelope()
 
     # --- downlink ---------------------------------------------------------
     def set_limits(self, **kw):
@@ -80,6 +91,7 @@ class Charger:
         answers the EV's next request with FAILED and EVSENotification
         Terminate, then closes."""
         self.estop = True
+        self.envelope.close()
         if now is None:
             now = getattr(self.power, "t", 0)
         self.power.dc_target(0, 0, now)
@@ -100,13 +112,36 @@ class Charger:
 
     # --- power seam -------------------------------------------------------
     def contactor(self, closed, now):
+        """Open always; close only once the session has set the envelope."""
+        if closed and not self.envelope.ready:
+            return False
         return self.power.contactor(closed, now)
 
+    def _schedule_w(self):
+        s = self.schedule
+        return s[0][1] if s else None
+
     def dc_target(self, voltage, current, now):
-        self.power.dc_target(voltage, current, now)
+        """Regulate the DC output within the envelope; returns the
+        (voltage, current) commanded."""
+        try:
+            v_meas = self.power.present(now)[0]
+            v, i = self.envelope.dc(voltage, current, v_meas, self.limits, self.setpoint, self._schedule_w())
+        except Exception:           # a bad limit, schedule or measurement: nothing
+            v, i = 0.0, 0.0
+            self.envelope.last = {"error": (voltage, current)}
+        self.power.dc_target(v, i, now)
+        return v, i
 
     def ac_power(self, power_w, now):
-        self.power.ac_power(power_w, now)
+        """Set the AC active power within the envelope; returns it."""
+        try:
+            p = self.envelope.ac(power_w, self.limits, self.setpoint, self._schedule_w())
+        except Exception:
+            p = 0.0
+            self.envelope.last = {"error": (power_w,)}
+        self.power.ac_power(p, now)
+        return p
 
     def insulation_check(self, now):
         return self.power.insulation_check(now)

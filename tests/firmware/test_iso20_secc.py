@@ -11,12 +11,25 @@ V = msg.value
 T0 = 1700000000
 
 
+class BatteryPower(PowerModel):
+    """The power model with the EV's battery across the output: once current
+    flows, the battery holds the output at its voltage (the charger's voltage
+    setpoint is the ceiling of its current regulation, not what the output
+    shows)."""
+    battery_v = 400.0
+
+    def update(self, now):
+        PowerModel.update(self, now)
+        if self.closed and self.current and self.voltage > self.battery_v:
+            self.voltage = self.battery_v
+
+
 class Ev:
     """A scripted EV around one Secc, on a virtual clock (self.t, ms)."""
 
-    def __init__(self, config=None, charger=None, store=None, authorized=True, **kw):
+    def __init__(self, config=None, charger=None, store=None, authorized=True, power=None, **kw):
         self.t = 0
-        self.power = PowerModel(0)
+        self.power = power or BatteryPower(0)
         self.charger = charger or Charger(self.power, authorized=authorized, **kw)
         self.n = 0
         self.secc = Secc(config, self.charger, 0, rng=self._rng, clock_s=self._clock, store=store)
@@ -330,7 +343,12 @@ def test_dc_bpt_dynamic_charge_then_discharge():
     ev.charger.set_setpoint(8000)
     r = loop(ev, msg.SERVICE_DC_BPT, msg.DYNAMIC, n=4)
     assert V(r[-1]["EVSEPresentCurrent"]) == 20
+    # the Charge channel never discharges: switching needs PowerDelivery
+    # Start with the Discharge channel
     ev.charger.set_setpoint(-8000)
+    r = loop(ev, msg.SERVICE_DC_BPT, msg.DYNAMIC, n=1)
+    assert V(r[-1]["EVSEPresentCurrent"]) == 0
+    power_start(ev, msg.DYNAMIC, channel="Discharge")
     r = loop(ev, msg.SERVICE_DC_BPT, msg.DYNAMIC, n=4)
     assert V(r[-1]["EVSEPresentCurrent"]) == -20
     ev.charger.set_setpoint(-50000)       # the EV allows 11 kW / 30 A

@@ -72,7 +72,12 @@ def _meter(s, res, now):
 
 def _report(s, body, now, extra):
     dp = body.get("DisplayParameters")
-    st = {"soc": dp.get("PresentSOC") if dp else None}
+    soc = dp.get("PresentSOC") if dp else None
+    if soc is not None and not 0 <= soc <= 100:
+        # a report, checked, never acted on
+        s.events.append(("warning", "ev_soc_implausible", soc))
+        soc = None
+    st = {"soc": soc}
     st.update(extra)
     s.events.append(("ev_status", st))
     p = s.charger.present(now)[2]
@@ -86,76 +91,105 @@ def handle(s, name, body, now):
     return _ac(s, body, now)
 
 
+def _opt(e, k):
+    return V(e[k]) if k in e else None
+
+
+def _opt_dis(s, e, k):
+    return abs(s.from_wire_discharge(e[k])) if k in e else None
+
+
+def _check_ev_voltage(s, ev_v, v_meas):
+    """EVPresentVoltage is a report, never a setpoint: note (once per
+    episode) one that is negative, above the EV's own maximum or far from
+    what we measure at our output."""
+    c = s.ctx
+    v_max = s.charger.envelope.ev_limit("v")
+    bad = ev_v < 0 or ev_v > v_max * 1.05 + 5 or \
+        (c.contactor and v_meas > 50 and abs(ev_v - v_meas) > max(50, 0.2 * v_meas))
+    if bad and not c.ev_v_bad:
+        s.events.append(("warning", "ev_present_voltage_implausible", ev_v, v_meas))
+    c.ev_v_bad = bad
+
+
 def _dc(s, body, now):
     c = s.ctx
     ch = s.charger
+    env = ch.envelope
     L = ch.limits
     m = _mode(c, body, _DC_MODES)
     if m is None:
         return s.fail_body("DC_ChargeLoopRes", msg.FAILED_WRONG_CHARGE_PARAMETER)
     key, e = m
+    scheduled = key.startswith("Scheduled") or key.startswith("BPT_Scheduled")
+    discharge_ok = c.bpt and c.channel == "Discharge"
     ev_v = V(body["EVPresentVoltage"])
+    # our own measurement, not the EV's report, multiplies the current
+    v_meas = ch.present(now)[0]
     res = {"Header": s.hdr(), "ResponseCode": msg.OK}
     stopping = _status(s, res)
     max_p, max_i = L["dc_max_charge_power"], L["dc_max_charge_current"]
     max_dp, max_di = L["dc_max_discharge_power"], L["dc_max_discharge_current"]
-    p_lim = i_lim = v_lim = False
     ev = {"present_voltage": ev_v}
-    if key.startswith("Scheduled") or key.startswith("BPT_Scheduled"):
+    if scheduled:
         want = V(e["EVTargetCurrent"])
         tv = V(e["EVTargetVoltage"])
         ev["target_current"], ev["target_voltage"] = want, tv
+        # A discharge request on a charge-only service or in the Charge
+        # channel, or a negative target voltage, asks for something the
+        # session never agreed: its parameters are wrong for the selected
+        # service (as a negative pre-charge target), so the answer is
+        # FAILED_WrongChargeParameter (the session ends, power off), not a
+        # silent 0 A that leaves the EV believing it is being served.
+        if (want < 0 and not discharge_ok) or tv < 0:
+            return s.fail_body("DC_ChargeLoopRes", msg.FAILED_WRONG_CHARGE_PARAMETER)
+        env.set_loop(v=_opt(e, "EVMaximumVoltage"), i=_opt(e, "EVMaximumChargeCurrent"),
+                     p=_opt(e, "EVMaximumChargePower"), di=_opt_dis(s, e, "EVMaximumDischargeCurrent"),
+                     dp=_opt_dis(s, e, "EVMaximumDischargePower"))
         if ch.schedule:
             max_p = min(max_p, abs(ch.schedule[0][1]))
-        if want >= 0:
-            i_max = min(max_i, V(e["EVMaximumChargeCurrent"]) if "EVMaximumChargeCurrent" in e else max_i)
-            p_max = min(max_p, V(e["EVMaximumChargePower"]) if "EVMaximumChargePower" in e else max_p)
-        else:
-            if not c.bpt:
-                want = 0
-            i_max = min(max_di, abs(s.from_wire_discharge(e["EVMaximumDischargeCurrent"]))
-                        if "EVMaximumDischargeCurrent" in e else max_di)
-            p_max = min(max_dp, abs(s.from_wire_discharge(e["EVMaximumDischargePower"]))
-                        if "EVMaximumDischargePower" in e else max_dp)
-        i = want
-        if abs(i) > i_max:
-            i, i_lim = (i_max if i > 0 else -i_max), True
-        if ev_v > 1 and abs(i) * ev_v > p_max:
-            i, p_lim = (p_max / ev_v if i > 0 else -p_max / ev_v), True
-        v_lim = tv > L["dc_max_voltage"]
+        # the EV's target voltage is the ceiling of the current regulation
+        v_set, i = tv, want
     else:
         ev_max_ch = V(e["EVMaximumChargePower"])
         ev_max_dis = abs(s.from_wire_discharge(e["EVMaximumDischargePower"])) if "EVMaximumDischargePower" in e else 0
         ev["max_charge_power"], ev["max_discharge_power"] = ev_max_ch, ev_max_dis
         for k in ("EVTargetEnergyRequest", "EVMaximumEnergyRequest", "EVMinimumEnergyRequest"):
             c.ev[k] = V(e[k])
+        ev_max_v = V(e["EVMaximumVoltage"])
+        env.set_loop(v=ev_max_v, i=V(e["EVMaximumChargeCurrent"]), p=ev_max_ch,
+                     di=_opt_dis(s, e, "EVMaximumDischargeCurrent"), dp=ev_max_dis if c.bpt else None)
         p = _dynamic_power(s, ev_max_ch, ev_max_dis, max_p, max_dp)
-        i = p / ev_v if ev_v > 1 else 0
-        i_max = min(max_i, V(e["EVMaximumChargeCurrent"])) if i >= 0 else \
-            min(max_di, abs(s.from_wire_discharge(e["EVMaximumDischargeCurrent"])))
-        if abs(i) > i_max:
-            i, i_lim = (i_max if i > 0 else -i_max), True
+        # power -> current at our measured output voltage; at ~0 V the
+        # envelope's maximum voltage gives the smallest current
+        v_ref = v_meas if v_meas > 1 else env.bounds(L)["v"]
+        i = p / v_ref if v_ref > 1 else 0
+        # dynamic mode has no target voltage: the converter regulates the
+        # current and the EV's maximum voltage is the ceiling
+        v_set = ev_max_v
+    _check_ev_voltage(s, ev_v, v_meas)
     if stopping or not c.energy or c.standby:
         i = 0
-    ch.dc_target(ev_v, i, now)
+        v_set = min(v_set, v_meas)      # no current: hold the output
+    v_out, i_out = ch.dc_target(v_set, i, now)
+    last = env.last
     pv, pi, _ = ch.present(now)
     res["EVSEPresentCurrent"] = R(pi)
     res["EVSEPresentVoltage"] = R(pv)
-    res["EVSEPowerLimitAchieved"] = p_lim
-    res["EVSECurrentLimitAchieved"] = i_lim
-    res["EVSEVoltageLimitAchieved"] = v_lim
+    res["EVSEPowerLimitAchieved"] = "power" in last
+    res["EVSECurrentLimitAchieved"] = "current" in last or "discharge" in last
+    res["EVSEVoltageLimitAchieved"] = "voltage" in last
     if body["MeterInfoRequested"]:
         _meter(s, res, now)
     lim = {"EVSEMaximumChargePower": R(max_p), "EVSEMaximumChargeCurrent": R(max_i),
            "EVSEMaximumVoltage": R(L["dc_max_voltage"])}
-    dyn = not (key.startswith("Scheduled") or key.startswith("BPT_Scheduled"))
-    if dyn:
+    if not scheduled:
         lim["EVSEMinimumChargePower"] = R(L["dc_min_charge_power"])
     if key.startswith("BPT"):
         lim["EVSEMaximumDischargePower"] = s.to_wire_discharge(max_dp)
         lim["EVSEMaximumDischargeCurrent"] = s.to_wire_discharge(max_di)
         lim["EVSEMinimumVoltage"] = R(L["dc_min_voltage"])
-        if dyn:
+        if not scheduled:
             lim["EVSEMinimumDischargePower"] = s.to_wire_discharge(L["dc_min_discharge_power"])
     res[key.replace("CLReq", "CLRes")] = lim
     _report(s, body, now, ev)
@@ -179,6 +213,8 @@ def _ac(s, body, now):
     ev_max_dis = abs(s.from_wire_discharge(e["EVMaximumDischargePower"])) if "EVMaximumDischargePower" in e \
         else c.ev.get("max_dis_power", 0)
     dyn = key.startswith("Dynamic") or key.startswith("BPT_Dynamic")
+    ch.envelope.set_loop(p=V(e["EVMaximumChargePower"]) if "EVMaximumChargePower" in e else None,
+                         dp=_opt_dis(s, e, "EVMaximumDischargePower"))
     if dyn:
         for k in ("EVTargetEnergyRequest", "EVMaximumEnergyRequest", "EVMinimumEnergyRequest"):
             c.ev[k] = V(e[k])
@@ -189,7 +225,8 @@ def _ac(s, body, now):
         p = min(ev_max_ch, max_p)
     if stopping or not c.energy or c.standby:
         p = 0
-    ch.ac_power(p, now)
+    # the envelope has the last word; the EV is told what we command
+    p = ch.ac_power(p, now)
     present = ch.present(now)[2]
     if body["MeterInfoRequested"]:
         _meter(s, res, now)

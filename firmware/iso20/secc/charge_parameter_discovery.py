@@ -47,6 +47,10 @@ def _dc(s, body):
     if bad:
         return _wrong(s, "DC_ChargeParameterDiscoveryRes")
     s.ctx.ev = ev
+    # the safety envelope from here on: the EV's limits (the charger's are
+    # read at every command); no current before PowerDelivery Start
+    s.charger.envelope.set_ev(True, bpt, v=ev["max_voltage"], i=ev["max_current"], p=ev["max_power"],
+                              di=ev.get("max_dis_current", 0), dp=ev.get("max_dis_power", 0))
     mode = {"EVSEMaximumChargePower": R(L["dc_max_charge_power"]),
             "EVSEMinimumChargePower": R(L["dc_min_charge_power"]),
             "EVSEMaximumChargeCurrent": R(L["dc_max_charge_current"]),
@@ -80,6 +84,7 @@ def _ac(s, body):
     if bad:
         return _wrong(s, "AC_ChargeParameterDiscoveryRes")
     s.ctx.ev = ev
+    s.charger.envelope.set_ev(False, bpt, p=ev["max_power"], dp=ev.get("max_dis_power", 0))
     mode = {"EVSEMaximumChargePower": R(L["ac_max_charge_power"]),
             "EVSEMinimumChargePower": R(L["ac_min_charge_power"]),
             "EVSENominalFrequency": R(L["ac_frequency"])}

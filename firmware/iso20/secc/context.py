@@ -22,6 +22,7 @@ class Context:
         self.resumed = False
         self.contactor = False      # our output contactor is closed
         self.standby = False
+        self.ev_v_bad = False       # EVPresentVoltage implausible (noted once)
         self.offered = ()           # energy ServiceIDs listed in discovery
         self.sets = {}              # ServiceID -> {ParameterSetID: control mode}
 

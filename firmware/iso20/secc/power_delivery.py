@@ -32,6 +32,9 @@ def handle(s, name, body, now):
                 return s.fail_body("PowerDeliveryRes", msg.FAILED_CONTACTOR_ERROR)
             c.contactor = True
         c.standby = False
+        # the envelope lets current flow from now on; discharge only on a
+        # BPT service in the Discharge channel
+        s.charger.envelope.start(c.bpt and c.channel == "Discharge")
         if not c.energy:
             c.energy = True
             s.events.append(("energy", True))
@@ -63,6 +66,7 @@ def handle(s, name, body, now):
 
 
 def _zero(s, now):
+    s.charger.envelope.hold()
     if s.ctx.dc:
         v = s.charger.present(now)[0]
         s.charger.dc_target(v, 0, now)

@@ -165,6 +165,8 @@ class Secc:
     def connection_made(self, now):
         """A new TCP connection: start over at SAP (paused sessions stay)."""
         self.ctx = context.Context()
+        if self.charger is not None:
+            self.charger.envelope.close()   # a new session sets its own
         self.state = None
         self.allowed = ()
         self.closed = False
@@ -322,8 +324,9 @@ class Secc:
         self._seq_at = self._setup_at = None
 
     def power_off(self, now):
-        """No current, contactor open."""
+        """No current, contactor open, the safety envelope closed."""
         c = self.charger
+        c.envelope.close()
         if self.ctx.dc:
             c.dc_target(0, 0, now)
         else:
