@@ -59,6 +59,8 @@ class Charger:
         self.stop_requested = False
         self.meter_id = getattr(power, "meter_id", "METER")
         self.envelope = Envelope()
+        self._dc_req = None             # the session's last DC command (V, A)
+        self._ac_req = None             # and AC command (W)
 
     # --- downlink ---------------------------------------------------------
     def set_limits(self, **kw):
@@ -67,17 +69,20 @@ class Charger:
             if k not in self.limits:
                 raise KeyError(k)
             self.limits[k] = v
+        self._reapply()
 
     def set_setpoint(self, power_w):
         """Dynamic mode: the power to transfer (+ charge, - discharge);
         None lets the EV take what the limits allow."""
         self.setpoint = power_w
+        self._reapply()
 
     def set_schedule(self, entries):
         """Scheduled mode: [(duration s, max power W), ...] for the
         ScheduleExchange; also ends an EVSEProcessing=Ongoing wait."""
         self.schedule = entries
         self._schedule_ready = True
+        self._reapply()
 
     def schedule_ready(self):
         return self._schedule_ready
@@ -92,6 +97,7 @@ class Charger:
         Terminate, then closes."""
         self.estop = True
         self.envelope.close()
+        self._dc_req = self._ac_req = None
         if now is None:
             now = getattr(self.power, "t", 0)
         self.power.dc_target(0, 0, now)
@@ -117,6 +123,15 @@ class Charger:
             return False
         return self.power.contactor(closed, now)
 
+    def _reapply(self):
+        """New limits, setpoint or schedule act at once, not at the EV's
+        next message: the last command goes through the envelope again."""
+        now = getattr(self.power, "t", 0)
+        if self._dc_req is not None:
+            self.dc_target(self._dc_req[0], self._dc_req[1], now)
+        if self._ac_req is not None:
+            self.ac_power(self._ac_req, now)
+
     def _schedule_w(self):
         s = self.schedule
         return s[0][1] if s else None
@@ -124,9 +139,11 @@ class Charger:
     def dc_target(self, voltage, current, now):
         """Regulate the DC output within the envelope; returns the
         (voltage, current) commanded."""
+        self._dc_req = (voltage, current)
         try:
-            v_meas = self.power.present(now)[0]
-            v, i = self.envelope.dc(voltage, current, v_meas, self.limits, self.setpoint, self._schedule_w())
+            pv, pi, _ = self.power.present(now)
+            v, i = self.envelope.dc(voltage, current, pv, self.limits, self.setpoint, self._schedule_w(),
+                                    flowing=abs(pi) > 0, now=now)
         except Exception:           # a bad limit, schedule or measurement: nothing
             v, i = 0.0, 0.0
             self.envelope.last = {"error": (voltage, current)}
@@ -135,6 +152,7 @@ class Charger:
 
     def ac_power(self, power_w, now):
         """Set the AC active power within the envelope; returns it."""
+        self._ac_req = power_w
         try:
             p = self.envelope.ac(power_w, self.limits, self.setpoint, self._schedule_w())
         except Exception:

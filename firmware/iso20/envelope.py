@@ -49,6 +49,8 @@ def lim(x):
 
 # power comparisons allow for the rounding of p / v * v
 _EPS = 1e-9
+# a measured output voltage that held within 1 V this long is the battery's
+STEADY_MS = 100
 
 
 class Envelope:
@@ -66,6 +68,8 @@ class Envelope:
         self.loop = {}          # lower ones from the latest loop request
         self.energy = False     # current may flow (PowerDelivery Start)
         self.discharge = False  # discharge allowed (BPT, Discharge channel)
+        self.v_seen = 0.0       # the measured voltage, held within 1 V
+        self.t_seen = 0         # since (ms)
 
     close = reset
 
@@ -139,9 +143,14 @@ class Envelope:
         return b
 
     # --- clamping -----------------------------------------------------------
-    def dc(self, voltage, current, v_measured, limits, setpoint=None, schedule_w=None):
-        """(voltage, current) clamped; `v_measured` is the charger's own
-        output voltage (power -> current; the envelope's maximum when ~0)."""
+    def dc(self, voltage, current, v_measured, limits, setpoint=None, schedule_w=None, flowing=True, now=0):
+        """(voltage, current) clamped.  Power -> current uses `v_measured`,
+        the charger's own output voltage: while current flows the EV's
+        battery holds the output there.  Before current flows (`flowing`
+        False), or until the measurement has held within 1 V for
+        STEADY_MS (`now`, ms; no battery holds an output that moves), it may
+        go on to the setpoint, so the higher of the two counts; at ~0 V the
+        envelope's maximum does."""
         b = self.bounds(limits, setpoint, schedule_w)
         last = {}
         v = num(voltage)
@@ -158,6 +167,11 @@ class Envelope:
             last["discharge" if not self.discharge else "current"] = (i, -b["di"])
             i = -b["di"]
         vr = num(v_measured)
+        if not -1 <= vr - self.v_seen <= 1:
+            self.v_seen, self.t_seen = vr, now
+        steady = flowing and now - self.t_seen >= STEADY_MS
+        if not steady and v > vr:
+            vr = v
         if vr <= 1:
             vr = b["v"]
         if vr <= 1:

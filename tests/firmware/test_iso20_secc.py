@@ -357,7 +357,10 @@ def test_dc_bpt_dynamic_charge_then_discharge():
     m = r[-1]["BPT_Dynamic_DC_CLResControlMode"]
     assert V(m["EVSEMaximumDischargePower"]) == 50000
     charged, discharged = ev.power.meter(ev.t)
-    assert 2.1 < charged < 2.4 and 2.1 < discharged < 2.4, (charged, discharged)
+    # a new setpoint acts at once (not at the EV's next message), and the
+    # first current after a pause counts at the 450 V the output may reach:
+    # 7.1 kW for 0.25 s + 8 kW for 0.5 s charged
+    assert 1.55 < charged < 1.65 and 2.05 < discharged < 2.15, (charged, discharged)
     stop(ev, msg.SERVICE_DC_BPT)
     powers = [e[1] for e in ev.events("power")]
     assert max(powers) == 8000 and min(powers) == -11000, powers
