@@ -43,3 +43,21 @@ def test_the_harness_catches_an_exception(monkeypatch):
     monkeypatch.setattr(session.Secc, "poll", broken)
     _, _, failures = fuzz_secc.run("secc", 50, SEED, sessions)
     assert failures and "bug in poll" in failures[0]
+
+
+def test_the_harness_catches_power_outside_the_envelope(monkeypatch):
+    # A charger that passes every command through unclamped must be reported.
+    from iso20.envelope import Envelope
+
+    sessions = fuzz_secc.record()
+    monkeypatch.setattr(Envelope, "dc", lambda self, v, i, *a, **kw: (v, i))
+    monkeypatch.setattr(Envelope, "ac", lambda self, p, *a, **kw: p)
+    _, _, failures = fuzz_secc.run("secc", 2000, SEED, sessions)
+    assert any("envelope" in f for f in failures), failures[:3]
+
+
+def test_the_recording_stays_inside_the_envelope():
+    for steps in fuzz_secc.record():
+        for snap, _, _ in steps:
+            power = snap[2]
+            assert power.bad == [] and power.secc is snap[0]

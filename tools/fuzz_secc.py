@@ -19,7 +19,10 @@ then up to two more real requests, and the timers (poll far ahead).
 Unexpected: an exception out of handle/poll, an internal error counted by
 the Secc, a response that does not decode or is of the wrong type, more
 than one response to a request, power left on after a FAILED response or
-a close.  Accepted: answered OK/WARNING; rejected: FAILED or dropped.
+a close, and any step of the power model outside the safety envelope (the
+power model is test_iso20_secc_envelope.WatchedPower: it checks itself
+against the session's facts after every command and every update).
+Accepted: answered OK/WARNING; rejected: FAILED or dropped.
 
 Prints `fuzz secc: N inputs, A accepted, R rejected, U unexpected (T s)`;
 exit status 1 if anything was unexpected.
@@ -37,6 +40,7 @@ sys.path.insert(0, os.path.join(REPO, "tests", "firmware"))
 from iso20 import msg  # noqa: E402
 from iso20.secc import failed  # noqa: E402
 import test_iso20_secc as script  # noqa: E402
+from test_iso20_secc_envelope import WatchedPower  # noqa: E402
 
 INTERESTING = (0, 1, -1, 2, 7, 12, 100, 127, -128, 255, 256, 1000, 32767, -32768, 65535, 2 ** 31 - 1,
                -2 ** 31, 2 ** 32 - 1, 2 ** 63 - 1)
@@ -51,7 +55,8 @@ class Recorder(script.Ev):
     """The scripted EV, keeping (snapshot, ptype, payload) before each request."""
 
     def __init__(self, *a, **kw):
-        script.Ev.__init__(self, *a, **kw)
+        script.Ev.__init__(self, *a, power=WatchedPower(0), **kw)
+        self.power.secc = self.secc
         self.steps = []
 
     def raw(self, ptype, data):
@@ -226,8 +231,14 @@ def build_pool(sessions):
     return (sorted(strings), subtrees), seeds, requests
 
 
+def check_envelope(power):
+    if power.bad:
+        raise Unexpected("envelope: " + power.bad[0])
+
+
 def check_outputs(secc, sent_name, power):
     """Decode what the SECC sent for one request; returns 'ok'/'rejected'."""
+    check_envelope(power)
     outs = secc.out[:]
     del secc.out[:]
     if secc.errors:
@@ -257,6 +268,7 @@ def one(rnd, sessions, pool, seeds, requests):
     i = rnd.randrange(len(steps))
     snap, ptype, payload = steps[i]
     secc, charger, power, t = copy.deepcopy(snap)
+    power.bad = []
     kind = rnd.randrange(10)
     if kind < 5:
         data = mutate_bytes(rnd, payload, seeds)
@@ -285,6 +297,7 @@ def one(rnd, sessions, pool, seeds, requests):
         check_outputs(secc, msg.decode(p2, d2)[0], power)
     for dt in (5000, 60000, 200000):
         secc.poll(t + dt)
+        check_envelope(power)
         if secc.errors:
             raise Unexpected("internal error in poll")
         if secc.closed and (power.closed or power.current or power.ac_w):

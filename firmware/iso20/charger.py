@@ -59,8 +59,8 @@ class Charger:
         self.stop_requested = False
         self.meter_id = getattr(power, "meter_id", "METER")
         self.envelope = Envelope()
-        self._dc_req = None             # the session's last DC command (V, A)
-        self._ac_req = None             # and AC command (W)
+        self._dc_req = None             # the last DC output commanded (V, A)
+        self._ac_req = None             # and AC (W)
 
     # --- downlink ---------------------------------------------------------
     def set_limits(self, **kw):
@@ -69,20 +69,20 @@ class Charger:
             if k not in self.limits:
                 raise KeyError(k)
             self.limits[k] = v
-        self._reapply()
+        self.reapply()
 
     def set_setpoint(self, power_w):
         """Dynamic mode: the power to transfer (+ charge, - discharge);
         None lets the EV take what the limits allow."""
         self.setpoint = power_w
-        self._reapply()
+        self.reapply()
 
     def set_schedule(self, entries):
         """Scheduled mode: [(duration s, max power W), ...] for the
         ScheduleExchange; also ends an EVSEProcessing=Ongoing wait."""
         self.schedule = entries
         self._schedule_ready = True
-        self._reapply()
+        self.reapply()
 
     def schedule_ready(self):
         return self._schedule_ready
@@ -123,10 +123,13 @@ class Charger:
             return False
         return self.power.contactor(closed, now)
 
-    def _reapply(self):
-        """New limits, setpoint or schedule act at once, not at the EV's
-        next message: the last command goes through the envelope again."""
-        now = getattr(self.power, "t", 0)
+    def reapply(self, now=None):
+        """New limits, setpoint, schedule or envelope act at once, not at
+        the EV's next message: what was last commanded goes through the
+        envelope again (so this only ever lowers the output; more waits for
+        the session's next command)."""
+        if now is None:
+            now = getattr(self.power, "t", 0)
         if self._dc_req is not None:
             self.dc_target(self._dc_req[0], self._dc_req[1], now)
         if self._ac_req is not None:
@@ -139,7 +142,6 @@ class Charger:
     def dc_target(self, voltage, current, now):
         """Regulate the DC output within the envelope; returns the
         (voltage, current) commanded."""
-        self._dc_req = (voltage, current)
         try:
             pv, pi, _ = self.power.present(now)
             v, i = self.envelope.dc(voltage, current, pv, self.limits, self.setpoint, self._schedule_w(),
@@ -147,17 +149,18 @@ class Charger:
         except Exception:           # a bad limit, schedule or measurement: nothing
             v, i = 0.0, 0.0
             self.envelope.last = {"error": (voltage, current)}
+        self._dc_req = (v, i)
         self.power.dc_target(v, i, now)
         return v, i
 
     def ac_power(self, power_w, now):
         """Set the AC active power within the envelope; returns it."""
-        self._ac_req = power_w
         try:
             p = self.envelope.ac(power_w, self.limits, self.setpoint, self._schedule_w())
         except Exception:
             p = 0.0
             self.envelope.last = {"error": (power_w,)}
+        self._ac_req = p
         self.power.ac_power(p, now)
         return p
 

@@ -35,6 +35,7 @@ def handle(s, name, body, now):
         # the envelope lets current flow from now on; discharge only on a
         # BPT service in the Discharge channel
         s.charger.envelope.start(c.bpt and c.channel == "Discharge")
+        s.charger.reapply(now)          # a channel switch acts at once
         if not c.energy:
             c.energy = True
             s.events.append(("energy", True))
