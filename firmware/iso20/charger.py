@@ -47,6 +47,9 @@ LIMITS = {
 class Charger:
     def __init__(self, power, limits=None, authorized=None, schedule_ready=True):
         self.power = power
+        self.envelope = Envelope()
+        self._dc_req = None             # the last DC output commanded (V, A)
+        self._ac_req = None             # and AC (W)
         self.limits = dict(LIMITS)
         if limits:
             self.set_limits(**limits)
@@ -58,9 +61,6 @@ class Charger:
         self.pause_requested = False
         self.stop_requested = False
         self.meter_id = getattr(power, "meter_id", "METER")
-        self.envelope = Envelope()
-        self._dc_req = None             # the last DC output commanded (V, A)
-        self._ac_req = None             # and AC (W)
 
     # --- downlink ---------------------------------------------------------
     def set_limits(self, **kw):

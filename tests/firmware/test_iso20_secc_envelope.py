@@ -429,6 +429,8 @@ def test_extreme_rational_numbers_never_raise_nor_leave_the_envelope():
 # --- the envelope and the charger seam on their own --------------------------------------------
 
 def test_nothing_before_the_session_sets_the_envelope():
+    from iso20.charger import Charger
+    assert Charger(WatchedPower(0), limits={"dc_max_voltage": 500}).limits["dc_max_voltage"] == 500
     ev = watched()
     to_selection(ev, msg.SERVICE_DC, msg.SCHEDULED)
     ch = ev.charger
