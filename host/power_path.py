@@ -92,10 +92,28 @@ class PowerPath:
     # -- what flows now ----------------------------------------------------
     def _ev_contactor(self):
         if not self.pack_declared:
-            # a peer EV (no battery seam on our cable): its contactor closes
-            # once the output matches the pack, as a BMS would do it
-            return self.closed and (self.mode == "ac" or abs(self.output_v - self.pack.voltage()) <= INRUSH_V)
+            return self._peer_contactor()
         return self.ev_closed
+
+    def _peer_contactor(self):
+        """A peer EV has no battery seam on our cable, and what it reports
+        of its pack cannot be trusted (python-iso15118's EV says 20 kV and
+        ends its pre-charge wherever the output happens to be).  Its
+        contactor closes once the charger first commands current (after
+        PowerDelivery Start, so the EV said its pre-charge was done), and
+        its pack is taken at the output voltage of that moment, flat."""
+        if self.ev_closed:
+            return self.closed
+        if not self.closed:
+            return False
+        if self.mode == "ac":
+            return True
+        if self.target_i and self.output_v > 1:
+            self.pack.v_empty = self.pack.v_full = self.output_v
+            self.ev_closed = True
+            self._event("peer EV contactor closed at %.0f V" % self.output_v)
+            return True
+        return False
 
     def flowing(self):
         """(voltage at the inlet, current into the EV, power into the EV)."""
@@ -145,6 +163,8 @@ class PowerPath:
             return False
         if closed != self.closed:
             self._event("charger contactor " + ("closed" if closed else "open"))
+        if not closed and not self.pack_declared:
+            self.ev_closed = False          # a peer EV opens with the charger
         self.closed = bool(closed)
         if not closed:
             self.target_i = self.target_v = self.ac_target_w = 0.0

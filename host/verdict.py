@@ -164,10 +164,15 @@ def _loop_values(msgs, dc):
     return out, violations
 
 
-def _wire_wh(loop):
-    """Energy from the loop reports: each power held until the next report."""
+def _wire_wh(loop, msgs):
+    """Energy from the loop reports: each power held until the next report,
+    the last one until the charger's next answer (PowerDelivery Stop)."""
+    if not loop:
+        return 0.0
+    t_last = loop[-1][0]
+    end = next((m["t"] for m in msgs if m.get("from") == "SECC" and m["t"] > t_last), t_last)
     wh = 0.0
-    for (t0, _, _, p), (t1, _, _, _) in zip(loop, loop[1:]):
+    for (t0, _, _, p), (t1, _, _, _) in zip(loop, loop[1:] + [(end, None, None, None)]):
         wh += p * (t1 - t0) / 3600.0
     return wh
 
@@ -261,7 +266,7 @@ def judge(msgs, service, direction, battery=None, meter_wh=None, charger_name="t
     dc = service.startswith("dc")
     discharge = direction == "discharge"
     loop, violations = _loop_values(msgs, dc)
-    wire_wh = _wire_wh(loop)
+    wire_wh = _wire_wh(loop, msgs)
     checks = [_session_stop(msgs), _soc(msgs, battery, discharge, wire_wh)]
     if meter_wh is not None and battery is not None:
         checks.append(_meter(meter_wh, battery))

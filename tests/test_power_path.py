@@ -84,14 +84,18 @@ def test_ac_power_flows_while_both_contactors_are_closed():
     assert not any("inrush" in e[1] for e in p.events)
 
 
-def test_a_peer_ev_without_a_pack_seam_closes_once_precharged():
+def test_a_peer_ev_without_a_pack_seam_closes_once_the_output_settles():
     p = PowerPath(0)                # nobody declared a pack: python-iso15118's EV
     p.contactor(True, 0)
-    p.dc_target(375, 0, 0)
-    assert p.present(500)[1] == 0
-    p.present(2000)
-    p.dc_target(420, 10, 2000)
-    assert p.present(2000)[1] == 10
+    p.dc_target(920, 0, 0)          # pre-charge: no current asked
+    assert p.present(1000)[:2] == (200, 0)
+    p.dc_target(920, 10, 1000)      # the loop: the EV said pre-charge was done
+    assert p.present(1000) == (200, 10, 2000)
+    assert p.meter(4600)[0] == pytest.approx(2.0, rel=1e-3)
+    assert p.present(4600)[0] == 200                 # the pack holds it
+    assert any("peer EV contactor closed at 200 V" in e[1] for e in p.events)
+    p.contactor(False, 5600)
+    assert p.present(5600)[1] == 0
 
 
 def test_insulation_test_takes_two_seconds_and_can_fail():

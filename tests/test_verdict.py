@@ -80,8 +80,8 @@ def test_no_session_stop_fails():
 
 def test_battery_meter_and_reports_are_checked_when_the_run_has_them():
     msgs = dc_session([10.0] * 3)
-    w = verdict.judge(msgs, "dc", "charge")["wire_wh"]          # 2 x 0.5 s at 4 kW
-    assert w == round(4000 * 1.0 / 3600, 4)
+    w = verdict.judge(msgs, "dc", "charge")["wire_wh"]   # 3 x 0.5 s at 4 kW, the last until SessionStopRes
+    assert w == round(4000 * 1.5 / 3600, 4)
     still = verdict.judge(msgs, "dc", "charge", battery={"soc_start": 50.0, "soc_end": 50.0, "net_wh": w},
                           meter_wh=w)
     assert still["reasons"] == ["SoC went from 50.000 to 50.000 % while charging"]
@@ -94,7 +94,7 @@ def test_battery_meter_and_reports_are_checked_when_the_run_has_them():
     # a charger that reports current its meter never counted
     lies = verdict.judge(msgs, "dc", "charge", battery={"soc_start": 50.0, "soc_end": 50.001, "net_wh": 0.1},
                          meter_wh=0.1)
-    assert lies["reasons"] == ["the charger's loop reports add up to +1.111 Wh but its meter counted +0.100 Wh"]
+    assert lies["reasons"] == ["the charger's loop reports add up to +1.667 Wh but its meter counted +0.100 Wh"]
 
 
 def test_ac_power_direction_from_present_or_target_power():

@@ -13,6 +13,8 @@ Outputs: .tx      Ethernet frames for the modem
              ('slac_failed', reason) ('link_lost', reason) ('connected', remote)
              ('v2gtp', ptype, payload) ('v2gtp_error', reason)
              ('disconnected', reason)
+             ('ev_cp', state)  the EV switched its CP resistors: 'B', 'C' or 'D'
+                               (C/D: it may draw power; B: it no longer may)
 """
 import os
 
@@ -217,6 +219,9 @@ class ChargerLink:
             self._unplugged(now)
         elif new == "F" and self.state != EF:
             self._unplugged(now)
+        elif new in ("B", "C", "D") and old in ("B", "C", "D"):
+            # IEC 61851-1: power only in C/D; the session cuts it on C -> B
+            self._emit("ev_cp", new)
 
     def _on_slac(self, ev, now):
         name = ev[0]
