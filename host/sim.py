@@ -236,6 +236,9 @@ class Run:
                                      else "interrupted by " + self.end)
         if self.cable is not None:
             result["cable"] = self.cable
+        if a.charger != "ours":
+            result["notes"] = ["python-iso15118's charger has no power stage on our cable: "
+                               "the SoC and energy are judged from its loop reports"]
         result.update(asked={"service": a.service, "control": a.control, "direction": a.direction,
                              "soc": a.soc, "loops": a.loops},
                       pairing={"charger": a.charger, "ev": a.ev, "runtime": a.runtime},
@@ -292,6 +295,8 @@ def _report(result, out):
         if b:
             figures.append("battery %+.3f Wh" % b["net_wh"])
         figures.append("wire %+.3f Wh" % result["wire_wh"])
+        for note in result.get("notes", []):
+            print("%s sim: note: %s" % (PROG, note), flush=True)
         print("%s sim: pass: %s (%s/result.json)" % (PROG, ", ".join(figures), out), flush=True)
     else:
         for reason in result["reasons"]:

@@ -191,17 +191,21 @@ def _direction(loop, discharge, dc, charger_name):
         c.fail("no charge loop was answered")
     elif wrong:
         if not right:
-            c.fail("%s never %sed: %s in all %d loops" % (
-                charger_name, asked, _span(wrong, unit), len(seen)) if len(wrong) == len(seen) else
+            c.fail("%s never %sed: %s in %s" % (
+                charger_name, asked, _span(wrong, unit), _all(len(seen))) if len(wrong) == len(seen) else
                 "%s never %sed: %s in %d of %d loops, the rest zero" % (
                 charger_name, asked, _span(wrong, unit), len(wrong), len(seen)))
         else:
             c.fail("%s went the wrong way while %sing: %s in %d of %d loops" % (
                 charger_name, asked, _span(wrong, unit), len(wrong), len(seen)))
     elif not right:
-        c.fail("%s never %sed: nothing beyond %s %s in all %d loops" % (
-            charger_name, asked, tol, unit, len(seen)))
+        c.fail("%s never %sed: nothing beyond %s %s in %s" % (
+            charger_name, asked, tol, unit, _all(len(seen))))
     return c
+
+
+def _all(n):
+    return "its only loop" if n == 1 else "all %d loops" % n
 
 
 def _span(xs, unit):

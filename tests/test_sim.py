@@ -58,23 +58,69 @@ def test_sim_cpython_runtime_and_bad_arguments(tmp_path):
     assert bad.stderr.strip() == "micro15118: error: --direction discharge needs an _bpt service"
 
 
-@pytest.mark.parametrize("ev, charger, service", [("josev", "ours", "dc"), ("ours", "josev", "dc"),
-                                                  ("josev", "josev", "ac")])
-def test_sim_with_python_iso15118_on_either_end(tmp_path, ev, charger, service):
+SERVICES = [(s, c) for s in ("dc", "ac", "dc_bpt", "ac_bpt") for c in ("scheduled", "dynamic")]
+
+
+def _sim(out, *args):
+    proc = subprocess.run([sys.executable, "-m", "host.cli", "sim", "--loops", "5", "--out", str(out)]
+                          + list(args), capture_output=True, text=True, timeout=300)
+    return proc, json.loads((out / "result.json").read_text())
+
+
+def _value(r):
+    return r["Value"] * 10.0 ** r["Exponent"]
+
+
+@pytest.mark.parametrize("service, control", SERVICES)
+def test_python_iso15118_ev_with_our_charger(tmp_path, service, control):
+    """Its EV reports 20 kV and asks to pre-charge to 20 kV: our output
+    never goes above the EV's own maximum, and the full verdict passes."""
     from peerenv import require_root
     require_root()
-    proc = subprocess.run(
-        [sys.executable, "-m", "host.cli", "sim", "--service", service, "--ev", ev,
-         "--charger", charger, "--loops", "5", "--out", str(tmp_path)],
-        capture_output=True, text=True, timeout=240)
+    proc, result = _sim(tmp_path, "--service", service, "--control", control, "--ev", "josev")
     assert proc.returncode == 0, proc.stdout + proc.stderr
-    assert proc.stdout.strip().splitlines()[-1].startswith("micro15118 sim: pass:"), proc.stdout
-    result = json.loads((tmp_path / "result.json").read_text())
+    assert result["verdict"] == "pass" and not result["reasons"], result
+    assert [c["name"] for c in result["checks"]] == ["session_stop", "soc", "meter", "reports",
+                                                     "direction", "limits"]
+    assert (tmp_path / "evcc.log").stat().st_size > 0 and (tmp_path / "charger.log").stat().st_size > 0
+    msgs = [json.loads(line) for line in open(tmp_path / "messages.jsonl")]
+    ev_max = [_value(part["EVMaximumVoltage"]) for m in msgs if m["from"] == "EV"
+              for part in m["body"].values() if isinstance(part, dict) and "EVMaximumVoltage" in part]
+    present = [_value(m["body"]["EVSEPresentVoltage"]) for m in msgs if "EVSEPresentVoltage" in m["body"]]
+    if service.startswith("dc"):
+        assert ev_max and present
+        assert max(present) <= min(ev_max), (max(present), min(ev_max))
+
+
+@pytest.mark.parametrize("service, control", SERVICES)
+def test_our_ev_with_python_iso15118_charger(tmp_path, service, control):
+    from peerenv import require_root
+    require_root()
+    proc, result = _sim(tmp_path, "--service", service, "--control", control, "--charger", "josev")
+    assert proc.returncode == 0, proc.stdout + proc.stderr
     assert result["verdict"] == "pass", result
-    if ev == "josev":
-        assert (tmp_path / "evcc.log").stat().st_size > 0
-    if charger == "josev":
-        assert (tmp_path / "secc.log").stat().st_size > 0
+    assert (tmp_path / "secc.log").stat().st_size > 0 and (tmp_path / "vehicle.log").stat().st_size > 0
+
+
+@pytest.mark.parametrize("service", ["dc_bpt", "ac_bpt"])
+def test_python_iso15118_charger_that_never_discharges_fails_the_run(tmp_path, service):
+    from peerenv import require_root
+    require_root()
+    proc, result = _sim(tmp_path, "--service", service, "--charger", "josev", "--direction", "discharge")
+    assert proc.returncode == 1, proc.stdout
+    assert result["verdict"] == "fail"
+    unit = "A" if service == "dc_bpt" else "W"
+    assert any(r.startswith("python-iso15118's charger never discharged: +") and unit in r
+               for r in result["reasons"]), result["reasons"]
+    assert "python-iso15118's charger never discharged" in proc.stdout
+
+
+def test_python_iso15118_on_both_ends(tmp_path):
+    from peerenv import require_root
+    require_root()
+    proc, result = _sim(tmp_path, "--service", "ac", "--ev", "josev", "--charger", "josev")
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    assert result["verdict"] == "pass", result
 
 
 def _interrupt_after(args, seconds, sig=signal.SIGINT):
