@@ -65,6 +65,8 @@ def main(argv):
                 secc.connection_made(now)
             elif name == "v2gtp" and secc is not None:
                 secc.handle(ev[1], ev[2], now)
+            elif name == "ev_cp" and secc is not None:
+                secc.ev_pilot(ev[1], now)
             elif name in ("disconnected", "unplugged", "link_lost") and secc is not None:
                 secc.connection_lost(now)      # power off, keep a paused session
                 for sev in secc.events:

@@ -317,6 +317,10 @@ def _done(cell, sim, cpu, fails):
 # ---- the matrix ---------------------------------------------------------------
 
 def cell_text(c):
+    """'<ms to contactor open and zero current> C R ok': C the session was
+    cleaned up (charger and EV), R the charger was ready again (a fresh
+    plug-in completed a session); '-' where not; 'off' when no power flowed
+    at the fault."""
     if c is None:
         return ""
     if not c.get("applicable", True):
@@ -324,10 +328,15 @@ def cell_text(c):
     ms = c.get("contactor_open_ms")
     if c.get("current_zero_ms") is not None and ms is not None:
         ms = max(ms, c["current_zero_ms"])
-    powered = c.get("powered")
-    if c["passed"]:
-        return ("%d ms ok" % ms) if powered else "no power ok"
-    return "FAIL %s" % (("%d ms" % ms) if ms is not None else "on")
+    when = ("%d ms" % ms) if c.get("powered") and ms is not None else "off" if ms is not None else "on"
+    clean = "C" if c.get("charger_clean") and c.get("ev_clean") is not False else "-"
+    ready = "R" if c.get("ready") else "-"
+    return "%s %s %s %s" % (when, clean, ready, "ok" if c["passed"] else "FAIL")
+
+
+LEGEND = ("cell: time from the fault to contactor open and zero current (simulated; 'off': no "
+          "power at the fault), C session cleaned up, R charger ready again (a new plug-in "
+          "completed a session), ok/FAIL against the fault's bound")
 
 
 def sample_cells(n, seed, states=STATES, faults=FAULTS, service="dc"):
@@ -410,6 +419,7 @@ def cmd_faults(args):
     wall = time.monotonic() - t0
     cpu = time.process_time() - c0
     print(table(results, states, faults))
+    print(LEGEND)
     fails = [c for c in results if c.get("applicable", True) and not c["passed"]]
     for c in fails:
         print("FAIL %s @ %s: %s" % (c["fault"], c["state"], "; ".join(c["fails"])))

@@ -85,6 +85,8 @@ class ChargerApp:
             return
         elif name == "v2gtp":
             self.secc.handle(ev[1], ev[2], now)
+        elif name == "ev_cp":
+            self.secc.ev_pilot(ev[1], now)
         elif name in LINK_ENDS:
             self.secc.connection_lost(now)      # power off, keep a paused session
             self._drain(now)

@@ -56,7 +56,7 @@ def test_stuck_contactor_fails_the_unplug_cell():
     assert c["powered"] and not c["passed"]
     assert c["contactor_open_ms"] is None
     assert any(f.startswith("contactor_open") for f in c["fails"]), c["fails"]
-    assert faults.cell_text(c).startswith("FAIL")
+    assert faults.cell_text(c) == "on - R FAIL" or faults.cell_text(c).endswith("FAIL"), faults.cell_text(c)
 
 
 class LazyEstopCharger(Charger):
@@ -87,3 +87,13 @@ def test_cli_subset_and_json(tmp_path, capsys):
     data = json.loads(out.read_text())
     assert {(c["fault"], c["state"]) for c in data["cells"]} == {
         ("cp_a", "ChargeLoop"), ("estop", "ChargeLoop"), ("cp_a", "SLAC"), ("estop", "SLAC")}
+
+
+def test_an_ev_that_drops_cp_to_b_gets_no_more_power():
+    """The EV times out on a silent TCP, opens its contactor and switches CP
+    to B: the charger cuts its output on that, not 20 s later when TCP
+    gives up (IEC 61851-1: power only in C/D)."""
+    c = faults.run_cell("tcp_silence", "ChargeLoop")
+    assert c["passed"], c["fails"]
+    assert c["current_zero_ms"] < c["ev_contactor_open_ms"] + 100, c
+    assert faults.cell_text(c) == "%d ms C R ok" % max(c["contactor_open_ms"], c["current_zero_ms"])

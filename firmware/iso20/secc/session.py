@@ -30,7 +30,7 @@ Events: ('state', name) ('protocol', namespace) ('session', id, resumed)
 ('auth_request', evccid) ('authorized', ok) ('service', id, set, mode)
 ('ev_status', dict) ('energy', on) ('power', w, charged_wh, discharged_wh)
 ('stopped', reason) ('metering_confirmed', meter_info) ('warning', what, ...)
-('close', reason).
+('close', reason).  `ev_pilot(state, now)`: the EV's CP state from the link.
 """
 import os
 import time
@@ -186,6 +186,15 @@ class Secc:
             self.store.put(self.ctx.pause_copy())
         self.events.append(("stopped", "connection_lost"))
         self._finish()
+
+    def ev_pilot(self, state, now):
+        """The EV switched its CP resistors (the link's ('ev_cp', state)).
+        IEC 61851-1 allows power only in C/D: an EV that drops to B while
+        energy flows (it opened its contactor, or gave up) gets no more,
+        at once; the session goes on at zero power."""
+        if state == "B" and self.ctx.energy and not self.closed:
+            self.power_off(now)
+            self.events.append(("warning", "ev_cp_b_under_power"))
 
     def _finish(self):
         self.closed = True
