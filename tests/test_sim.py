@@ -33,7 +33,8 @@ def test_sim_session(tmp_path, service, control, direction):
     assert last.startswith("micro15118 sim: pass: SoC"), last
     result = json.loads((out / "result.json").read_text())
     assert result["verdict"] == "pass" and result["reasons"] == [], result
-    assert [c["name"] for c in result["checks"]] == ["session_stop", "soc", "meter", "direction", "limits"]
+    assert [c["name"] for c in result["checks"]] == ["session_stop", "soc", "meter", "reports", "direction",
+                                                     "limits"]
     msgs = [json.loads(line) for line in open(out / "messages.jsonl")]
     assert all(bytes.fromhex(m["hex"]) for m in msgs)
     names = [m["name"] for m in msgs]
