@@ -3,16 +3,16 @@
 One cell (`run_cell(fault, state)`), all in one process on a virtual clock
 (host/sessionsim.py: our charger and vehicle firmware objects, the real
 QCA7000 driver on chip/modem models on a PlcWire, the -20 session, the
-power model and the battery):
+power path (host/power_path.py) both sides read):
 
 1. plug in a vehicle and run a DC session (`--service` for another) until
    the charger reaches the state; inject the fault there (t_fault);
 2. watch, step by step, until the contactor is open with no current, the
    faulted session is cleaned up on the charger (its Secc ended, no TCP
-   connection left without a session, the power model off) and on the EV
+   connection left without a session, the power path off) and on the EV
    (its Evcc ended, its contactors open), or until t_fault + bound + 30 s;
    t_contactor_open / t_current_zero are the first step at which
-   PowerModel.closed is False / current and ac_w are 0, from t_fault
+   the power path's contactor is open / no current or AC power flows, from t_fault
    (0 and "no power" if the contactor was open at t_fault); also when the
    EV opened its contactors (CP C -> B) and when its session ended;
 3. undo the fault (CP back, TCP flows, estop released, ...), unplug the

@@ -129,6 +129,16 @@ class PowerPath:
             i = 0.0                    # the voltage ceiling is below the pack
         return v, i, v * i
 
+    @property
+    def current(self):
+        """DC current flowing now (observers; no time step)."""
+        return 0.0 if self.mode == "ac" else self.flowing()[1]
+
+    @property
+    def ac_w(self):
+        """AC active power flowing now (observers; no time step)."""
+        return self.flowing()[2] if self.mode == "ac" else 0.0
+
     # -- time ----------------------------------------------------------------
     def update(self, now_ms):
         dt = now_ms - self.t

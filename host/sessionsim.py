@@ -5,12 +5,14 @@ real QCA7000 driver on chip and modem models on a PlcWire) with the -20
 session on top, as firmware/secc_main.py and firmware/evcc_main.py run it:
 
 * the charger app (`ChargerApp`): one `Secc` per TCP connection over
-  `iso20.charger.Charger` and `iso20.sim.power.PowerModel`; link events
+  `iso20.charger.Charger` driving the cable's power path
+  (host/power_path.py, as the wire process has it); link events
   'connected', 'v2gtp', 'disconnected', 'unplugged', 'link_lost' feed it;
   its 'close' event closes TCP;
 * the vehicle app (`EvApp`): one `Evcc` (one session per vehicle, as
-  evcc_main) over `iso20.vehicle.Vehicle` and `iso20.sim.battery.Battery`;
-  CP state C while the EV's contactors are closed, B otherwise.
+  evcc_main) over `iso20.vehicle.Vehicle` and a `PackBattery` whose pack
+  sits on the same power path; CP state C while the EV's contactors are
+  closed, B otherwise, and the pack's contactor follows.
 
 Clocks (`clock_s`) and randomness are the simulation's, so a seed replays a
 run exactly.  Time jumps to the next instant anything is due (a runner's
@@ -31,8 +33,7 @@ from iso20.charger import Charger
 from iso20.evcc.session import Evcc
 from iso20.secc.context import PauseStore
 from iso20.secc.session import Secc
-from iso20.sim.battery import Battery
-from iso20.sim.power import PowerModel
+from iso20.sim.pack import PackBattery
 from iso20.vehicle import Vehicle
 from link.charger import ChargerLink
 from link.runner import Runner
@@ -40,6 +41,7 @@ from link.vehicle import VehicleLink
 from pilot import CableModel
 
 from host.linksim import CHARGER_MAC, LinkSim, Side, _Bus, _Pilot
+from host.power_path import PowerPath
 
 EPOCH_S = 1767225600            # 2026-01-01T00:00:00Z: TimeStamp at t = 0
 LINK_ENDS = ("disconnected", "unplugged", "link_lost")
@@ -121,8 +123,8 @@ class EvApp:
         self.sim = sim
         self.side = side
         ac = config["service"].startswith("ac")
-        self.battery = Battery(capacity_wh=60000.0, soc=50.0,
-                               max_charge_power=11000 if ac else 150000)
+        self.battery = PackBattery(_LocalPack(sim, 60000.0, 50.0, 330.0, 420.0), capacity_wh=60000.0,
+                                   soc=50.0, max_charge_power=11000 if ac else 150000)
         self.vehicle = Vehicle(self.battery)
         self.config = dict(config, mac=side.link.host_mac)
         self.evcc = None
@@ -177,7 +179,23 @@ class EvApp:
         if want != self.cp:
             self.cp = want
             self.side.runner.pilot.set_state(want)
+            self.battery.contactor(want == "C")
             self.sim.record("ev", ("cp", want))
+
+
+class _LocalPack:
+    """The vehicle's pack on the in-process power path (drivers/simboard.SimPack
+    reaches the same over the wire server's protocol)."""
+
+    def __init__(self, sim, capacity_wh, soc, v_empty, v_full):
+        self.sim = sim
+        sim.power.declare_pack(capacity_wh, soc, v_empty, v_full, sim.t)
+
+    def read(self):
+        return self.sim.power.pack_reading(self.sim.t)
+
+    def contactor(self, closed):
+        self.sim.power.ev_contactor(closed, self.sim.t)
 
 
 class SessionSim(LinkSim):
@@ -193,7 +211,7 @@ class SessionSim(LinkSim):
         self.tcp_dropped = 0
         self._transmit = self.wire.transmit
         self.wire.transmit = self._wire_transmit
-        self.power = power if power is not None else PowerModel(0)
+        self.power = power if power is not None else PowerPath(0)
         self.charger_cls = charger_cls
         self.secc_config = secc_config
         self.chg = ChargerApp(self, self.charger, self.power, charger_cls, secc_config)
@@ -215,6 +233,14 @@ class SessionSim(LinkSim):
             self.tcp_dropped += 1
             return
         self._transmit(sender, frame, nid, now)
+
+    def plug(self):
+        LinkSim.plug(self)
+        self.power.plug(True, self.t)
+
+    def unplug(self):
+        LinkSim.unplug(self)
+        self.power.plug(False, self.t)
 
     def _apply(self):
         if getattr(self.cable, "force", None) == "E":

@@ -5,7 +5,7 @@ import json
 import time
 
 from iso20.charger import Charger
-from iso20.sim.power import PowerModel
+from host.power_path import PowerPath
 
 from host import faults
 
@@ -41,14 +41,14 @@ def test_seeded_sample_passes():
     assert time.monotonic() - t0 < 240
 
 
-class StuckContactorPower(PowerModel):
+class StuckContactorPower(PowerPath):
     """Power electronics whose contactor ignores the command to open."""
 
     def contactor(self, closed, now):
         if not closed:
             self.update(now)
             return False
-        return PowerModel.contactor(self, closed, now)
+        return PowerPath.contactor(self, closed, now)
 
 
 def test_stuck_contactor_fails_the_unplug_cell():
