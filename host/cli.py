@@ -403,6 +403,9 @@ def add_sim(subparsers):
                    help="evidence: wire.pcap, messages.jsonl, both logs, result.json; files a "
                         "previous run wrote there are removed first, nothing else (session)")
     p.add_argument("--timeout", type=_positive, default=120.0, help="seconds, > 0 (120)")
+    p.add_argument("--fault", metavar="NAME@STATE",
+                   help="run one cell of the fault matrix instead (see micro15118 faults), "
+                        "e.g. cp_a@ChargeLoop")
     p.set_defaults(func=sim_run)
 
 

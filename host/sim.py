@@ -260,6 +260,8 @@ def check_args(args):
 
 def run(args):
     check_args(args)
+    if getattr(args, "fault", None):
+        return run_fault(args)
     out = args.out or DEFAULT_OUT
     removed = prepare_out(out)
     r = Run(args, out)
@@ -414,3 +416,29 @@ def _ev_failure(fw, rc):
     """Why our EV ended: the last 'evcc failed ...' line it printed."""
     m = _last(fw.lines, r"^t=\d+ evcc failed (.*)$")
     return m.group(1) if m else "exit %s" % rc
+
+
+def run_fault(args):
+    """`sim --fault NAME@STATE`: one cell of the fault matrix (host/faults.py,
+    our charger and EV on the virtual-clock engine): the fault injected when
+    the session reaches STATE; result.json holds the cell's measurements."""
+    from host import faults
+
+    name, _, state = args.fault.partition("@")
+    if not state:
+        raise ValueError("--fault takes NAME@STATE, e.g. cp_a@ChargeLoop")
+    if args.ev != "ours" or args.charger != "ours":
+        raise ValueError("--fault runs our charger and EV (the fault matrix engine)")
+    out = args.out or DEFAULT_OUT
+    prepare_out(out)
+    cell = faults.run_cell(name, state, service=args.service)
+    cell["verdict"] = "pass" if cell["passed"] else ("n/a" if not cell.get("applicable", True) else "fail")
+    cell["files"] = ["result.json"]
+    with open(os.path.join(out, "result.json"), "w") as f:
+        json.dump(cell, f, indent=1, default=repr)
+        f.write("\n")
+    print("%s sim: fault %s at %s (%s): %s" % (PROG, name, state, args.service, faults.cell_text(cell)))
+    print(faults.LEGEND)
+    for why in cell.get("fails", []) + ([cell["reason"]] if cell.get("reason") else []):
+        print("%s sim: %s" % (PROG, why))
+    return 0 if cell["passed"] else 1

@@ -97,3 +97,17 @@ def test_an_ev_that_drops_cp_to_b_gets_no_more_power():
     assert c["passed"], c["fails"]
     assert c["current_zero_ms"] < c["ev_contactor_open_ms"] + 100, c
     assert faults.cell_text(c) == "%d ms C R ok" % max(c["contactor_open_ms"], c["current_zero_ms"])
+
+
+def test_sim_fault_runs_one_cell_and_keeps_it_in_result_json(tmp_path, capsys):
+    import json
+
+    from host import cli
+    assert cli.main(["sim", "--fault", "cp_e@PreCharge", "--out", str(tmp_path)]) == 0
+    cell = json.loads((tmp_path / "result.json").read_text())
+    assert cell["verdict"] == "pass" and cell["fault"] == "cp_e" and cell["state"] == "PreCharge"
+    assert cell["powered"] and cell["contactor_open_ms"] <= 100
+    assert "fault cp_e at PreCharge (dc): %d ms C R ok" % max(
+        cell["contactor_open_ms"], cell["current_zero_ms"]) in capsys.readouterr().out
+    assert cli.main(["sim", "--fault", "cp_e", "--out", str(tmp_path)]) == 1
+    assert "NAME@STATE" in capsys.readouterr().err
