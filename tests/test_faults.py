@@ -4,6 +4,8 @@ import argparse
 import json
 import time
 
+import pytest
+
 from iso20.charger import Charger
 from host.power_path import PowerPath
 
@@ -111,3 +113,16 @@ def test_sim_fault_runs_one_cell_and_keeps_it_in_result_json(tmp_path, capsys):
         cell["contactor_open_ms"], cell["current_zero_ms"]) in capsys.readouterr().out
     assert cli.main(["sim", "--fault", "cp_e", "--out", str(tmp_path)]) == 1
     assert "NAME@STATE" in capsys.readouterr().err
+
+
+@pytest.mark.parametrize("service", ["dc", "ac_bpt"])
+def test_the_whole_matrix_passes(service):
+    """Every applicable cell, every fault in every state (about 30 s for DC)."""
+    cells = [(f, s) for s in faults.STATES for f in faults.FAULTS]
+    results = faults.run_matrix(cells, service=service)
+    assert len(results) == len(faults.STATES) * len(faults.FAULTS)
+    failed = ["%s@%s: %s" % (c["fault"], c["state"], c["fails"]) for c in results
+              if c.get("applicable", True) and not c["passed"]]
+    assert not failed, failed
+    pilot = [c for c in results if c["fault"] in ("cp_a", "cp_e", "cp_f") and c.get("powered")]
+    assert pilot and all(max(c["contactor_open_ms"], c["current_zero_ms"]) <= 100 for c in pilot)
