@@ -28,26 +28,18 @@ Physics (documented choices, not from the standard):
 * No losses: the meter and the pack see the same energy.
 """
 
+import host  # noqa: F401  (firmware/ on sys.path)
+from iso20.sim.battery import Battery
+
 INRUSH_V = 20.0
 
 
-class Pack:
-    """The EV's traction battery: energy, SoC, open-circuit voltage."""
+class Pack(Battery):
+    """The EV's traction battery on the cable: energy booked where it flows."""
 
     def __init__(self, capacity_wh=60000.0, soc=50.0, v_empty=330.0, v_full=420.0):
-        self.capacity_wh = float(capacity_wh)
-        self.energy_wh = self.capacity_wh * float(soc) / 100.0
+        Battery.__init__(self, capacity_wh=capacity_wh, soc=soc, v_empty=v_empty, v_full=v_full)
         self.soc_start = float(soc)
-        self.v_empty = float(v_empty)
-        self.v_full = float(v_full)
-        self.charged_wh = 0.0
-        self.discharged_wh = 0.0
-
-    def soc(self):
-        return 100.0 * self.energy_wh / self.capacity_wh
-
-    def voltage(self):
-        return self.v_empty + (self.v_full - self.v_empty) * self.soc() / 100.0
 
     def book(self, wh):
         if wh >= 0:
