@@ -122,7 +122,7 @@ class Progress:
             self.say(who, "service %s, %s control" % (
                 SERVICE_NAMES.get(int(_num(rest[0]) or 0), rest[0]),
                 CONTROL_NAMES.get(int(_num(rest[2]) or 0), rest[2])))
-        elif what in ("state", "done", "failed", "stopped", "close", "authorized", "warning"):
+        elif what in ("state", "done", "failed", "stopping", "stopped", "close", "authorized", "warning"):
             self.say(who, " ".join([what] + rest))
 
 
