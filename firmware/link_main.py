@@ -1,7 +1,7 @@
 """Link-layer bring-up app: plug-in -> SLAC -> SDP -> TCP -> V2GTP exchange.
 
 Runs one role on a simulated board (unix port or CPython) against the wire
-process (host/wire_server.py):
+process (host/bench/wire_server.py):
 
     micropython firmware/link_main.py charger --wire 127.0.0.1:PORT
     micropython firmware/link_main.py vehicle --wire 127.0.0.1:PORT --count 50 --size 1000

@@ -2,7 +2,7 @@
 construction, event formatting, heap watching, sleeping.
 
 The apps (link_main, secc_main, evcc_main) print one line per event,
-`t=<ms> <event> ...`, which host/linkrun.py and the tests follow.
+`t=<ms> <event> ...`, which host/bench/linkrun.py and the tests follow.
 """
 import gc
 

@@ -1,2 +1,2 @@
-"""Test-side name for host/slacagent.py."""
-from host.slacagent import SlacAgent  # noqa: F401
+"""Test-side name for host/peers/slacagent.py."""
+from host.peers.slacagent import SlacAgent  # noqa: F401

@@ -7,7 +7,8 @@ import types
 
 import pytest
 
-import host
+import host.capture
+import host.cli.sim
 from host import cli
 
 REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
@@ -20,8 +21,8 @@ class FakeExiError(Exception):
 
 @pytest.fixture
 def codec(monkeypatch):
-    """Fake host.exi_xml and exi.ExiError; records calls in codec.calls."""
-    fake = types.ModuleType("host.exi_xml")
+    """Fake host.capture.exi_xml and exi.ExiError; records calls in codec.calls."""
+    fake = types.ModuleType("host.capture.exi_xml")
     fake.calls = []
     fake.fail = None
 
@@ -43,8 +44,8 @@ def codec(monkeypatch):
 
     fake.decode_to_xml = decode_to_xml
     fake.encode_from_xml = encode_from_xml
-    monkeypatch.setitem(sys.modules, "host.exi_xml", fake)
-    monkeypatch.setattr(host, "exi_xml", fake, raising=False)
+    monkeypatch.setitem(sys.modules, "host.capture.exi_xml", fake)
+    monkeypatch.setattr(host.capture, "exi_xml", fake, raising=False)
     exi = types.ModuleType("exi")
     exi.ExiError = FakeExiError
     monkeypatch.setitem(sys.modules, "exi", exi)
@@ -397,7 +398,7 @@ def test_every_schema_the_readme_lists_is_accepted():
 ])
 def test_sim_options_are_checked_up_front(capsys, monkeypatch, option, value, message):
     ran = []
-    monkeypatch.setattr(cli, "sim_run", lambda args: ran.append(args))
+    monkeypatch.setattr(host.cli.sim, "sim_run", lambda args: ran.append(args))
     with pytest.raises(SystemExit) as exc:
         cli.main(["sim", option + "=" + value])
     assert exc.value.code == 2

@@ -2,7 +2,7 @@
 import subprocess
 import sys
 
-from host.pcap import read_pcap
+from host.capture.pcap import read_pcap
 
 
 def run(*args, timeout=120):

@@ -6,7 +6,7 @@ import pytest
 
 import exi
 import vectors
-from host import exi_xml
+from host.capture import exi_xml
 from test_exi_vectors import infoset
 
 EXTRA = vectors.load_extra()

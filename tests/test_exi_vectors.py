@@ -4,7 +4,7 @@ import xml.etree.ElementTree as ET
 import pytest
 
 import vectors
-from host import exi_xml
+from host.capture import exi_xml
 
 VECTORS = vectors.load()
 

@@ -1,4 +1,4 @@
-"""The fault matrix (host/faults.py): a seeded sample of cells covering every
+"""The fault matrix (host/bench/faults.py): a seeded sample of cells covering every
 fault and every state passes, and a charger that does not cut power fails."""
 import argparse
 import json
@@ -7,9 +7,9 @@ import time
 import pytest
 
 from iso20.charger import Charger
-from host.power_path import PowerPath
+from host.bench.power_path import PowerPath
 
-from host import faults
+from host.bench import faults
 
 
 def test_sample_covers_every_fault_and_state():

@@ -1,6 +1,6 @@
 """tools/fuzz_link.py in short: mutated frames and driver events injected into
 the charger's and the vehicle's link, in every state of a simulated session
-(host/linksim.py), never raise, never break an invariant, and the session
+(host/bench/linksim.py), never raise, never break an invariant, and the session
 always recovers.  Plus the bugs it found, as plain regression tests."""
 import os
 import sys
@@ -10,7 +10,7 @@ from link.charger import ChargerLink
 from net import icmpv6, ipv6
 from net.stack import NetStack
 
-from host.linksim import LinkSim
+from host.bench.linksim import LinkSim
 
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))), "tools"))
 import fuzz_link  # noqa: E402

@@ -11,8 +11,8 @@ import re
 
 import pytest
 
-from host import tap
-from host.linkrun import EVCC_MAIN, SECC_MAIN, LinkBench
+from host.peers import tap
+from host.bench.linkrun import EVCC_MAIN, SECC_MAIN, LinkBench
 from peerenv import require_root
 from peers.josev import JosevEvcc, JosevSecc, join_avln, tap_on_wire
 

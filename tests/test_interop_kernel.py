@@ -13,7 +13,7 @@ import subprocess
 import sys
 import threading
 
-from host import tap
+from host.peers import tap
 from linkharness import REPO, LinkBench
 from peerenv import require_root
 from slacagent import SlacAgent

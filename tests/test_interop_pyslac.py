@@ -11,7 +11,7 @@ import re
 import subprocess
 import threading
 
-from host import tap
+from host.peers import tap
 from linkharness import REPO, LinkBench
 from peerenv import pyslac_python, require_root
 

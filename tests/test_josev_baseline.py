@@ -1,7 +1,7 @@
 """Josev (python-iso15118 0.31.2) against Josev: the peer harness works here.
 
 These runs are the baseline tools/bench_session.py compares our stack with,
-and they check host/josev.py itself: process start in a namespace,
+and they check host/peers/josev.py itself: process start in a namespace,
 log capture and parsing, timeouts and clean-up.  The last test sends a whole
 Josev session across our virtual PLC wire (TAP bridges + SLAC agents), the
 path Josev will take to reach our firmware.
@@ -72,7 +72,7 @@ def test_josev_session_across_the_virtual_plc_wire_dynamic_dc():
     # Two namespaces, a TAP in each, bridged into one wire behind two modem
     # models; SLAC agents join both to one AVLN, then SDP (multicast), TCP
     # and the -20 session cross the simulated PLC wire.  The EV asks for the
-    # Dynamic parameter set through host/josev_evcc.py.
+    # Dynamic parameter set through host/peers/josev_evcc.py.
     require_root()
     r = josev_over_wire("DC", "dynamic", timeout=SESSION_TIMEOUT)
     check_session(r, ["DC_CableCheck", "DC_PreCharge", "DC_WeldingDetection"],
@@ -94,7 +94,7 @@ def test_a_failed_session_is_reported_and_the_hung_evcc_is_cleaned_up():
     # gives up and then hangs (it does not exit); the harness must see the
     # failure at once, and stop() must end it.
     require_root()
-    from host import tap
+    from host.peers import tap
     with tap.NetNs() as ns:
         a, b = tap.veth_create(netns_a=ns.name, netns_b=ns.name)
         for name in (a, b):

@@ -7,7 +7,7 @@ import time
 
 import pytest
 
-from host.pcap import read_pcap
+from host.capture.pcap import read_pcap
 from linkharness import LinkBench
 
 HOMEPLUG = 0x88E1

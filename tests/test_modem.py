@@ -1,12 +1,12 @@
-"""The modem firmware model (host/modem.py) on the virtual wire."""
+"""The modem firmware model (host/bench/modem.py) on the virtual wire."""
 import io
 import os
 import struct
 import subprocess
 
-from host.modem import (BROADCAST, LOCALCAST, MDEVICEID_QCA7000, NUM_GROUPS, Modem)
-from host.pcap import PcapWriter
-from host.plc_wire import PlcWire
+from host.bench.modem import (BROADCAST, LOCALCAST, MDEVICEID_QCA7000, NUM_GROUPS, Modem)
+from host.capture.pcap import PcapWriter
+from host.bench.plc_wire import PlcWire
 
 EV_HOST = bytes.fromhex("0201020304a1")
 SE_HOST = bytes.fromhex("0201020304b1")

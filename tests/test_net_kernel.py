@@ -14,7 +14,7 @@ import time
 
 import pytest
 
-from host import tap as taplib
+from host.peers import tap as taplib
 from net import ipv6, stack
 
 MAC = b"\x02\x15\x11\x80\x00\x01"

@@ -1,12 +1,12 @@
-"""pcap files and the virtual PLC wire (host/pcap.py, host/plc_wire.py)."""
+"""pcap files and the virtual PLC wire (host/capture/pcap.py, host/bench/plc_wire.py)."""
 import io
 import os
 import subprocess
 
 import pytest
 
-from host.pcap import PcapWriter, read_pcap
-from host.plc_wire import PlcWire
+from host.capture.pcap import PcapWriter, read_pcap
+from host.bench.plc_wire import PlcWire
 
 TSHARK = "/usr/bin/tshark"
 

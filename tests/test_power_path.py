@@ -1,11 +1,11 @@
-"""host/power_path.py: the one simulated power path both ends read, and
+"""host/bench/power_path.py: the one simulated power path both ends read, and
 its seams over the wire server's board protocol."""
 import threading
 
 import pytest
 
-from host.power_path import PowerPath
-from host.wire_server import WireServer
+from host.bench.power_path import PowerPath
+from host.bench.wire_server import WireServer
 
 
 def dc_path(soc=50.0):

@@ -1,4 +1,4 @@
-"""QCA7000 driver (firmware/drivers/qca7000.py) against the chip model (host/qca7000_model.py).
+"""QCA7000 driver (firmware/drivers/qca7000.py) against the chip model (host/bench/qca7000_model.py).
 
 Under CPython with a fake clock, plus one run of the driver under the
 MicroPython unix port talking to the model through SimBoard and a tiny
@@ -17,8 +17,8 @@ import qcafrm
 from drivers import qca7000
 from drivers.qca7000 import Qca7000
 from drivers.simboard import SimBoard
-from host import qca7000_model
-from host.qca7000_model import Qca7000Model
+from host.bench import qca7000_model
+from host.bench.qca7000_model import Qca7000Model
 
 REPO = pathlib.Path(__file__).resolve().parent.parent
 MICROPYTHON = os.path.join(os.path.dirname(sys.executable), "micropython")
@@ -33,7 +33,7 @@ class Clock:
 
 
 class EchoModem:
-    """Stands in for host/modem.py: echoes every frame from the host back to it."""
+    """Stands in for host/bench/modem.py: echoes every frame from the host back to it."""
 
     def __init__(self, boot_ms=100, echo=True):
         self.mac = b"\x00\xb0\x52\x00\x00\x42"
@@ -805,8 +805,8 @@ def test_spibus_device_frames_transactions_with_cs():
 
 
 def test_with_the_modem_model_sw_version_and_device_reset():
-    # The chip model in front of host/modem.py (the real modem seam).
-    from host import modem as modem_mod
+    # The chip model in front of host/bench/modem.py (the real modem seam).
+    from host.bench import modem as modem_mod
 
     clock = Clock()
     host_mac = b"\x02\x00\x00\x00\x00\x05"

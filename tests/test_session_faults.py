@@ -4,7 +4,7 @@ flowing: unplug mid-ChargeLoop, an EV that falls silent, an emergency stop."""
 import os
 import signal
 
-from host.linkrun import EVCC_MAIN, SECC_MAIN, LinkBench
+from host.bench.linkrun import EVCC_MAIN, SECC_MAIN, LinkBench
 
 
 def bench(service="ac", charger_args=(), loops="1000"):
@@ -82,7 +82,7 @@ def test_malformed_exi_gets_a_failed_response_then_close():
     import re
     import sys
 
-    from host import tap
+    from host.peers import tap
     from iso20 import msg
     from peerenv import require_root
     from peers.josev import join_avln, tap_on_wire

@@ -1,7 +1,7 @@
 """`micro15118 sim`: our EVCC and our SECC, both under MicroPython, over the
 virtual PLC wire (pilot, SLAC, SDP, TCP, QCA7000 model): complete -20
 sessions for every energy service and control mode, EIM.  The command
-itself judges the run (host/verdict.py: SessionStop reached, SoC moved the
+itself judges the run (host/bench/verdict.py: SessionStop reached, SoC moved the
 asked way, meter against battery within 0.5 %, loop values of the asked
 sign and within both sides' limits); here we also read its evidence.
 Each side integrates energy on its own clock, so the start and the end of

@@ -2,7 +2,7 @@
 package): field by field, no malformed packets, no expert warnings, and the
 values tshark reads are the values we meant.
 
-The frames come from a complete in-process session (host/linksim.py: our
+The frames come from a complete in-process session (host/bench/linksim.py: our
 charger and vehicle with their real drivers against the chip and modem
 models), recorded where the firmware hands them to its modem, so host-to-
 modem MMEs (CM_SET_KEY, link status) are included.
@@ -13,8 +13,8 @@ import subprocess
 import host  # noqa: F401
 from slac import mme
 
-from host.linksim import LinkSim
-from host.pcap import PcapWriter
+from host.bench.linksim import LinkSim
+from host.capture.pcap import PcapWriter
 from peerenv import require_tool
 
 HOMEPLUG = b"\x88\xe1"

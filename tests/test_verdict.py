@@ -1,6 +1,6 @@
-"""host/verdict.py judges a run from the decoded messages: the same checks
+"""host/bench/verdict.py judges a run from the decoded messages: the same checks
 for every pairing, one-line reasons that name what went wrong."""
-from host import verdict
+from host.bench import verdict
 
 
 def R(x):

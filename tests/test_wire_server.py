@@ -1,4 +1,4 @@
-"""The wire process (host/wire_server.py): boards over the socket protocol,
+"""The wire process (host/bench/wire_server.py): boards over the socket protocol,
 modems on the wire, the cable, bridges, faults and the CLI."""
 import os
 import socket
@@ -10,9 +10,9 @@ import time
 
 import pytest
 
-from host.modem import BROADCAST, LOCALCAST
-from host.pcap import read_pcap
-from host.wire_server import PP_OPEN, WireServer
+from host.bench.modem import BROADCAST, LOCALCAST
+from host.capture.pcap import read_pcap
+from host.bench.wire_server import PP_OPEN, WireServer
 
 REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 EV_HOST = bytes.fromhex("020000000e02")
@@ -298,7 +298,7 @@ def test_bridge_gets_set_key_and_atten_profiles(server):
 
 def test_cli_prints_port_and_takes_commands(tmp_path):
     pcap = tmp_path / "cli.pcap"
-    p = subprocess.Popen([sys.executable, "-m", "host.wire_server", "--listen", "127.0.0.1:0",
+    p = subprocess.Popen([sys.executable, "-m", "host.bench.wire_server", "--listen", "127.0.0.1:0",
                           "--pcap", str(pcap), "--plug", "--commands", "--seed", "3"],
                          cwd=REPO, stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True)
     try:
@@ -328,7 +328,7 @@ def test_cli_prints_port_and_takes_commands(tmp_path):
     assert read_pcap(str(pcap)) == []
 
 
-# -- with the real chip model (host/qca7000_model.py) ------------------------
+# -- with the real chip model (host/bench/qca7000_model.py) ------------------------
 
 class SpiHost:
     """Register-level QCA7000 host over the board protocol (burst mode)."""
@@ -459,7 +459,7 @@ def _bridge_round_trip(server, host_io, host_mac):
 
 
 def test_raw_bridge_on_a_veth_pair(server):
-    from host import tap
+    from host.peers import tap
     assert os.geteuid() == 0, "veth bridges need root"
     a, b = tap.veth_create()
     try:
@@ -473,7 +473,7 @@ def test_raw_bridge_on_a_veth_pair(server):
 
 
 def test_tap_bridge(server):
-    from host import tap
+    from host.peers import tap
     assert os.geteuid() == 0, "TAP bridges need root"
     name = tap.unique_name("m15ws")
     server.add_bridge("tap", name, role="evse")

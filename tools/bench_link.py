@@ -2,7 +2,7 @@
 
     python tools/bench_link.py [--runs N] [--skip kernel,heap,...]
 
-1. plug-in to TCP established, simulated time (host/linksim.py: the
+1. plug-in to TCP established, simulated time (host/bench/linksim.py: the
    firmware's protocol timing with no scheduling noise), over N seeds;
 2. the same in real time with both firmwares under the MicroPython unix
    port through the wire server and the QCA7000 chip model;
@@ -29,8 +29,8 @@ REPO = pathlib.Path(__file__).resolve().parent.parent
 sys.path[:0] = [str(REPO), str(REPO / "tests")]
 
 import host  # noqa: E402,F401
-from host import tap  # noqa: E402
-from host.linksim import LinkSim  # noqa: E402
+from host.peers import tap  # noqa: E402
+from host.bench.linksim import LinkSim  # noqa: E402
 
 MEGABYTE = 1 << 20
 
@@ -114,7 +114,7 @@ def run_client(ns, ifname):
 
 
 def unpaced_chip(modem, clock):
-    from host.qca7000_model import Qca7000Model
+    from host.bench.qca7000_model import Qca7000Model
     return Qca7000Model(modem, clock=clock, tx_ms=0)
 
 

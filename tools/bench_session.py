@@ -26,8 +26,8 @@ REPO = pathlib.Path(__file__).resolve().parent.parent
 sys.path[:0] = [str(REPO), str(REPO / "tests")]
 
 import host  # noqa: E402,F401
-from host import v2glog  # noqa: E402
-from host.linkrun import EVCC_MAIN, SECC_MAIN, LinkBench, micropython  # noqa: E402
+from host.capture import v2glog  # noqa: E402
+from host.bench.linkrun import EVCC_MAIN, SECC_MAIN, LinkBench, micropython  # noqa: E402
 
 
 def spread(values, fmt="%.2f"):

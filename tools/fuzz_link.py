@@ -2,7 +2,7 @@
 
     python tools/fuzz_link.py [--runs N] [--seed S] [--target charger|vehicle|all]
 
-A LinkSim session (host/linksim.py: both firmwares with their real QCA7000
+A LinkSim session (host/bench/linksim.py: both firmwares with their real QCA7000
 drivers against chip and modem models on a virtual PLC wire, 1 ms steps)
 runs plug-in, SLAC, SDP, TCP and V2GTP traffic, with unplug/replug, PLC link
 loss and modem resets thrown in.  At random moments, so in every link state,
@@ -46,7 +46,7 @@ REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 sys.path.insert(0, REPO)
 sys.path.insert(0, os.path.join(REPO, "firmware"))
 
-from host.linksim import LinkSim  # noqa: E402
+from host.bench.linksim import LinkSim  # noqa: E402
 import v2gtp  # noqa: E402
 from net import icmpv6, ipv6, tcp, udp  # noqa: E402
 from slac import mme  # noqa: E402

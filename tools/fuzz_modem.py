@@ -31,10 +31,10 @@ import traceback
 REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 sys.path.insert(0, REPO)
 import host  # noqa: E402,F401  (firmware/ on sys.path)
-from host import wire_server  # noqa: E402
-from host.modem import BROADCAST, LOCALCAST, Modem  # noqa: E402
-from host.pcap import PcapWriter, read_pcap  # noqa: E402
-from host.plc_wire import PlcWire  # noqa: E402
+from host.bench import wire_server  # noqa: E402
+from host.bench.modem import BROADCAST, LOCALCAST, Modem  # noqa: E402
+from host.capture.pcap import PcapWriter, read_pcap  # noqa: E402
+from host.bench.plc_wire import PlcWire  # noqa: E402
 import qcafrm  # noqa: E402
 
 TARGETS = ("modem", "board", "pcap")

@@ -31,7 +31,7 @@ sys.path.insert(0, REPO)
 import host  # noqa: E402,F401  (firmware/ on sys.path)
 import qcafrm  # noqa: E402
 from drivers.qca7000 import Qca7000  # noqa: E402
-from host.qca7000_model import Qca7000Model  # noqa: E402
+from host.bench.qca7000_model import Qca7000Model  # noqa: E402
 
 SLOW = 1.0
 

@@ -1,4 +1,4 @@
-"""Client of the simulated board (the wire process, host/wire_server.py).
+"""Client of the simulated board (the wire process, host/bench/wire_server.py).
 
     board = SimBoard(host, port, role, host_mac, name='')
     board.modem_mac          # MAC of the simulated modem behind the SPI bus
@@ -133,7 +133,7 @@ class SimPilot:
 
 class SimPowerStage:
     """The charger's power-electronics seam on a simulated board: the output
-    stage of the wire process's power path (host/power_path.py).  Same
+    stage of the wire process's power path (host/bench/power_path.py).  Same
     methods as a board's power-module driver: contactor, dc_target,
     ac_power, insulation_check, present, meter, update."""
 

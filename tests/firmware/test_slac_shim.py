@@ -1,6 +1,6 @@
 """A tiny in-test PLC world for the SLAC state machines: modems, wire, clock.
 
-Not the real modem model (host/modem.py): just enough to run EvSlac against
+Not the real modem model (host/bench/modem.py): just enough to run EvSlac against
 EvseSlac.  Each `Node` is a host state machine plus its modem.  The modem
 answers CM_SET_KEY.REQ (joins that NID), VS_PL_LINK_STATUS.REQ and
 VS_SW_VER.REQ sent to the localcast address, and, on an EVSE, emits one

@@ -8,7 +8,7 @@ plugged in and the session runs to SessionStop.
 Every run, whatever its end (pass, fail, Ctrl-C, SIGTERM, timeout), leaves
 its evidence in --out: wire.pcap, messages.jsonl (every V2G message decoded
 from the capture, with its raw EXI), both sides' logs (a peer's too) and
-result.json with the verdict of host/verdict.py and its reasons.  Files a
+result.json with the verdict of host/bench/verdict.py and its reasons.  Files a
 previous run left in the same directory are removed first.
 """
 import json
@@ -17,8 +17,8 @@ import re
 import signal
 import time
 
-from host import verdict
-from host.linkrun import EVCC_MAIN, SECC_MAIN, FirmwareError, LinkBench
+from host.bench import verdict
+from host.bench.linkrun import EVCC_MAIN, SECC_MAIN, FirmwareError, LinkBench
 
 PROG = "micro15118"
 DEFAULT_OUT = "session"
@@ -215,7 +215,7 @@ class Run:
             files.append(name)
         msgs = []
         if os.path.exists(self.pcap):
-            from host import v2glog
+            from host.capture import v2glog
             files.append("wire.pcap")
             try:
                 msgs = v2glog.messages(self.pcap)
@@ -348,7 +348,8 @@ def _run_with_josev(args, r):
     bridged into the wire behind a modem model; a SLAC agent puts that modem
     into the AVLN.  Our firmware, if any, is on the wire as a simulated board.
     Josev's logs go to --out."""
-    from host import josev, tap
+    from host.peers import josev
+    from host.peers import tap
 
     if args.direction == "discharge" and args.ev == "josev":
         raise ValueError("python-iso15118's EV only charges; use --direction charge")
@@ -419,10 +420,10 @@ def _ev_failure(fw, rc):
 
 
 def run_fault(args):
-    """`sim --fault NAME@STATE`: one cell of the fault matrix (host/faults.py,
+    """`sim --fault NAME@STATE`: one cell of the fault matrix (host/bench/faults.py,
     our charger and EV on the virtual-clock engine): the fault injected when
     the session reaches STATE; result.json holds the cell's measurements."""
-    from host import faults
+    from host.bench import faults
 
     name, _, state = args.fault.partition("@")
     if not state:

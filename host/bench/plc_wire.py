@@ -30,7 +30,7 @@ import heapq
 import random
 import time
 
-from host.pcap import PcapWriter
+from host.capture.pcap import PcapWriter
 
 REORDER_HOLD_MS = 5      # extra hold-back of a reordered copy, beyond delay hi
 

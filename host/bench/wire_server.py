@@ -7,22 +7,22 @@
     server.plug(); server.unplug(); server.set_impairments(loss=0.2)
     server.wait_for(lambda s: s.client('ev').modem.nid is not None, timeout=5)
 
-    python -m host.wire_server --listen 127.0.0.1:15200 --pcap wire.pcap [--plug]
+    python -m host.bench.wire_server --listen 127.0.0.1:15200 --pcap wire.pcap [--plug]
                                [--tap NAME[:evse|pev]] [--raw IFNAME[:evse|pev]]
                                [--loss P] [--dup P] [--delay LO:HI] [--reorder P] ...
 
 Each firmware process ("simulated board") connects over a stream socket and
 speaks the lock-step protocol of docs/link-design.md: every message is
 type(1) + length(2, BE) + payload, one request, one reply.  Per board the
-server keeps a Modem (host/modem.py) on the shared PlcWire and a
-Qca7000Model (host/qca7000_model.py) in front of it, which answers the SPI
+server keeps a Modem (host/bench/modem.py) on the shared PlcWire and a
+Qca7000Model (host/bench/qca7000_model.py) in front of it, which answers the SPI
 transfers.  Chargers and vehicles are paired on cables (firmware/pilot.py
 CableModel): the n-th charger and the n-th vehicle share cable n.  A cable
 is unplugged until plug(n); while unplugged the vehicle end reads state A
 without PWM (12 V DC) and PP open, the charger end reads its own output
 unloaded (state A, with its PWM if on), and the vehicle's modem is off the
 wire (the PLC signal rides on the pilot line).  Bridges (TAP devices or AF_PACKET sockets on a veth
-end, host/tap.py) put a kernel stack or another tool (pyslac) behind a
+end, host/peers/tap.py) put a kernel stack or another tool (pyslac) behind a
 modem of its own, always on the wire.
 
 Every public method is thread-safe: the loop holds `lock` while it works
@@ -37,9 +37,9 @@ import threading
 import time
 import traceback
 
-from host.modem import Modem, mac_str
-from host.plc_wire import PlcWire
-from host.power_path import PowerPath
+from host.bench.modem import Modem, mac_str
+from host.bench.plc_wire import PlcWire
+from host.bench.power_path import PowerPath
 
 MODEM_OUI = bytes.fromhex("00b052")
 PP_OPEN = 0xFFFFFFFF
@@ -58,7 +58,7 @@ def _irq_level(chip):
 
 
 def _default_chip_factory(modem, clock):
-    from host.qca7000_model import Qca7000Model
+    from host.bench.qca7000_model import Qca7000Model
     return Qca7000Model(modem, clock)
 
 
@@ -528,7 +528,7 @@ class WireServer:
         if role not in ("evse", "pev"):
             raise ValueError("role must be 'evse' or 'pev'")
         if dev is None:
-            from host import tap
+            from host.peers import tap
             if kind == "tap":
                 dev = tap.Tap(name)
                 tap.link_up(dev.name)        # usable at once by the kernel side
@@ -779,7 +779,7 @@ def _command(server, line):
 
 
 def main(argv=None):
-    p = argparse.ArgumentParser(prog="python -m host.wire_server",
+    p = argparse.ArgumentParser(prog="python -m host.bench.wire_server",
                                 description="Virtual PLC wire for simulated boards.",
                                 epilog=COMMANDS, formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("--listen", type=_hostport, default=("127.0.0.1", 15200),

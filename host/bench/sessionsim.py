@@ -1,12 +1,12 @@
 """A whole ISO 15118-20 session in one process on a virtual clock.
 
-`SessionSim` is `host.linksim.LinkSim` (our ChargerLink/VehicleLink with the
+`SessionSim` is `host.bench.linksim.LinkSim` (our ChargerLink/VehicleLink with the
 real QCA7000 driver on chip and modem models on a PlcWire) with the -20
 session on top, as firmware/secc_main.py and firmware/evcc_main.py run it:
 
 * the charger app (`ChargerApp`): one `Secc` per TCP connection over
   `iso20.charger.Charger` driving the cable's power path
-  (host/power_path.py, as the wire process has it); link events
+  (host/bench/power_path.py, as the wire process has it); link events
   'connected', 'v2gtp', 'disconnected', 'unplugged', 'link_lost' feed it;
   its 'close' event closes TCP;
 * the vehicle app (`EvApp`): one `Evcc` (one session per vehicle, as
@@ -22,7 +22,7 @@ or frames queued it steps 1 ms.  Every runner's clock is the simulation's
 `t`, also for parts created later (a fresh vehicle, a restarted charger),
 so the power model's meter integrates over one clock.
 
-Fault hooks used by host/faults.py: `cable.force` ('E' CP shorted to PE,
+Fault hooks used by host/bench/faults.py: `cable.force` ('E' CP shorted to PE,
 'F' CP held at -12 V), `drop_tcp` (TCP segments vanish on the wire, the PLC
 link stays up), `EvApp.silent` / `.garbage` / `.alive`,
 `restart_charger()`, `new_vehicle()`.
@@ -40,8 +40,8 @@ from link.runner import Runner
 from link.vehicle import VehicleLink
 from pilot import CableModel
 
-from host.linksim import CHARGER_MAC, LinkSim, Side, _Bus, _Pilot
-from host.power_path import PowerPath
+from host.bench.linksim import CHARGER_MAC, LinkSim, Side, _Bus, _Pilot
+from host.bench.power_path import PowerPath
 
 EPOCH_S = 1767225600            # 2026-01-01T00:00:00Z: TimeStamp at t = 0
 LINK_ENDS = ("disconnected", "unplugged", "link_lost")

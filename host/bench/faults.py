@@ -1,9 +1,9 @@
 """The fault matrix: every session state x every fault (`micro15118 faults`).
 
 One cell (`run_cell(fault, state)`), all in one process on a virtual clock
-(host/sessionsim.py: our charger and vehicle firmware objects, the real
+(host/bench/sessionsim.py: our charger and vehicle firmware objects, the real
 QCA7000 driver on chip/modem models on a PlcWire, the -20 session, the
-power path (host/power_path.py) both sides read):
+power path (host/bench/power_path.py) both sides read):
 
 1. plug in a vehicle and run a DC session (`--service` for another) until
    the charger reaches the state; inject the fault there (t_fault);
@@ -62,7 +62,7 @@ import random
 import sys
 import time
 
-from host.sessionsim import SessionSim
+from host.bench.sessionsim import SessionSim
 
 STATES = ("plug-in", "SLAC", "SDP", "SAP", "SessionSetup", "AuthorizationSetup",
           "Authorization", "ServiceDiscovery", "ServiceDetail", "ServiceSelection",

@@ -1,7 +1,7 @@
 """Verdicts of a simulated session, from what happened.
 
 The same checks judge every pairing (ours or python-iso15118 on either
-end).  They read the V2G messages decoded from the capture (host/v2glog.py)
+end).  They read the V2G messages decoded from the capture (host/capture/v2glog.py)
 and, where the run has them, the battery and the charger's meter:
 
 * session_stop  the EV sent SessionStopReq and the charger answered OK;

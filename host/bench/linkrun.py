@@ -14,9 +14,9 @@ import sys
 import threading
 import time
 
-from host.wire_server import WireServer
+from host.bench.wire_server import WireServer
 
-REPO = pathlib.Path(__file__).resolve().parent.parent
+REPO = pathlib.Path(__file__).resolve().parents[2]
 LINK_MAIN = REPO / "firmware" / "link_main.py"
 SECC_MAIN = REPO / "firmware" / "secc_main.py"
 EVCC_MAIN = REPO / "firmware" / "evcc_main.py"

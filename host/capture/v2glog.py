@@ -17,7 +17,7 @@ import struct
 import host  # noqa: F401  (firmware/ on sys.path)
 from iso20 import msg
 
-from host.pcap import read_pcap
+from host.capture.pcap import read_pcap
 
 _SCHEMAS = {0x8001: "appProtocol", 0x8002: "-20:CommonMessages", 0x8003: "-20:AC", 0x8004: "-20:DC"}
 

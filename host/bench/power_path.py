@@ -1,7 +1,7 @@
 """One simulated power path: the charger's output stage, the cable, the
 EV's contactor and its battery pack.
 
-The wire process (host/wire_server.py) keeps one per cable.  The charger's
+The wire process (host/bench/wire_server.py) keeps one per cable.  The charger's
 power-electronics seam drives it (output contactor, DC voltage and current
 targets, AC power, insulation test); the vehicle's battery seam declares its
 pack and switches its contactor.  Both sides then read it: the charger its

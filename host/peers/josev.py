@@ -5,7 +5,7 @@ address (not loopback: it joins the SDP multicast group).  The harness gives it 
 namespace it creates, starts its SECC and/or EVCC there with `ip netns exec`,
 captures their logs to files and parses progress from them as they arrive:
 
-    from host.josev import JosevSecc, JosevEvcc, josev_vs_josev, josev_over_wire
+    from host.peers.josev import JosevSecc, JosevEvcc, josev_vs_josev, josev_over_wire
 
     r = josev_vs_josev("DC")              # a fresh netns + veth, SECC and EVCC
     assert r.ok, r.report()
@@ -19,7 +19,7 @@ captures their logs to files and parses progress from them as they arrive:
             ev.wait_done(60)              # SessionStopRes, exit or failure
             ev.sequence(), ev.timings(), ev.returncode
 
-Both classes take a host.tap.NetNs (or a namespace name), the interface name
+Both classes take a host.peers.tap.NetNs (or a namespace name), the interface name
 inside it, and `log_dir` (default: a fresh temp dir, kept for post mortems);
 each process runs in an empty temp cwd (Josev reads a `.env` from its cwd) with
 a minimal environment we build (nothing leaks in from the caller).  Every wait
@@ -29,14 +29,14 @@ failed session, so never wait on it without a timeout.
 
 The control mode: Josev's simulated EV takes the first parameter set the
 charger offers.  `JosevEvcc(control='scheduled'|'dynamic')` starts it through
-host/josev_evcc.py, which makes it pick the first offered set with that
+host/peers/josev_evcc.py, which makes it pick the first offered set with that
 ControlMode instead; control=None leaves Josev's own choice.
 
 Our firmware on the other side
 ------------------------------
 Josev always runs on the kernel's IPv6/TCP.  Our SECC or EVCC firmware runs on
 the MicroPython unix port as a simulated board of the wire server
-(host/wire_server.py, started by host.linkrun.LinkBench), with the QCA7000
+(host/bench/wire_server.py, started by host.bench.linkrun.LinkBench), with the QCA7000
 model and its modem on the virtual PLC wire.  The kernel side joins that wire
 through a TAP bridge, exactly as tests/test_interop_kernel.py does:
 
@@ -63,7 +63,7 @@ with the other veth end.  Known Josev quirk for our SECC: its EV rejects a
 Scheduled ScheduleExchangeRes whose schedule has no price schedule.
 
 Command line (from the repo root, as root):
-    python -m host.josev DC|AC|DC_BPT|AC_BPT [--control scheduled|dynamic|josev]
+    python -m host.peers.josev DC|AC|DC_BPT|AC_BPT [--control scheduled|dynamic|josev]
                                 [--wire] [--runs N] [--log-dir DIR]
 """
 import datetime
@@ -647,7 +647,7 @@ def josev_vs_josev(service="DC", control="scheduled", timeout=90, wait_exit=True
                    **kw):
     """Josev EVCC against Josev SECC on a veth pair in a namespace made for
     the run (deleted after).  Returns a SessionResult."""
-    from host import tap
+    from host.peers import tap
     with tap.NetNs() as ns:
         a, b = tap.veth_create(netns_a=ns.name, netns_b=ns.name)
         for name in (a, b):
@@ -664,7 +664,7 @@ EVSE_TAP_MAC = bytes.fromhex("02aa0000000b")
 def tap_on_wire(server, ns, role, mac):
     """A TAP in namespace `ns` (fe80:: ready, DAD off), bridged into the wire
     server as a host behind a modem of role 'evse' or 'pev'.  Close it after."""
-    from host import tap
+    from host.peers import tap
     t = tap.Tap(netns=ns.name, mac=mac)
     try:
         ns.link_up(t.name, dad=False)
@@ -677,11 +677,11 @@ def tap_on_wire(server, ns, role, mac):
 
 
 def join_avln(*members, timeout=20, after_start=None):
-    """Run a SLAC agent (host/slacagent.py) per (role, tap, ns, mac) until
+    """Run a SLAC agent (host/peers/slacagent.py) per (role, tap, ns, mac) until
     each has matched, EVSE agents first; after_start() runs once they are
     started (e.g. bench.plug() when our firmware is the other end).  Returns
     the seconds it took; raises JosevError if an agent did not match."""
-    from host.slacagent import SlacAgent
+    from host.peers.slacagent import SlacAgent
     t0 = time.monotonic()
     members = sorted(members, key=lambda m: m[0] != "evse")
     agents = []
@@ -704,12 +704,12 @@ def join_avln(*members, timeout=20, after_start=None):
 def josev_over_wire(service="DC", control="scheduled", timeout=120, wait_exit=False, log_dir=None,
                     pcap=None, **kw):
     """Josev EVCC and Josev SECC in two namespaces, each on a TAP bridged into
-    our virtual PLC wire (host/wire_server.py) behind its own modem model;
-    SLAC agents (host/slacagent.py) put both modems into one AVLN first.
+    our virtual PLC wire (host/bench/wire_server.py) behind its own modem model;
+    SLAC agents (host/peers/slacagent.py) put both modems into one AVLN first.
     All V2G traffic crosses the simulated wire.  Returns a SessionResult with
     .slac_s (time to join the AVLN) and .wire (bridge frame counters)."""
-    from host import tap
-    from host.linkrun import LinkBench
+    from host.peers import tap
+    from host.bench.linkrun import LinkBench
     with tap.NetNs() as ns_ev, tap.NetNs() as ns_se, \
             LinkBench(charger=False, vehicle=False, pcap=pcap) as bench:
         taps = []

@@ -15,9 +15,9 @@ from link.runner import Runner
 from link.vehicle import VehicleLink
 from pilot import CableModel
 
-from host.modem import Modem
-from host.plc_wire import PlcWire
-from host.qca7000_model import Qca7000Model
+from host.bench.modem import Modem
+from host.bench.plc_wire import PlcWire
+from host.bench.qca7000_model import Qca7000Model
 
 CHARGER_MAC = bytes.fromhex("020000000001")
 VEHICLE_MAC = bytes.fromhex("020000000002")

@@ -12,7 +12,7 @@ import host  # noqa: F401  (firmware/ on sys.path)
 from slac.ev import EvSlac
 from slac.evse import EvseSlac
 
-from host import tap
+from host.peers import tap
 
 
 class SlacAgent:
