@@ -28,7 +28,7 @@ MISO bit error does not.  An RDBUF_BYTE_AVA above the buffer size is read
 again and only a repeated bad value re-syncs.
 
 Register map, framing and procedures follow the Linux qca_spi driver as
-summarised in the research notes (hw-protocols.md §7).  Bus exceptions
+summarised in docs/standards-notes.md §7.  Bus exceptions
 (e.g. a closed simulator socket) propagate; wrong data never does.
 """
 try:

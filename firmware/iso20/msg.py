@@ -6,7 +6,7 @@ message is a (name, body) pair, body being the root element's content:
     ptype, data = msg.encode("SessionSetupReq", {"Header": msg.header(sid, ts), "EVCCID": "X"})
     name, body = msg.decode(ptype, data)
 
-The V2GTP payload type picks the grammar (facts §2): 0x8002 CommonMessages,
+The V2GTP payload type picks the grammar (docs/standards-notes.md §1): 0x8002 CommonMessages,
 0x8003 AC, 0x8004 DC, 0x8001 SupportedAppProtocol.
 """
 import exi
@@ -26,7 +26,7 @@ DC = const(0x8004)
 _SCHEMA = {SAP: "appProtocol", COMMON: "-20:CommonMessages", AC: "-20:AC", DC: "-20:DC"}
 _PTYPE = {"appProtocol": SAP, "-20:CommonMessages": COMMON, "-20:AC": AC, "-20:DC": DC}
 
-# Energy-transfer ServiceIDs (facts §4.3)
+# Energy-transfer ServiceIDs (docs/standards-notes.md §3)
 SERVICE_AC = const(1)
 SERVICE_DC = const(2)
 SERVICE_AC_BPT = const(5)
@@ -81,7 +81,7 @@ SAP_OK = "OK_SuccessfulNegotiation"
 SAP_OK_MINOR = "OK_SuccessfulNegotiationWithMinorDeviation"
 SAP_FAILED = "Failed_NoNegotiation"
 
-# SAP namespaces of the -20 energy families (facts §3)
+# SAP namespaces of the -20 energy families (docs/standards-notes.md §2)
 NS_DC = "urn:iso:std:iso:15118:-20:DC"
 NS_AC = "urn:iso:std:iso:15118:-20:AC"
 

@@ -1,4 +1,4 @@
-"""SupportedAppProtocol negotiation (facts §3), both roles.
+"""SupportedAppProtocol negotiation ([V2G20-167]; docs/standards-notes.md §2), both roles.
 
 A protocol is a tuple (namespace, major, minor).  The SECC offers a list of
 them (the -20 DC and AC families by default; adding ISO 15118-2 or DIN here

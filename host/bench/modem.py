@@ -7,7 +7,7 @@
     m.poll(now); m.next_deadline()
     m.to_host                    # frames for the host (drained by chip model / bridge)
 
-What it does (research notes hw-protocols.md §1-§3, §12):
+What it does (docs/standards-notes.md §8):
 * MMEs from the host to the localcast address 00:B0:52:00:00:01 or to the
   modem's own MAC are for the firmware: CM_SET_KEY.REQ (take NMK/NID, answer,
   restart, rejoin), VS_SW_VER.REQ, VS_PL_LINK_STATUS.REQ, VS_RS_DEV.REQ.  A

@@ -4,7 +4,7 @@
     miso = chip.transfer(mosi)      # one CS-low transaction
     chip.irq                        # interrupt line level, 0 or 1
 
-What is modelled (research hw-protocols.md §7 and §12):
+What is modelled (docs/standards-notes.md §7):
 * command word: bit 15 read, bit 14 internal (register), bits 13..0 address;
   burst transactions (command + data under one CS) and legacy ones (a
   2-byte transaction holding only a command; its data is the next one);
@@ -28,7 +28,7 @@ What is modelled (research hw-protocols.md §7 and §12):
   soft reset (which calls `modem.reset(now_ms)`) the chip flushes both
   buffers, ignores writes and clocks out `boot_miso` bytes while
   `modem.ready` is False, then raises CPU_ON with INTR_ENABLE = CPU_ON (an
-  assumption: the host learns about a restart from the IRQ line, §12).
+  assumption: the host learns about a restart from the IRQ line, docs/standards-notes.md §7).
 
 Modelling choices where the public sources say nothing:
 * after a boot the first SIGNATURE read returns 0xFFFF when

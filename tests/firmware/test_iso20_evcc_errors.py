@@ -20,7 +20,7 @@ def drop(name):
 
 
 def test_timeouts_per_message():
-    # the SECC goes silent at one message: V2G_EVCC_Msg_Timeout (facts §5.1)
+    # the SECC goes silent at one message: V2G_EVCC_Msg_Timeout (docs/standards-notes.md §5)
     for res, ms in (('SessionSetupRes', 2000), ('ServiceDetailRes', 5000),
                     ('DC_ChargeLoopRes', 500), ('PowerDeliveryRes', 2000),
                     ('DC_WeldingDetectionRes', 2000), ('SessionStopRes', 2000)):

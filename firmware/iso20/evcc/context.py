@@ -32,7 +32,7 @@ config (a dict, every key optional):
 """
 from iso20 import msg
 
-# V2G_EVCC_Msg_Timeout per response (facts §5.1, python-iso15118's values)
+# V2G_EVCC_Msg_Timeout per response (docs/standards-notes.md §5, python-iso15118's values)
 # and the process timers, in ms.
 TIMEOUTS = {
     'default': 2000,

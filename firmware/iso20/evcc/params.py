@@ -1,7 +1,7 @@
 """The EV's limits as message fields, and the EVSE's limits read back.
 
 Discharge limits go on the wire with the configured sign (+ by default;
-facts §4.4: some peers want them negative); read back as magnitudes.
+docs/standards-notes.md §4: some peers want them negative); read back as magnitudes.
 """
 from iso20 import msg
 

@@ -29,6 +29,6 @@ def response(ev, res, now):
     ev.session_set_up()
     ev.events.append(('session', sid))
     if ctx.resumed:
-        # the stacks disagree on what follows a resume (facts §9): configurable
+        # the stacks disagree on what follows a resume (docs/standards-notes.md §6): configurable
         return ctx.resume_to, 0
     return 'AuthorizationSetup', 0

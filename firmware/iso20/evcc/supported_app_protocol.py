@@ -1,5 +1,5 @@
 """SupportedAppProtocol: offer the -20 family of the configured service
-(major 1, minor 0; facts §3).  The -2/DIN fallback would be more entries."""
+(major 1, minor 0; docs/standards-notes.md §2).  The -2/DIN fallback would be more entries."""
 from iso20 import msg
 
 REQ = 'supportedAppProtocolReq'

@@ -1,5 +1,5 @@
 """ServiceDetail: the parameter sets of an offered service, one per control
-mode: ParameterSetID 1 = Scheduled, 2 = Dynamic (facts §4.3)."""
+mode: ParameterSetID 1 = Scheduled, 2 = Dynamic (docs/standards-notes.md §3)."""
 from iso20 import msg
 
 

@@ -9,7 +9,7 @@
 One module per request handles it and says which requests may come next
 (`Secc.goto(state, allowed)`).  This module checks what is common to all:
 decoding, the SessionID, the sequence, the emergency stop, and the timers
-(facts §4.5, §5):
+(docs/standards-notes.md §5):
 
 * a request not allowed now: its own response type, FAILED_SequenceError;
 * a SessionID that is not ours: FAILED_UnknownSession;

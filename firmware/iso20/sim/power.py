@@ -8,7 +8,7 @@ is the source of truth for energy, as a real meter is.
 
 Numbers (documented choices, not from the standard):
 * DC voltage slew 200 V/s: a 400 V pack pre-charges in 2 s and an 800 V
-  pack in 4 s, well inside the EV's 10 s DC_PreCharge timeout (facts §5.1);
+  pack in 4 s, well inside the EV's 10 s DC_PreCharge timeout (docs/standards-notes.md §5);
   the output discharges at the same rate after the contactor opens;
 * insulation test 2 s (real chargers take 1 to 5 s);
 * current and power are limited to the hardware maxima; a discharge is
