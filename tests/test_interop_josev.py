@@ -16,8 +16,8 @@ from host.bench.linkrun import EVCC_MAIN, SECC_MAIN, LinkBench
 from peerenv import require_root
 from peers.josev import JosevEvcc, JosevSecc, join_avln, tap_on_wire
 
-EV_TAP_MAC = bytes.fromhex("02aa000000e1")
-EVSE_TAP_MAC = bytes.fromhex("02aa000000e2")
+from host.peers.tap import EV_TAP_MAC, EVSE_TAP_MAC
+
 LOOP = {"DC": "DC_ChargeLoop", "AC": "AC_ChargeLoop", "DC_BPT": "DC_ChargeLoop",
         "AC_BPT": "AC_ChargeLoop"}
 

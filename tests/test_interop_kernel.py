@@ -18,8 +18,9 @@ from linkharness import REPO, LinkBench
 from peerenv import require_root
 from slacagent import SlacAgent
 
+from host.peers.tap import AGENT_MAC
+
 KERNEL_PEER = REPO / "tests" / "peers" / "kernel_v2g.py"
-AGENT_MAC = bytes.fromhex("02aa00000009")
 MEGABYTE = 1 << 20
 
 

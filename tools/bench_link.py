@@ -80,16 +80,16 @@ def kernel_pair(ns_a, ns_b, bench):
     """Two TAP bridges on one wire, each behind a SLAC agent: EV side in ns_a,
     EVSE side in ns_b.  Returns the two TAP names once both joined the AVLN."""
     from slacagent import SlacAgent
-    ta = tap.Tap(netns=ns_a.name, mac=bytes.fromhex("02aa0000000a"))
-    tb = tap.Tap(netns=ns_b.name, mac=bytes.fromhex("02aa0000000b"))
+    ta = tap.Tap(netns=ns_a.name, mac=tap.EV_TAP_MAC)
+    tb = tap.Tap(netns=ns_b.name, mac=tap.EVSE_TAP_MAC)
     for ns, t in ((ns_a, ta), (ns_b, tb)):
         ns.link_up(t.name, dad=False)
         ns.wait_link_local(t.name)
     bench.server.add_bridge("tap", ta.name, role="pev", dev=ta)
     bench.server.add_bridge("tap", tb.name, role="evse", dev=tb)
-    evse = SlacAgent("evse", tb.name, ns_b.name, bytes.fromhex("02aa0000000b")).start()
+    evse = SlacAgent("evse", tb.name, ns_b.name, tap.EVSE_TAP_MAC).start()
     time.sleep(0.3)
-    ev = SlacAgent("pev", ta.name, ns_a.name, bytes.fromhex("02aa0000000a")).start()
+    ev = SlacAgent("pev", ta.name, ns_a.name, tap.EV_TAP_MAC).start()
     try:
         assert ev.matched.wait(20) and evse.matched.wait(5), (ev.events, evse.events)
     finally:
@@ -122,13 +122,13 @@ def ours_vs_kernel(**wire_options):
     from linkharness import LinkBench
     from slacagent import SlacAgent
     with tap.NetNs() as ns, LinkBench(vehicle=False, **wire_options) as bench:
-        t = tap.Tap(netns=ns.name, mac=bytes.fromhex("02aa00000009"))
+        t = tap.Tap(netns=ns.name, mac=tap.AGENT_MAC)
         ns.link_up(t.name, dad=False)
         ns.wait_link_local(t.name)
         bench.server.add_bridge("tap", t.name, role="pev", dev=t)
         bench.plug()
         bench.charger.wait_event("plugged", 10)
-        agent = SlacAgent("pev", t.name, ns.name, bytes.fromhex("02aa00000009")).start()
+        agent = SlacAgent("pev", t.name, ns.name, tap.AGENT_MAC).start()
         assert agent.matched.wait(20), agent.events
         agent.stop()
         bench.charger.wait_event("slac_matched", 10)

@@ -335,8 +335,6 @@ def _wait_exit(fw, timeout, r):
 
 # --- with python-iso15118 ("Josev") on one or both ends ---------------------
 
-EV_TAP_MAC = bytes.fromhex("02aa000000e1")
-EVSE_TAP_MAC = bytes.fromhex("02aa000000e2")
 
 
 def _runs(pairs):
@@ -348,8 +346,8 @@ def _run_with_josev(args, r):
     bridged into the wire behind a modem model; a SLAC agent puts that modem
     into the AVLN.  Our firmware, if any, is on the wire as a simulated board.
     Josev's logs go to --out."""
-    from host.peers import josev
-    from host.peers import tap
+    from host.peers import josev, tap
+    from host.peers.tap import EV_TAP_MAC, EVSE_TAP_MAC
 
     if args.direction == "discharge" and args.ev == "josev":
         raise ValueError("python-iso15118's EV only charges; use --direction charge")

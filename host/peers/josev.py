@@ -657,8 +657,7 @@ def josev_vs_josev(service="DC", control="scheduled", timeout=90, wait_exit=True
         return run_session(ns, a, ns, b, service, control, timeout, wait_exit, log_dir, **kw)
 
 
-EV_TAP_MAC = bytes.fromhex("02aa0000000a")
-EVSE_TAP_MAC = bytes.fromhex("02aa0000000b")
+from host.peers.tap import EV_TAP_MAC, EVSE_TAP_MAC  # noqa: E402,F401  (one definition)
 
 
 def tap_on_wire(server, ns, role, mac):

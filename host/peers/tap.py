@@ -33,6 +33,12 @@ PACKET_OUTGOING = 4
 CLONE_NEWNET = 0x40000000
 MAX_FRAME = 65536
 
+# Host MACs of kernel-stack peers on TAP bridges (locally administered):
+# python-iso15118's EV and charger, and a lone SLAC agent.
+EV_TAP_MAC = bytes.fromhex("02aa0000000a")
+EVSE_TAP_MAC = bytes.fromhex("02aa0000000b")
+AGENT_MAC = bytes.fromhex("02aa00000009")
+
 _counter = itertools.count(1)
 _netns = set()           # namespaces we created and have not deleted yet
 _links = set()           # (ifname, netns) of veths we created
