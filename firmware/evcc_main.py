@@ -16,7 +16,7 @@ import sys
 from iso20.evcc.session import Evcc
 from iso20.sim.battery import Battery
 from iso20.vehicle import Vehicle
-from simapp import HeapWatch, build, fmt, mem_alloc, mem_free, parse_args, sleep_ms
+from simapp import HeapWatch, build, clock_s, fmt, mem_alloc, mem_free, parse_args, sleep_ms
 
 OPTIONS = {"--wire": None, "--board": None, "--mac": None, "--timeout": "120000", "--name": "",
            "--service": "dc", "--control": "scheduled", "--direction": "charge",
@@ -55,7 +55,7 @@ def main(argv):
               # V2G_EVCC_Msg_Timeout: 2 s, 0.5 s in the charge loop
               "timeouts": {"default": int(opts["--msg-timeout"]),
                            "ChargeLoop": int(opts["--loop-timeout"])}}
-    Evcc(config, vehicle, 0)            # refuse a bad configuration before plug-in
+    Evcc(config, vehicle, 0, clock_s)   # refuse a bad configuration before plug-in
     evcc = None
     result = None
     cp = "B"
@@ -65,14 +65,14 @@ def main(argv):
     start_heap = mem_alloc()
     while result is None:
         events = runner.step()
-        now = runner._now
+        now = runner.now_ms
         heap.sample(now)
         for ev in events:
             name = ev[0]
             if name != "v2gtp":
                 say(now, *ev)
             if name == "connected":
-                evcc = Evcc(config, vehicle, now)
+                evcc = Evcc(config, vehicle, now, clock_s)
                 evcc.start(now)
             elif name == "v2gtp" and evcc is not None:
                 evcc.handle(ev[1], ev[2], now)
@@ -121,11 +121,11 @@ def main(argv):
         if wait:
             sleep_ms(1)
     # Let SessionStop's TCP close go out.
-    end = runner._now + 300
+    end = runner.now_ms + 300
     while runner.now() < end:
         runner.step()
         sleep_ms(1)
-    battery.update(runner._now)
+    battery.update(runner.now_ms)
     print("BATTERY soc=%.4f net_wh=%.6f" % (battery.soc(), battery.net_wh()))
     print("HEAP peak=%d start=%d free=%d" % (heap.peak, start_heap, mem_free()))
     return result

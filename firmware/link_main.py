@@ -52,7 +52,7 @@ def main(argv):
     result = None
     while result is None:
         events = runner.step()
-        now = runner._now
+        now = runner.now_ms
         heap.sample(now)
         for ev in events:
             print("t=%d %s" % (now, " ".join(fmt(v) for v in ev)))

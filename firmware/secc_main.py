@@ -15,7 +15,7 @@ from iso20.charger import Charger
 from iso20.secc.context import PauseStore
 from iso20.secc.session import Secc
 from iso20.sim.power import PowerModel
-from simapp import HeapWatch, build, fmt, mem_alloc, mem_free, parse_args, sleep_ms
+from simapp import HeapWatch, build, clock_s, fmt, mem_alloc, mem_free, parse_args, rng, sleep_ms
 
 OPTIONS = {"--wire": None, "--board": None, "--mac": None, "--sessions": "1",
            "--timeout": "120000", "--name": "", "--evse-id": "DE*M15*E0001",
@@ -54,14 +54,14 @@ def main(argv):
     start_heap = mem_alloc()
     while True:
         events = runner.step()
-        now = runner._now
+        now = runner.now_ms
         heap.sample(now)
         for ev in events:
             name = ev[0]
             if name != "v2gtp":
                 say(now, *ev)
             if name == "connected":
-                secc = Secc(config, charger, now, store=store)
+                secc = Secc(config, charger, now, rng, clock_s, store=store)
                 secc.connection_made(now)
             elif name == "v2gtp" and secc is not None:
                 secc.handle(ev[1], ev[2], now)

@@ -1,19 +1,34 @@
 """What the apps on a simulated board share: options, board and link
-construction, event formatting, heap watching, sleeping.
+construction, the platform's random source and wall clock (the protocol
+code takes them from here, never a default of its own), event formatting,
+heap watching, sleeping.
 
 The apps (link_main, secc_main, evcc_main) print one line per event,
 `t=<ms> <event> ...`, which host/bench/linkrun.py and the tests follow.
 """
 import gc
+import os
+import time
 
 from link.runner import Runner
 
 try:
-    import time
     sleep_ms = time.sleep_ms
 except AttributeError:  # CPython
     def sleep_ms(ms):
         time.sleep(ms / 1000)
+
+# The platform's random source: SLAC run IDs and NMKs, TCP sequence numbers,
+# session IDs.
+rng = os.urandom
+
+# Seconds since 1970 for the -20 TimeStamp: bare-metal MicroPython counts
+# from 2000.
+_EPOCH_OFFSET = 946684800 if time.gmtime(0)[0] == 2000 else 0
+
+
+def clock_s():
+    return time.time() + _EPOCH_OFFSET
 
 
 def parse_args(argv, options, usage):
@@ -86,25 +101,23 @@ def build(opts, machine=None):
     process (default, or a board file of kind "sim"), or real hardware from
     a board file (`--board boards/<name>/board.json`: SPI, QCA7000 IRQ, CP/PP
     pins on `machine`)."""
-    import os
-
     charger = opts["role"] == "charger"
     mac = opts.get("--mac")
     board_file = opts.get("--board")
     cfg = load_board(board_file) if board_file else {"kind": "sim"}
     if not mac:
         mac = cfg.get("mac") or (cfg.get("macs") or {}).get("evse" if charger else "pev")
-    mac = parse_mac(mac) if mac else b"\x02\x00\x00" + os.urandom(3)
+    mac = parse_mac(mac) if mac else b"\x02\x00\x00" + rng(3)
     if cfg.get("kind", "sim") == "sim":
         modem, pilot, irq, board = _sim_board(opts, cfg, charger, mac)
     else:
         modem, pilot, irq, board = _hw_board(cfg, charger, machine)
     if charger:
         from link.charger import ChargerLink
-        link = ChargerLink(mac)
+        link = ChargerLink(mac, rng=rng)
     else:
         from link.vehicle import VehicleLink
-        link = VehicleLink(mac)
+        link = VehicleLink(mac, rng=rng)
     return Runner(link, modem, pilot, charger, irq=irq), board
 
 

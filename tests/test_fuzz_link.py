@@ -124,7 +124,7 @@ def echo_request(size):
 def test_echo_request_longer_than_the_mtu_gets_no_reply():
     # It was answered with an echo reply as long, a frame of more than
     # 1518 bytes that the QCA7000 cannot send.
-    st = NetStack(MAC_B)
+    st = NetStack(MAC_B, rng=lambda n: bytes(n))
     snm = ipv6.solicited_node(IP_B)           # learn the peer's MAC first
     st.handle_frame(packet(snm, icmpv6.build_ns(IP_A, snm, IP_B, MAC_A), 255), 0)
     assert len(st.tx) == 1

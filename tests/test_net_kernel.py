@@ -40,7 +40,7 @@ def env():
         t = taplib.Tap(netns=ns.name)
         ns.link_up(t.name, dad=False)
         kernel_ip = ns.wait_link_local(t.name)
-        st = stack.NetStack(MAC, rx_window=32768, tx_buffer=32768, mss=1440)
+        st = stack.NetStack(MAC, rng=os.urandom, rx_window=32768, tx_buffer=32768, mss=1440)
         yield ns, t, st, kernel_ip
     finally:
         if t is not None:

@@ -173,7 +173,7 @@ def run_target(target, runs, seed, seeds):
         lm = LinkMonitor(shim.mac(2))       # the link monitor parses the same frames
         lm.start(0)
         for _ in range(runs):
-            data = mutate(rnd, rnd.choice(seeds), seeds, EvSlac(shim.mac(2)))
+            data = mutate(rnd, rnd.choice(seeds), seeds, EvSlac(shim.mac(2), rng=rnd.randbytes))
             try:
                 m = mme.parse(data)
                 lm.handle_frame(data, 0)

@@ -16,7 +16,6 @@ Outputs: .tx      Ethernet frames for the modem
              ('ev_cp', state)  the EV switched its CP resistors: 'B', 'C' or 'D'
                                (C/D: it may draw power; B: it no longer may)
 """
-import os
 
 import pilot
 import sdp
@@ -41,8 +40,10 @@ FAILED = "failed"      # gave up on high-level communication until unplugged
 
 
 class ChargerLink:
-    def __init__(self, host_mac, now=0, rng=os.urandom, tcp_port=None,
+    def __init__(self, host_mac, now=0, rng=None, tcp_port=None,
                  evse_id=None, max_payload=8192, sequ_retries=C_SEQU_RETRY):
+        if rng is None:
+            raise TypeError("ChargerLink needs rng: the app's random source (no platform default)")
         self.host_mac = bytes(host_mac)
         self.rng = rng
         self.tx = []

@@ -34,16 +34,16 @@ class Runner:
         # clock() -> ms; a simulation passes its virtual clock.
         self.clock = clock or ticks_ms
         self._last = self.clock()
-        self._now = 0
+        self.now_ms = 0         # the time of the latest step(), monotonic ms
         self._next_sample = 0
         self._duty = None
 
     def now(self):
         # A monotonic count of ms that does not wrap like ticks_ms() does.
         t = self.clock()
-        self._now += ticks_diff(t, self._last)
+        self.now_ms += ticks_diff(t, self._last)
         self._last = t
-        return self._now
+        return self.now_ms
 
     def step(self):
         link = self.link
@@ -93,9 +93,9 @@ class Runner:
     def idle_ms(self):
         """How long the caller may sleep before the next step is due."""
         d = self.link.next_deadline()
-        wait = self._next_sample - self._now
-        if d is not None and d - self._now < wait:
-            wait = d - self._now
+        wait = self._next_sample - self.now_ms
+        if d is not None and d - self.now_ms < wait:
+            wait = d - self.now_ms
         if self.txq or (wait > 0 and self.irq is not None and self.irq.value()):
             wait = 0
         return wait if wait > 0 else 0

@@ -11,7 +11,6 @@ Outputs: .tx (Ethernet frames for the modem) and .events:
              ('connected', remote) ('v2gtp', ptype, payload)
              ('v2gtp_error', reason) ('disconnected', reason)
 """
-import os
 
 import pilot
 import sdp
@@ -41,8 +40,10 @@ T_RETRY = 2000
 
 
 class VehicleLink:
-    def __init__(self, host_mac, now=0, rng=os.urandom, security=sdp.NO_TLS,
+    def __init__(self, host_mac, now=0, rng=None, security=sdp.NO_TLS,
                  pev_id=None, max_payload=8192):
+        if rng is None:
+            raise TypeError("VehicleLink needs rng: the app's random source (no platform default)")
         self.host_mac = bytes(host_mac)
         self.rng = rng
         self.tx = []

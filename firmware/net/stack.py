@@ -23,7 +23,6 @@ resolves, up to ``ND_QUEUE`` packets wait; the NS is repeated every
 ``nd_retrans`` ms and given up after ``nd_retries`` tries.  DAD probes for our
 address are ignored (the address comes from the modem-unique MAC).
 """
-import os
 
 from net import icmpv6, ipv6, tcp, udp
 
@@ -42,7 +41,9 @@ class NetStack:
     def __init__(self, mac, rng=None, rx_window=4096, mss=tcp.DEFAULT_MSS, tx_buffer=4096,
                  max_conns=4, nd_cache=8, nd_retrans=1000, nd_retries=3, tcp_opts=None):
         self.mac = bytes(mac)
-        self.rng = rng or os.urandom
+        if rng is None:
+            raise TypeError("NetStack needs rng: the app's random source (no platform default)")
+        self.rng = rng
         self.ip = ipv6.link_local(self.mac)
         self.snm = ipv6.solicited_node(self.ip)
         self._snm_mac = ipv6.multicast_mac(self.snm)

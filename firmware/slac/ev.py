@@ -1,6 +1,6 @@
 """SLAC, vehicle side (ISO 15118-3 PEV role), sans-I/O.
 
-    s = EvSlac(host_mac)
+    s = EvSlac(host_mac, rng=rng)
     s.start(now)                 # CP state B and 5 % PWM seen
     s.handle_frame(frame, now)   # 0x88E1 frames from our modem
     s.poll(now)                  # at s.next_deadline()
@@ -23,7 +23,6 @@ This EV does not validate: an EVSE at `atten_limit` (40 dB) or more is not
 a candidate.  A failed run is retried with a new RunID after
 TT_matching_rate, `c_conn_max_match` runs in total; then ('failed', reason).
 """
-import os
 
 from slac import mme
 
@@ -57,7 +56,7 @@ FAILED = "failed"
 
 
 class EvSlac:
-    def __init__(self, host_mac, pev_id=mme.ZERO_ID, rng=os.urandom,
+    def __init__(self, host_mac, pev_id=mme.ZERO_ID, rng=None,
                  tt_match_response=TT_MATCH_RESPONSE, tt_ev_atten_results=TT_EV_ATTEN_RESULTS,
                  tp_ev_batch_msg_interval=TP_EV_BATCH_MSG_INTERVAL,
                  tt_matching_rate=TT_MATCHING_RATE, c_ev_match_retry=C_EV_MATCH_RETRY,
@@ -66,6 +65,8 @@ class EvSlac:
                  atten_limit=ATTEN_LIMIT, set_key_timeout=SET_KEY_TIMEOUT):
         if len(host_mac) != 6 or len(pev_id) != 17:
             raise ValueError("host_mac is 6 bytes, pev_id 17")
+        if rng is None:
+            raise TypeError("EvSlac needs rng: the app's random source (no platform default)")
         self.host_mac = bytes(host_mac)
         self.pev_id = bytes(pev_id)
         self.rng = rng

@@ -1,6 +1,6 @@
 """SLAC, charger side (ISO 15118-3 EVSE role), sans-I/O.
 
-    s = EvseSlac(host_mac)
+    s = EvseSlac(host_mac, rng=rng)
     s.start(now)                 # CP state B with 5 % PWM
     s.handle_frame(frame, now)   # 0x88E1 frames from our modem
     s.poll(now)                  # at s.next_deadline()
@@ -22,7 +22,6 @@ a PARM.REQ (a fresh TT_EVSE_SLAC_init window), because the EV retries the
 whole matching with a new RunID.  A new PARM.REQ always starts a new run,
 except once matched, where only the matched EV may start one (re-matching).
 """
-import os
 
 from slac import keys
 from slac import mme
@@ -54,13 +53,15 @@ FAILED = "failed"
 
 
 class EvseSlac:
-    def __init__(self, host_mac, evse_id=mme.ZERO_ID, rng=os.urandom,
+    def __init__(self, host_mac, evse_id=mme.ZERO_ID, rng=None,
                  tt_evse_slac_init=TT_EVSE_SLAC_INIT, tt_evse_match_mnbc=TT_EVSE_MATCH_MNBC,
                  tt_match_response=TT_MATCH_RESPONSE, tt_match_sequence=TT_MATCH_SEQUENCE,
                  tt_evse_match_session=TT_EVSE_MATCH_SESSION, c_ev_match_retry=C_EV_MATCH_RETRY,
                  num_sounds=C_EV_MATCH_MNBC, set_key_timeout=SET_KEY_TIMEOUT):
         if len(host_mac) != 6 or len(evse_id) != 17:
             raise ValueError("host_mac is 6 bytes, evse_id 17")
+        if rng is None:
+            raise TypeError("EvseSlac needs rng: the app's random source (no platform default)")
         self.host_mac = bytes(host_mac)
         self.evse_id = bytes(evse_id)
         self.rng = rng

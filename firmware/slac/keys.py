@@ -5,7 +5,6 @@ both derive nothing else from it except the NID, which `nid_from_nmk` computes
 the HomePlug way so tools (open-plc-utils, pyslac) agree with us.
 """
 import hashlib
-import os
 
 # PBKDF1 salt for an NMK from a password (NMK-HS); the DAK salt ends in 0x85.
 NMK_SALT = b"\x08\x85\x6d\xaf\x7c\xf5\x81\x86"
@@ -38,7 +37,7 @@ def nmk_from_password(pw):
     return d[:16]
 
 
-def random_nmk(rng=os.urandom):
+def random_nmk(rng):
     nmk = bytes(rng(16))
     if len(nmk) != 16:
         raise ValueError("rng returned %d bytes" % len(nmk))

@@ -59,7 +59,7 @@ class FaultCable(CableModel):
 
 def _sync_clock(runner, t):
     # A Runner counts ms from its creation; ours all count simulation time.
-    runner._now = t
+    runner.now_ms = t
     runner._last = runner.clock()
 
 
@@ -140,8 +140,7 @@ class EvApp:
         name = ev[0]
         if name == "connected":
             if self.evcc is None:      # one session per vehicle, as evcc_main
-                self.evcc = Evcc(self.config, self.vehicle, now, rng=self.sim.rng,
-                                 clock_s=self.sim.clock_s)
+                self.evcc = Evcc(self.config, self.vehicle, now, self.sim.clock_s)
                 self.evcc.start(now)
         elif self.evcc is None:
             return

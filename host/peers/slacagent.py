@@ -5,6 +5,7 @@ AVLN (open-plc-utils and pyslac do the same): here it lets a kernel IP stack
 behind a TAP bridge reach our firmware.  The machine talks to the bridge's
 modem model through an AF_PACKET socket bound to the TAP inside its netns.
 """
+import os
 import threading
 import time
 
@@ -18,7 +19,7 @@ from host.peers import tap
 class SlacAgent:
     def __init__(self, role, ifname, netns, mac):
         cls = EvseSlac if role == "evse" else EvSlac
-        self.machine = cls(mac)
+        self.machine = cls(mac, rng=os.urandom)
         self.sock = tap.RawSocket(ifname, ethertype=0x88E1, netns=netns)
         self.events = []
         self.matched = threading.Event()

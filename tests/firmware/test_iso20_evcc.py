@@ -8,6 +8,8 @@ from iso20.evcc.session import Evcc
 from iso20.sim.battery import Battery
 from iso20.vehicle import Vehicle
 
+CLOCK = lambda: 1735732800  # noqa: E731  (the app's wall clock, s)
+
 R = msg.rational
 SID = b'\x11\x22\x33\x44\x55\x66\x77\x88'
 
@@ -257,7 +259,7 @@ def session(service, control, direction='charge', secc=None, v=None, **cfg):
     if v is None:
         v = vehicle(max_charge_power=11000) if service.startswith('ac') else vehicle()
     secc = secc or FakeSecc()
-    ev = Evcc(cfg, v, 0, clock_s=lambda: 1735732800)
+    ev = Evcc(cfg, v, 0, CLOCK)
     now = run(ev, secc)
     return ev, v, secc, now
 
@@ -475,7 +477,7 @@ def test_pause_and_resume():
     assert ev.session_id == SID
     assert ('close',) in ev.events
     # later: a new TCP connection, the old SessionID
-    ev2 = Evcc({'service': 'dc', 'session_id': ev.session_id, 'loops': 3}, v, now)
+    ev2 = Evcc({'service': 'dc', 'session_id': ev.session_id, 'loops': 3}, v, now, CLOCK)
     run(ev2, secc, now)
     setups = [b for n, b in secc.reqs if n == 'SessionSetupReq']
     assert setups[-1]['Header']['SessionID'] == SID
@@ -501,7 +503,7 @@ def test_service_renegotiation():
 
 def test_vehicle_stop_request():
     v = vehicle()
-    ev = Evcc({'service': 'ac', 'loops': 0}, v, 0)
+    ev = Evcc({'service': 'ac', 'loops': 0}, v, 0, CLOCK)
     secc = FakeSecc()
     ev.start(0)
     now = 0

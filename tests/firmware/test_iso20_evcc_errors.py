@@ -4,7 +4,7 @@
 # ('close',) without an exception and with the power off.
 from iso20 import msg
 from iso20.evcc.session import Evcc
-from test_iso20_evcc import FakeSecc, SID, names, run, session, vehicle
+from test_iso20_evcc import CLOCK, FakeSecc, SID, names, run, session, vehicle
 
 
 def failed(ev, text):
@@ -28,7 +28,7 @@ def test_timeouts_per_message():
         ev, v, secc, now = session('dc', 'scheduled', secc=secc)
         failed(ev, 'timeout waiting for ' + res)
     # measure one precisely: sent at t, failed at t + 500 ms
-    ev = Evcc({'service': 'ac', 'loops': 0}, vehicle(), 0)
+    ev = Evcc({'service': 'ac', 'loops': 0}, vehicle(), 0, CLOCK)
     secc = FakeSecc(hook=drop('AC_ChargeLoopRes'))
     ev.start(0)
     now = 0
@@ -77,17 +77,17 @@ def test_sap_failure():
 
 
 def test_malformed_and_unexpected_responses():
-    ev = Evcc({'service': 'dc'}, vehicle(), 0)
+    ev = Evcc({'service': 'dc'}, vehicle(), 0, CLOCK)
     ev.start(0)
     ev.handle(msg.SAP, b'\x80\x40garbage', 5)
     failed(ev, 'malformed')
     # a valid message of the wrong kind
-    ev = Evcc({'service': 'dc'}, vehicle(), 0)
+    ev = Evcc({'service': 'dc'}, vehicle(), 0, CLOCK)
     ev.start(0)
     ev.handle(*msg.encode('SessionStopRes', {'Header': msg.header(SID, 0), 'ResponseCode': 'OK'}), now=5)
     failed(ev, 'expected supportedAppProtocolRes')
     # unknown payload type
-    ev = Evcc({'service': 'dc'}, vehicle(), 0)
+    ev = Evcc({'service': 'dc'}, vehicle(), 0, CLOCK)
     ev.start(0)
     ev.handle(0x9001, b'\x00' * 20, 5)
     failed(ev, 'malformed')
@@ -218,7 +218,7 @@ def test_authorization_refused():
 
 
 def test_setup_timeout_and_unsolicited():
-    ev = Evcc({'service': 'dc'}, vehicle(), 0)
+    ev = Evcc({'service': 'dc'}, vehicle(), 0, CLOCK)
     # before start(): nothing outstanding, a message is dropped
     ev.handle(*msg.encode('SessionStopRes', {'Header': msg.header(SID, 0), 'ResponseCode': 'OK'}), now=1)
     assert ev.dropped == 1 and not ev.ended
@@ -234,14 +234,14 @@ def test_setup_timeout_and_unsolicited():
     ev.poll(100000)
     assert ev.dropped == 2 and not ev.out
     # slow but answering SECC: V2G_EVCC_CommunicationSetup_Timeout (20 s, here 3 s)
-    ev = Evcc({'service': 'dc', 'timeouts': {'setup': 3000}}, vehicle(), 0)
+    ev = Evcc({'service': 'dc', 'timeouts': {'setup': 3000}}, vehicle(), 0, CLOCK)
     now = run(ev, FakeSecc(), latency=1900)
     failed(ev, 'no session set up')
     assert now == 3000 and ev.state == 'SessionSetup'
 
 
 def test_connection_lost():
-    ev = Evcc({'service': 'dc', 'loops': 0}, vehicle(), 0)
+    ev = Evcc({'service': 'dc', 'loops': 0}, vehicle(), 0, CLOCK)
     secc = FakeSecc()
     ev.start(0)
     now = 0
@@ -269,7 +269,7 @@ def test_values_the_vehicle_cannot_encode():
 def test_bad_config():
     for cfg in ({'service': 'wpt'}, {'control': 'smart'}):
         try:
-            Evcc(cfg, vehicle(), 0)
+            Evcc(cfg, vehicle(), 0, CLOCK)
         except ValueError:
             continue
         raise AssertionError('accepted %r' % cfg)

@@ -31,7 +31,7 @@ def pair(secc, evcc, t, limit=20000):
 def session(service, control, direction="charge", loops=12, **evcfg):
     clock = [0]
     power = PowerModel(0)
-    secc = Secc({}, Charger(power, authorized=True), 0, clock_s=lambda: T0 + clock[0] // 1000)
+    secc = Secc({}, Charger(power, authorized=True), 0, lambda n: b"\x5a" * n, lambda: T0 + clock[0] // 1000)
     battery = Battery(now=0)
     cfg = {"service": service, "control": control, "direction": direction, "loops": loops}
     cfg.update(evcfg)

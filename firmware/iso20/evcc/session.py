@@ -1,6 +1,6 @@
 """The ISO 15118-20 EVCC (vehicle) session, sans-I/O.
 
-    ev = Evcc(config, vehicle, now)
+    ev = Evcc(config, vehicle, now, clock_s)   # clock_s() -> s since 1970, from the app
     ev.start(now)                      # TCP is up: queue the SAP request
     ev.handle(ptype, payload, now)     # one complete V2GTP message from the SECC
     ev.poll(now); ev.next_deadline()
@@ -25,8 +25,6 @@ Two ways to end on an error:
   SessionStopReq there), SessionStopReq(Terminate), and on its response, any
   response, or after its timeout: ('failed', reason) and ('close',).
 """
-import os
-import time
 
 from iso20 import msg
 from iso20.evcc import context
@@ -59,11 +57,12 @@ _BAD = (KeyError, TypeError, ValueError, IndexError, ZeroDivisionError, Overflow
 
 
 class Evcc:
-    def __init__(self, config, vehicle, now=0, rng=os.urandom, clock_s=time.time):
+    def __init__(self, config, vehicle, now=0, clock_s=None):
+        if clock_s is None:
+            raise TypeError("Evcc needs clock_s from the app (no platform default)")
         self.ctx = context.Context(config)
         self.vehicle = vehicle
         self.clock_s = clock_s
-        self.rng = rng
         self.out = []
         self.events = []
         self.state = None

@@ -1,6 +1,6 @@
 """The ISO 15118-20 SECC session machine (sans-I/O).
 
-    secc = Secc(config, charger, now)
+    secc = Secc(config, charger, now, rng, clock_s)   # the app's random source and clock
     secc.handle(ptype, payload, now)     # one V2GTP message from the EV
     secc.poll(now); secc.next_deadline()
     secc.out    -> [(ptype, payload)]    # responses to send, in order
@@ -32,8 +32,6 @@ Events: ('state', name) ('protocol', namespace) ('session', id, resumed)
 ('stopped', reason) ('metering_confirmed', meter_info) ('warning', what, ...)
 ('close', reason).  `ev_pilot(state, now)`: the EV's CP state from the link.
 """
-import os
-import time
 
 from iso20 import msg
 from iso20 import sap
@@ -152,8 +150,10 @@ class Secc:
                                             for sid in cfg["services"]))
         self.cfg = cfg
         self.charger = charger
-        self.rng = rng or os.urandom
-        self.clock_s = clock_s or time.time
+        if rng is None or clock_s is None:
+            raise TypeError("Secc needs rng and clock_s from the app (no platform default)")
+        self.rng = rng
+        self.clock_s = clock_s
         self.store = store if store is not None else context.PauseStore()
         self.out = []
         self.events = []
