@@ -58,8 +58,11 @@ class Charger:
         self.schedule = None            # [(duration s, power W)] or None
         self._schedule_ready = schedule_ready
         self.estop = False
-        self.pause_requested = False
-        self.stop_requested = False
+        # Control events: how many pause / stop requests the application has
+        # made.  A session acts on those that came after its SessionSetup and
+        # never writes them back (control in, feedback out).
+        self.pauses = 0
+        self.stops = 0
         self.meter_id = getattr(power, "meter_id", "METER")
 
     # --- downlink ---------------------------------------------------------
@@ -106,15 +109,16 @@ class Charger:
 
     def pause(self):
         """Ask the EV to pause (EVSENotification Pause in the charge loop)."""
-        self.pause_requested = True
+        self.pauses += 1
 
     def stop(self):
         """Ask the EV to end the session (EVSENotification Terminate)."""
-        self.stop_requested = True
+        self.stops += 1
 
     def clear_requests(self):
-        """Forget pause/stop/emergency requests (a new session)."""
-        self.estop = self.pause_requested = self.stop_requested = False
+        """Release the emergency stop (pause and stop requests are events:
+        each session acts only on those made after its SessionSetup)."""
+        self.estop = False
 
     # --- power seam -------------------------------------------------------
     def contactor(self, closed, now):

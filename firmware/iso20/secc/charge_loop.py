@@ -38,9 +38,9 @@ def _clamp(x, lo, hi):
 
 def _status(s, res):
     ch = s.charger
-    if ch.stop_requested:
+    if ch.stops > s.ctx.stops_seen:
         res["EVSEStatus"] = {"NotificationMaxDelay": 0, "EVSENotification": "Terminate"}
-    elif ch.pause_requested:
+    elif ch.pauses > s.ctx.pauses_seen:
         delay = 60 if s.ctx.control_mode == msg.DYNAMIC else 0
         res["EVSEStatus"] = {"NotificationMaxDelay": delay, "EVSENotification": "Pause"}
     else:

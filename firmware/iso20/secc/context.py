@@ -5,6 +5,8 @@ class Context:
     def __init__(self):
         self.session_id = None
         self.evccid = None
+        self.pauses_seen = 0        # the charger's pause/stop requests before this session
+        self.stops_seen = 0
         self.protocol = None        # (namespace, major, minor) from SAP
         self.auth_service = None    # 'EIM'
         self.service = None         # selected energy-transfer ServiceID

@@ -18,7 +18,8 @@ def handle(s, name, body, now):
         s.ctx.session_id = bytes(new)
         code = msg.OK_NEW_SESSION
     s.ctx.evccid = body["EVCCID"]
-    s.charger.pause_requested = s.charger.stop_requested = False
+    # requests the charger made before this session are not for it
+    s.ctx.pauses_seen, s.ctx.stops_seen = s.charger.pauses, s.charger.stops
     s.events.append(("session", s.ctx.session_id, old is not None))
     allowed = ("AuthorizationSetupReq", "SessionStopReq")
     if old is not None and old.service is not None:
