@@ -14,7 +14,7 @@ import gc
 import sys
 
 from iso20.evcc.session import Evcc
-from iso20.sim.battery import Battery
+from sim.battery import Battery
 from iso20.vehicle import Vehicle
 from simapp import HeapWatch, build, clock_s, fmt, mem_alloc, mem_free, parse_args, sleep_ms
 
@@ -41,8 +41,8 @@ def main(argv):
                "max_charge_power": 11000 if ac else 150000}
     if hasattr(board, "request"):
         # a simulated board: the pack sits on the wire process's power path
-        from drivers.simboard import SimPack
-        from iso20.sim.pack import PackBattery
+        from sim.board import SimPack
+        from sim.pack import PackBattery
         battery = PackBattery(SimPack(board, ratings["capacity_wh"], ratings["soc"], 330.0, 420.0),
                               **ratings)
     else:

@@ -14,7 +14,7 @@ import sys
 from iso20.charger import Charger
 from iso20.secc.context import PauseStore
 from iso20.secc.session import Secc
-from iso20.sim.power import PowerModel
+from sim.power import PowerModel
 from simapp import HeapWatch, build, clock_s, fmt, mem_alloc, mem_free, parse_args, rng, sleep_ms
 
 OPTIONS = {"--wire": None, "--board": None, "--mac": None, "--sessions": "1",
@@ -35,7 +35,7 @@ def main(argv):
     link = runner.link
     if hasattr(board, "request"):
         # a simulated board: the output stage of the wire process's power path
-        from drivers.simboard import SimPowerStage
+        from sim.board import SimPowerStage
         power = SimPowerStage(board)
     else:
         power = PowerModel(0)

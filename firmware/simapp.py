@@ -123,7 +123,7 @@ def build(opts, machine=None):
 
 def _sim_board(opts, cfg, charger, mac):
     from drivers.qca7000 import Qca7000
-    from drivers.simboard import SimBoard
+    from sim.board import SimBoard
 
     wire = opts.get("--wire") or "%s:%d" % (cfg.get("simboard_host", "127.0.0.1"),
                                            cfg.get("simboard_port", 15200))

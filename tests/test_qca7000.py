@@ -13,10 +13,10 @@ import threading
 import time
 
 import host  # noqa: F401  (firmware/ on sys.path)
-import qcafrm
+from drivers import qcafrm
 from drivers import qca7000
 from drivers.qca7000 import Qca7000
-from drivers.simboard import SimBoard
+from sim.board import SimBoard
 from host.bench import qca7000_model
 from host.bench.qca7000_model import Qca7000Model
 
@@ -651,7 +651,7 @@ def test_simboard_client_under_cpython():
 MP_SCRIPT = """
 import sys, time
 sys.path.insert(0, sys.argv[1])
-from drivers.simboard import SimBoard
+from sim.board import SimBoard
 from drivers.qca7000 import Qca7000
 
 def eth(n, seed):

@@ -35,7 +35,7 @@ from host.bench import wire_server  # noqa: E402
 from host.bench.modem import BROADCAST, LOCALCAST, Modem  # noqa: E402
 from host.capture.pcap import PcapWriter, read_pcap  # noqa: E402
 from host.bench.plc_wire import PlcWire  # noqa: E402
-import qcafrm  # noqa: E402
+from drivers import qcafrm  # noqa: E402
 
 TARGETS = ("modem", "board", "pcap")
 EV_HOST = bytes.fromhex("020000000e02")

@@ -37,7 +37,7 @@ except ImportError:
     def const(x):
         return x
 
-import qcafrm
+from drivers import qcafrm
 
 REG_BFR_SIZE = const(0x0100)
 REG_WRBUF_SPC_AVA = const(0x0200)

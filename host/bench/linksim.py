@@ -13,7 +13,7 @@ from drivers.qca7000 import Qca7000
 from link.charger import ChargerLink
 from link.runner import Runner
 from link.vehicle import VehicleLink
-from pilot import CableModel
+from sim.cable import CableModel
 
 from host.bench.modem import Modem
 from host.bench.plc_wire import PlcWire

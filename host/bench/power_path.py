@@ -29,7 +29,7 @@ Physics (documented choices, not from the standard):
 """
 
 import host  # noqa: F401  (firmware/ on sys.path)
-from iso20.sim.battery import Battery
+from sim.battery import Battery
 
 INRUSH_V = 20.0
 

@@ -52,7 +52,7 @@ import random
 import time
 
 import host  # noqa: F401  (puts firmware/ on sys.path)
-import qcafrm
+from drivers import qcafrm
 
 BFR_SIZE = 0x0100
 WRBUF_SPC_AVA = 0x0200

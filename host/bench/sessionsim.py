@@ -33,12 +33,12 @@ from iso20.charger import Charger
 from iso20.evcc.session import Evcc
 from iso20.secc.context import PauseStore
 from iso20.secc.session import Secc
-from iso20.sim.pack import PackBattery
+from sim.pack import PackBattery
 from iso20.vehicle import Vehicle
 from link.charger import ChargerLink
 from link.runner import Runner
 from link.vehicle import VehicleLink
-from pilot import CableModel
+from sim.cable import CableModel
 
 from host.bench.linksim import CHARGER_MAC, LinkSim, Side, _Bus, _Pilot
 from host.bench.power_path import PowerPath
@@ -183,7 +183,7 @@ class EvApp:
 
 
 class _LocalPack:
-    """The vehicle's pack on the in-process power path (drivers/simboard.SimPack
+    """The vehicle's pack on the in-process power path (sim/board.SimPack
     reaches the same over the wire server's protocol)."""
 
     def __init__(self, sim, capacity_wh, soc, v_empty, v_full):

@@ -68,7 +68,7 @@ class ProtocolError(Exception):
 
 class Cable:
     def __init__(self, index, pp_ohms, now_ms=0):
-        from pilot import CableModel        # firmware/ is on sys.path (host/__init__)
+        from sim.cable import CableModel        # firmware/ is on sys.path (host/__init__)
         self.index = index
         self.model = CableModel(pp_ohms=pp_ohms)
         self.power = PowerPath(now_ms)       # the DC/AC power path both ends read

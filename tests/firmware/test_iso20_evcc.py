@@ -5,7 +5,7 @@
 # used by the error tests and tools/fuzz_evcc.py.
 from iso20 import msg
 from iso20.evcc.session import Evcc
-from iso20.sim.battery import Battery
+from sim.battery import Battery
 from iso20.vehicle import Vehicle
 
 CLOCK = lambda: 1735732800  # noqa: E731  (the app's wall clock, s)

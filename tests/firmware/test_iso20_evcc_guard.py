@@ -6,7 +6,7 @@
 # when it declines to go on after SessionSetup it says so on the wire:
 # SessionStopReq(Terminate) before it closes.
 from iso20 import msg
-from iso20.sim.battery import Battery
+from sim.battery import Battery
 from iso20.vehicle import Vehicle
 from test_iso20_evcc import FakeSecc, names, session, vehicle
 

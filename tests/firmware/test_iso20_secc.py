@@ -4,7 +4,7 @@
 from iso20 import msg, sap
 from iso20.charger import Charger
 from iso20.secc.session import Secc
-from iso20.sim.power import PowerModel
+from sim.power import PowerModel
 
 R = msg.rational
 V = msg.value

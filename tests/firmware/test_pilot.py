@@ -2,6 +2,7 @@
 trackers, and the machine.* driver against a fake machine module."""
 import pilot
 from drivers import pilot_hw
+from sim.cable import CableModel
 
 
 # --- cp_state ---------------------------------------------------------------
@@ -76,7 +77,7 @@ def test_pp_current():
 # --- cable model ------------------------------------------------------------
 
 def test_cable_model_levels_match_states():
-    cable = pilot.CableModel()
+    cable = CableModel()
     for duty in (1000, 50, 533):
         cable.set_charger(duty)
         for ev in ('A', 'B', 'C', 'D'):
@@ -95,7 +96,7 @@ def test_cable_model_levels_match_states():
 
 
 def test_cable_model_f_e_and_missing_diode():
-    cable = pilot.CableModel()
+    cable = CableModel()
     cable.set_vehicle('C')
     cable.set_charger(0)
     assert cable.read() == (-12000, -12000, 0)
@@ -103,7 +104,7 @@ def test_cable_model_f_e_and_missing_diode():
     cable.set_charger(50)
     cable.set_vehicle('E')
     assert pilot.cp_state(*cable.read()[:2]) == 'E'
-    nodiode = pilot.CableModel(diode=False)
+    nodiode = CableModel(diode=False)
     nodiode.set_vehicle('B')
     nodiode.set_charger(50)
     high, low, _ = nodiode.read()
@@ -118,7 +119,7 @@ def test_cable_model_f_e_and_missing_diode():
 
 
 def test_cable_model_pp():
-    cable = pilot.CableModel(pp_ohms=680)
+    cable = CableModel(pp_ohms=680)
     assert cable.pp() is None                       # unplugged
     cable.set_vehicle('B')
     assert cable.pp() == 680 and pilot.pp_current(cable.pp()) == 20
@@ -137,7 +138,7 @@ def feed(tracker, cable, t0, t1, step=10):
 
 
 def test_charger_pilot_debounces_state_changes():
-    cable = pilot.CableModel()
+    cable = CableModel()
     cp = pilot.ChargerPilot(now=0)
     assert feed(cp, cable, 0, 40) == []            # not yet 50 ms
     assert feed(cp, cable, 50, 50) == [('cp', None, 'A')]
@@ -155,7 +156,7 @@ def test_charger_pilot_debounces_state_changes():
 
 
 def test_charger_pilot_duty_and_full_session():
-    cable = pilot.CableModel()
+    cable = CableModel()
     cp = pilot.ChargerPilot(now=0, debounce_ms=20)
     feed(cp, cable, 0, 100)
     cable.set_vehicle('B')
@@ -183,7 +184,7 @@ def test_persistent_bad_pilot_reports_none():
 
 
 def test_vehicle_pilot_duty_events():
-    cable = pilot.CableModel()
+    cable = CableModel()
     cable.set_vehicle('B')
     ev = pilot.VehiclePilot(now=0)
     feed(ev, cable, 0, 100)
@@ -294,7 +295,7 @@ def test_plateaus_reject_edge_samples():
 
 
 def test_charger_hw_with_fake_machine():
-    cable = pilot.CableModel(pp_ohms=220)
+    cable = CableModel(pp_ohms=220)
     fm = FakeMachine(BOARD, cable)
     hw = pilot_hw.ChargerPilotHw(BOARD, machine=fm)
     assert fm.pwm.f == 1000 and fm.pwm.d == 65535       # PWM off = +12 V
@@ -315,7 +316,7 @@ def test_charger_hw_with_fake_machine():
 
 
 def test_vehicle_hw_with_fake_machine():
-    cable = pilot.CableModel()
+    cable = CableModel()
     cable.set_vehicle('B')
     cable.set_charger(533)
     fm = FakeMachine(BOARD, cable)
@@ -345,7 +346,7 @@ def test_board_files_configure_the_driver():
     for name in ('esp32s3-qca7000', 'rp2040-qca7000'):
         with open(_repo() + '/boards/' + name + '/board.json') as f:
             board = json.load(f)
-        cable = pilot.CableModel(pp_ohms=680)
+        cable = CableModel(pp_ohms=680)
         cable.set_vehicle('C')
         cable.set_charger(250)
         hw = pilot_hw.ChargerPilotHw(board, machine=FakeMachine(board, cable))
@@ -369,7 +370,7 @@ def _repo():
 
 
 def test_vehicle_hw_times_the_duty_with_a_comparator_pin():
-    cable = pilot.CableModel()
+    cable = CableModel()
     cable.set_vehicle('B')
     cable.set_charger(50)
     board = dict(BOARD, cp_pulse_pin=5)

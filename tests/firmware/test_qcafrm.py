@@ -1,5 +1,5 @@
 """QCA7000 framing: encoder layout, SPI/UART decoding, error counts, resynchronisation."""
-import qcafrm
+from drivers import qcafrm
 
 
 def eth(n, seed=1):

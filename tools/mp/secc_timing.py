@@ -24,8 +24,8 @@ except ImportError:
 from iso20.charger import Charger
 from iso20.evcc.session import Evcc
 from iso20.secc.session import Secc
-from iso20.sim.battery import Battery
-from iso20.sim.power import PowerModel
+from sim.battery import Battery
+from sim.power import PowerModel
 from iso20.vehicle import Vehicle
 
 

@@ -3,11 +3,11 @@
 `PackBattery` keeps the ratings and targets of `sim.battery.Battery` (what
 the BMS tells the stack: limits, target and minimum SoC, departure) but
 reads its charge from a pack elsewhere - on a simulated board the pack on
-the wire process's power path (drivers/simboard.SimPack) - instead of
+the wire process's power path (sim/board.SimPack) - instead of
 integrating the power the charger reported.  So the SoC moves only by
 energy that really flowed.
 """
-from iso20.sim.battery import Battery
+from sim.battery import Battery
 
 
 class PackBattery(Battery):
