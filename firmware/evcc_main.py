@@ -16,7 +16,8 @@ import sys
 from iso20.evcc.session import Evcc
 from sim.battery import Battery
 from iso20.vehicle import Vehicle
-from simapp import HeapWatch, build, clock_s, fmt, mem_alloc, mem_free, parse_args, sleep_ms
+from appkit import HeapWatch, fmt, mem_alloc, mem_free, parse_args
+from boardsetup import build, clock_s, sleep_ms
 
 OPTIONS = {"--wire": None, "--board": None, "--mac": None, "--timeout": "120000", "--name": "",
            "--service": "dc", "--control": "scheduled", "--direction": "charge",

@@ -15,7 +15,8 @@ exists (secc_main/evcc_main), this is what exercises the link end to end.
 import gc
 import sys
 
-from simapp import HeapWatch, build, fmt, mem_alloc, mem_free, parse_args, sleep_ms
+from appkit import HeapWatch, fmt, mem_alloc, mem_free, parse_args
+from boardsetup import build, sleep_ms
 
 PTYPE = 0x8002          # -20 CommonMessages; any valid type would do
 OPTIONS = {"--wire": None, "--board": None, "--mac": None, "--count": "20",

@@ -15,7 +15,8 @@ from iso20.charger import Charger
 from iso20.secc.context import PauseStore
 from iso20.secc.session import Secc
 from sim.power import PowerModel
-from simapp import HeapWatch, build, clock_s, fmt, mem_alloc, mem_free, parse_args, rng, sleep_ms
+from appkit import HeapWatch, fmt, mem_alloc, mem_free, parse_args
+from boardsetup import build, clock_s, rng, sleep_ms
 
 OPTIONS = {"--wire": None, "--board": None, "--mac": None, "--sessions": "1",
            "--timeout": "120000", "--name": "", "--evse-id": "DE*M15*E0001",

@@ -1,7 +1,7 @@
 # The apps' hardware path: a board file (boards/*/board.json) turned into
 # the QCA7000 driver on machine.SPI and the pilot drivers on machine.PWM/ADC,
 # here on a fake `machine` (an MCU with no modem answering: MISO all zeros).
-import simapp
+import boardsetup
 
 BOARD = "boards/esp32s3-qca7000/board.json"
 
@@ -62,7 +62,7 @@ class FakeMachine:
 
 def test_charger_board_from_file():
     m = FakeMachine()
-    runner, board = simapp.build({"role": "charger", "--board": BOARD,
+    runner, board = boardsetup.build({"role": "charger", "--board": BOARD,
                                   "--mac": "02:00:00:00:00:09"}, machine=m)
     assert board["name"] == "esp32s3-qca7000"
     spi_id, kw = m.spi_args
@@ -79,7 +79,7 @@ def test_charger_board_from_file():
 
 def test_vehicle_board_from_file():
     m = FakeMachine()
-    runner, board = simapp.build({"role": "vehicle", "--board": BOARD}, machine=m)
+    runner, board = boardsetup.build({"role": "vehicle", "--board": BOARD}, machine=m)
     for _ in range(20):
         runner.step()
     assert runner.link.state == "unplugged"
