@@ -9,11 +9,7 @@ import struct
 
 import v2gtp
 
-try:
-    from micropython import const
-except ImportError:
-    def const(x):
-        return x
+from compat import const
 
 PORT = const(15118)
 SECURITY_TLS = const(0x00)

@@ -6,11 +6,7 @@ payload length (uint32 BE, header not included).
 """
 import struct
 
-try:
-    from micropython import const
-except ImportError:
-    def const(x):
-        return x
+from compat import const
 
 VERSION = const(0x01)
 VERSION_INV = const(0xFE)

@@ -31,11 +31,7 @@ Register map, framing and procedures follow the Linux qca_spi driver as
 summarised in docs/standards-notes.md §7.  Bus exceptions
 (e.g. a closed simulator socket) propagate; wrong data never does.
 """
-try:
-    from micropython import const
-except ImportError:
-    def const(x):
-        return x
+from compat import const
 
 from drivers import qcafrm
 

@@ -11,11 +11,7 @@ machine of the Linux driver: when a candidate frame turns out to be bad, the
 search restarts one byte after the candidate's start, so a corrupted length
 field cannot swallow the good frames behind it.
 """
-try:
-    from micropython import const
-except ImportError:
-    def const(x):
-        return x
+from compat import const
 
 SOF = b"\xaa\xaa\xaa\xaa"
 EOF = b"\x55\x55"

@@ -24,11 +24,7 @@ import sys
 
 from exi.error import ExiError
 
-try:
-    from micropython import const
-except ImportError:  # CPython
-    def const(x):
-        return x
+from compat import const
 
 MAGIC = b"EXG1"
 

@@ -11,11 +11,7 @@ The V2GTP payload type picks the grammar (docs/standards-notes.md §1): 0x8002 C
 """
 import exi
 
-try:
-    from micropython import const
-except ImportError:
-    def const(x):
-        return x
+from compat import const
 
 # V2GTP payload types
 SAP = const(0x8001)

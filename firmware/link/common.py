@@ -1,10 +1,6 @@
 """Pieces shared by the charger and vehicle links."""
 from slac import keys, mme
-try:
-    from micropython import const
-except ImportError:  # CPython
-    def const(x):
-        return x
+from compat import const
 
 ETH_HOMEPLUG = const(0x88E1)
 ETH_IPV6 = const(0x86DD)

@@ -8,11 +8,7 @@ import struct
 
 from net import ipv6
 
-try:
-    from micropython import const
-except ImportError:
-    def const(x):
-        return x
+from compat import const
 
 ECHO_REQUEST = const(128)
 ECHO_REPLY = const(129)

@@ -9,11 +9,7 @@ none of them, and fragments are never reassembled.
 """
 import struct
 
-try:
-    from micropython import const
-except ImportError:
-    def const(x):
-        return x
+from compat import const
 
 ETH_P_IPV6 = const(0x86DD)
 HEADER_LEN = const(40)

@@ -26,11 +26,7 @@ address are ignored (the address comes from the modem-unique MAC).
 
 from net import icmpv6, ipv6, tcp, udp
 
-try:
-    from micropython import const
-except ImportError:
-    def const(x):
-        return x
+from compat import const
 
 ND_QUEUE = const(3)
 MTU = const(1500)        # Ethernet: a longer packet cannot be on the link

@@ -39,11 +39,7 @@ import struct
 
 from net import ipv6
 
-try:
-    from micropython import const
-except ImportError:
-    def const(x):
-        return x
+from compat import const
 
 FIN = const(0x01)
 SYN = const(0x02)

@@ -3,11 +3,7 @@ import struct
 
 from net import ipv6
 
-try:
-    from micropython import const
-except ImportError:
-    def const(x):
-        return x
+from compat import const
 
 HEADER_LEN = const(8)
 

@@ -26,11 +26,7 @@ TT_matching_rate, `c_conn_max_match` runs in total; then ('failed', reason).
 
 from slac import mme
 
-try:
-    from micropython import const
-except ImportError:
-    def const(x):
-        return x
+from compat import const
 
 TT_MATCH_RESPONSE = const(200)
 TT_EV_ATTEN_RESULTS = const(1200)

@@ -26,11 +26,7 @@ except once matched, where only the matched EV may start one (re-matching).
 from slac import keys
 from slac import mme
 
-try:
-    from micropython import const
-except ImportError:
-    def const(x):
-        return x
+from compat import const
 
 # Defaults from ISO 15118-3 Table A.1 (values as in libslac / pyslac).
 TT_EVSE_SLAC_INIT = const(40000)

@@ -16,11 +16,7 @@ before (the modem was swapped or re-flashed); it is only reported.
 """
 from slac import mme
 
-try:
-    from micropython import const
-except ImportError:
-    def const(x):
-        return x
+from compat import const
 
 TT_MATCH_JOIN = const(12000)
 

@@ -9,11 +9,7 @@ then the OUI).  Multi-byte HomePlug integers are little-endian.
 """
 import struct
 
-try:
-    from micropython import const
-except ImportError:
-    def const(x):
-        return x
+from compat import const
 
 ETH_HPAV = const(0x88E1)
 BROADCAST = b"\xff\xff\xff\xff\xff\xff"
