@@ -30,6 +30,7 @@ Physics (documented choices, not from the standard):
 
 import host  # noqa: F401  (firmware/ on sys.path)
 from sim.battery import Battery
+from sim.power import PowerModel
 
 INRUSH_V = 20.0
 
@@ -188,16 +189,9 @@ class PowerPath:
         self.mode = "ac"
         self.ac_target_w = float(power_w) if self.closed else 0.0
 
-    def insulation_check(self, now_ms):
-        """None while the test runs, then True (ok) or False (fault)."""
-        self.update(now_ms)
-        if not self.closed:
-            return False
-        if self._iso_started is None:
-            self._iso_started = now_ms
-        if now_ms - self._iso_started < self.insulation_ms:
-            return None
-        return not self.insulation_fault
+    # the same insulation test as the in-process model (None while it runs,
+    # then True or False; needs the output contactor closed)
+    insulation_check = PowerModel.insulation_check
 
     def present(self, now_ms):
         """(voltage, current, power) at the charger's output."""

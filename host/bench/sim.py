@@ -178,7 +178,6 @@ class Run:
         self.end = None             # None, or why the run ended early
         self.server = None          # the wire server: its cable's power path
         self.cable = None           # the power path's snapshot at the end
-        self.peer_log_dir = out
 
     def path(self, name):
         return os.path.join(self.out, name)
@@ -320,13 +319,13 @@ def _run_ours(args, r):
         r.keep("vehicle.log", bench.vehicle)
         r.server = bench.server
         bench.plug()
-        rc = _wait_exit(bench.vehicle, args.timeout, r)
+        rc = _wait_exit(bench.vehicle, args.timeout)
         bench.charger.wait_exit(15)
     if rc != 0:
         raise RuntimeError("our EV did not complete the session: %s" % _ev_failure(bench.vehicle, rc))
 
 
-def _wait_exit(fw, timeout, r):
+def _wait_exit(fw, timeout):
     try:
         return fw.wait_exit(timeout)
     except FirmwareError:
@@ -403,7 +402,7 @@ def _run_with_josev(args, r):
                     bench.server.set_duty(50)
                     bench.plug()
                 josev.join_avln(("evse", t, ns, EVSE_TAP_MAC), after_start=plug)
-                rc = _wait_exit(bench.vehicle, args.timeout, r)
+                rc = _wait_exit(bench.vehicle, args.timeout)
         finally:
             t.close()
     if rc != 0:
