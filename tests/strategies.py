@@ -8,7 +8,7 @@ generated straight from the official XSDs.
     @given(message("-2", "ChargeParameterDiscoveryReq"))
     random_message("-20:CommonMessages", None, random.Random(1))   # no hypothesis
 
-Messages are in the codec's dict format (firmware/exi): {root local name: value};
+Messages are in the codec's dict format (firmware/micro15118/exi): {root local name: value};
 a complex value is a dict keyed by child local names, "@Name" for attributes
 and "#text" for simple content; an element that may repeat (maxOccurs > 1, or
 inside a repeating group) is always a list; absent optional elements are absent
@@ -815,8 +815,7 @@ def message(schema_name, root=None, *, ascii_only=False, max_items=MAX_ITEMS, ma
 def _selfcheck(n=300, seed=0):
     """Round-trip n random messages per schema through the codec; print speed."""
     import time
-    sys.path.insert(0, os.path.join(_REPO, "firmware"))
-    import exi
+    from micro15118 import exi
     rnd = random.Random(seed)
     failures = 0
     for name in SCHEMAS:

@@ -94,7 +94,7 @@ def test_decode_v2gtp_frame_without_schema(name, ptype):
      " (not appProtocol nor -2)"),
 ])
 def test_decode_iso2_and_din_frames_with_payload_type_8001(schema, msg, note):
-    import exi
+    from micro15118 import exi
     data = frame(0x8001, exi.encode(schema, msg))
     p = run("exi", "decode", "-", stdin=data.hex())
     assert p.returncode == 0, p.stderr

@@ -4,7 +4,7 @@ import xml.etree.ElementTree as ET
 
 import pytest
 
-import exi
+from micro15118 import exi
 import vectors
 from host.capture import exi_xml
 from test_exi_vectors import infoset

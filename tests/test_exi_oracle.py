@@ -17,7 +17,7 @@ import os
 import pytest
 from hypothesis import HealthCheck, given, settings
 
-import exi
+from micro15118 import exi
 import strategies
 from oracle.josev import JosevCodec
 

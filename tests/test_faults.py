@@ -6,7 +6,7 @@ import time
 
 import pytest
 
-from iso20.charger import Charger
+from micro15118.iso20.charger import Charger
 from host.bench.power_path import PowerPath
 
 from host.bench import faults

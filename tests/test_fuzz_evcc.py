@@ -12,7 +12,7 @@ SNAPS = fuzz_evcc.snapshots()
 
 
 def test_snapshots_cover_every_state():
-    from iso20.evcc.session import STATES
+    from micro15118.iso20.evcc.session import STATES
     assert set(s[0] for s in SNAPS) == set(STATES)
 
 

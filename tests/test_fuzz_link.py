@@ -5,10 +5,9 @@ always recovers.  Plus the bugs it found, as plain regression tests."""
 import os
 import sys
 
-import host  # noqa: F401  (puts firmware/ on sys.path)
-from link.charger import ChargerLink
-from net import icmpv6, ipv6
-from net.stack import NetStack
+from micro15118.link.charger import ChargerLink
+from micro15118.net import icmpv6, ipv6
+from micro15118.net.stack import NetStack
 
 from host.bench.linksim import LinkSim
 

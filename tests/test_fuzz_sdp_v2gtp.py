@@ -23,7 +23,7 @@ def test_v2gtp_reader_matches_one_shot_parse_on_mutated_streams():
 
 def test_the_harness_catches_a_broken_reader(monkeypatch):
     # A reader that drops the last payload byte must be reported.
-    import v2gtp
+    from micro15118 import v2gtp
 
     real = v2gtp.V2gtpReader.feed
 

@@ -25,7 +25,7 @@ def test_the_recording_covers_every_state():
 
 def test_the_harness_catches_power_left_on(monkeypatch):
     # A SECC that forgets to open the contactor on FAILED must be reported.
-    from iso20.secc import session
+    from micro15118.iso20.secc import session
 
     sessions = fuzz_secc.record()
     monkeypatch.setattr(session.Secc, "power_off", lambda self, now: None)
@@ -34,7 +34,7 @@ def test_the_harness_catches_power_left_on(monkeypatch):
 
 
 def test_the_harness_catches_an_exception(monkeypatch):
-    from iso20.secc import session
+    from micro15118.iso20.secc import session
 
     sessions = fuzz_secc.record()
 
@@ -47,7 +47,7 @@ def test_the_harness_catches_an_exception(monkeypatch):
 
 def test_the_harness_catches_power_outside_the_envelope(monkeypatch):
     # A charger that passes every command through unclamped must be reported.
-    from iso20.envelope import Envelope
+    from micro15118.iso20.envelope import Envelope
 
     sessions = fuzz_secc.record()
     monkeypatch.setattr(Envelope, "dc", lambda self, v, i, *a, **kw: (v, i))

@@ -19,7 +19,7 @@ def test_mutated_slac_frames_never_escape():
 
 def test_fuzzer_reports_an_escaping_exception():
     # The harness must notice a state machine that raises.
-    from slac.evse import EvseSlac
+    from micro15118.slac.evse import EvseSlac
 
     orig = EvseSlac._handle
 

@@ -8,19 +8,20 @@ then plain CPython sockets in the namespace (tests/peers/kernel_v2g.py) talk
 to our charger or vehicle firmware running under MicroPython on a simulated
 board with the real QCA7000 driver.
 """
+import pathlib
 import re
 import subprocess
 import sys
 import threading
 
 from host.peers import tap
-from linkharness import REPO, LinkBench
+from host.bench.linkrun import LinkBench
 from peerenv import require_root
 from slacagent import SlacAgent
 
 from host.peers.tap import AGENT_MAC
 
-KERNEL_PEER = REPO / "tests" / "peers" / "kernel_v2g.py"
+KERNEL_PEER = pathlib.Path(__file__).resolve().parent / "peers" / "kernel_v2g.py"
 MEGABYTE = 1 << 20
 
 

@@ -7,15 +7,16 @@ CM_ATTEN_PROFILE.IND per sound).  Our EV runs under MicroPython on a
 simulated board with the real QCA7000 driver.  pyslac has no control pilot:
 the test drives the charger end of the cable (5 % PWM).
 """
+import pathlib
 import re
 import subprocess
 import threading
 
 from host.peers import tap
-from linkharness import REPO, LinkBench
+from host.bench.linkrun import LinkBench
 from peerenv import pyslac_python, require_root
 
-PYSLAC_DRIVER = REPO / "tests" / "peers" / "pyslac_evse.py"
+PYSLAC_DRIVER = pathlib.Path(__file__).resolve().parent / "peers" / "pyslac_evse.py"
 
 
 def test_pyslac_evse_matches_our_ev():

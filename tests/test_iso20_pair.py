@@ -4,13 +4,13 @@ the right way and the charger's meter (sim/power.py, the source of truth)
 agrees with the energy the battery counted within 1 %."""
 import pytest
 
-from iso20 import msg
-from iso20.charger import Charger
-from iso20.evcc.session import Evcc
-from iso20.secc.session import Secc
-from sim.battery import Battery
-from sim.power import PowerModel
-from iso20.vehicle import Vehicle
+from micro15118.iso20 import msg
+from micro15118.iso20.charger import Charger
+from micro15118.iso20.evcc.session import Evcc
+from micro15118.iso20.secc.session import Secc
+from micro15118.sim.battery import Battery
+from micro15118.sim.power import PowerModel
+from micro15118.iso20.vehicle import Vehicle
 
 CLOCK = lambda: 1735732800  # noqa: E731
 
@@ -128,7 +128,7 @@ def test_pair_charger_stop_and_pause():
 
 def test_pair_pause_and_resume():
     # the EV pauses; a new connection resumes the session with its SessionID
-    from iso20.secc.context import PauseStore
+    from micro15118.iso20.secc.context import PauseStore
     store = PauseStore()
     ev, secc, charger, v, now, trace = pair('dc', 'dynamic', loops=3, ev_cfg={'stop': 'Pause'}, store=store)
     assert ev.result[0] == 'done' and ev.paused, ev.result

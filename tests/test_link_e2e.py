@@ -8,7 +8,7 @@ import time
 import pytest
 
 from host.capture.pcap import read_pcap
-from linkharness import LinkBench
+from host.bench.linkrun import LinkBench
 
 HOMEPLUG = 0x88E1
 IPV6 = 0x86DD

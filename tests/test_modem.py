@@ -328,7 +328,7 @@ def test_modem_frames_decode_in_tshark(tmp_path):
 
 
 def test_interop_with_the_firmware_slac_codec():
-    from slac import mme as fw    # firmware/slac/mme.py builds and parses these MMEs
+    from micro15118.slac import mme as fw    # firmware/micro15118/slac/mme.py builds and parses these MMEs
     wire, se, ev = pair()
     se.from_host(fw.set_key_req(SE_HOST, NID, NMK), 0)
     ev.from_host(fw.set_key_req(EV_HOST, NID, NMK), 0)

@@ -15,7 +15,7 @@ import time
 import pytest
 
 from host.peers import tap as taplib
-from net import ipv6, stack
+from micro15118.net import ipv6, stack
 
 MAC = b"\x02\x15\x11\x80\x00\x01"
 SIZE = 1 << 20

@@ -109,8 +109,7 @@ def test_insulation_test_takes_two_seconds_and_can_fail():
 
 
 def test_the_board_seams_reach_the_cable_over_the_wire_protocol():
-    import host  # noqa: F401
-    from sim.board import SimBoard, SimPack, SimPowerStage
+    from micro15118.sim.board import SimBoard, SimPack, SimPowerStage
     server = WireServer()
     stop = threading.Event()
     thread = threading.Thread(target=server.run, args=(stop,), daemon=True)

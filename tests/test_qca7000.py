@@ -1,4 +1,4 @@
-"""QCA7000 driver (firmware/drivers/qca7000.py) against the chip model (host/bench/qca7000_model.py).
+"""QCA7000 driver (firmware/micro15118/drivers/qca7000.py) against the chip model (host/bench/qca7000_model.py).
 
 Under CPython with a fake clock, plus one run of the driver under the
 MicroPython unix port talking to the model through SimBoard and a tiny
@@ -12,13 +12,13 @@ import sys
 import threading
 import time
 
-import host  # noqa: F401  (firmware/ on sys.path)
-from drivers import qcafrm
-from drivers import qca7000
-from drivers.qca7000 import Qca7000
-from sim.board import SimBoard
+from micro15118.drivers import qcafrm
+from micro15118.drivers import qca7000
+from micro15118.drivers.qca7000 import Qca7000
+from micro15118.sim.board import SimBoard
 from host.bench import qca7000_model
 from host.bench.qca7000_model import Qca7000Model
+from host.bench.linkrun import firmware_env
 
 REPO = pathlib.Path(__file__).resolve().parent.parent
 MICROPYTHON = os.path.join(os.path.dirname(sys.executable), "micropython")
@@ -650,9 +650,8 @@ def test_simboard_client_under_cpython():
 
 MP_SCRIPT = """
 import sys, time
-sys.path.insert(0, sys.argv[1])
-from sim.board import SimBoard
-from drivers.qca7000 import Qca7000
+from micro15118.sim.board import SimBoard
+from micro15118.drivers.qca7000 import Qca7000
 
 def eth(n, seed):
     b = bytearray(n)
@@ -662,7 +661,7 @@ def eth(n, seed):
         b[i] = (x >> 16) & 0xFF
     return bytes(b)
 
-board = SimBoard('127.0.0.1', int(sys.argv[2]), 'E', b'\\x02\\x00\\x00\\x00\\x00\\x01', 'mp')
+board = SimBoard('127.0.0.1', int(sys.argv[1]), 'E', b'\\x02\\x00\\x00\\x00\\x00\\x01', 'mp')
 print('MAC', ''.join('%02x' % c for c in board.modem_mac))
 drv = Qca7000(board.spi, board.irq, reset_poll_ms=5)
 t0 = time.ticks_ms()
@@ -695,7 +694,7 @@ def test_driver_under_micropython_through_simboard(tmp_path):
     srv = TinyBoardServer()
     script = tmp_path / "mp_qca.py"
     script.write_text(MP_SCRIPT)
-    proc = subprocess.run([MICROPYTHON, str(script), str(REPO / "firmware"), str(srv.port)],
+    proc = subprocess.run([MICROPYTHON, str(script), str(srv.port)], env=firmware_env(),
                           capture_output=True, text=True, timeout=60, stdin=subprocess.DEVNULL)
     out = proc.stdout + proc.stderr
     assert proc.returncode == 0, out
@@ -782,7 +781,7 @@ class FakeSpi:
 
 
 def test_spibus_device_frames_transactions_with_cs():
-    from drivers.spibus import SpiDevice
+    from micro15118.drivers.spibus import SpiDevice
 
     clock = Clock()
     modem = EchoModem()

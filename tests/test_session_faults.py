@@ -83,7 +83,7 @@ def test_malformed_exi_gets_a_failed_response_then_close():
     import sys
 
     from host.peers import tap
-    from iso20 import msg
+    from micro15118.iso20 import msg
     from peerenv import require_root
     from peers.josev import join_avln, tap_on_wire
     from test_interop_kernel import KERNEL_PEER

@@ -10,8 +10,7 @@ modem MMEs (CM_SET_KEY, link status) are included.
 import json
 import subprocess
 
-import host  # noqa: F401
-from slac import mme
+from micro15118.slac import mme
 
 from host.bench.linksim import LinkSim
 from host.capture.pcap import PcapWriter

@@ -5,7 +5,7 @@ import random
 import pytest
 from hypothesis import HealthCheck, given, settings
 
-import exi
+from micro15118 import exi
 import strategies
 
 SCHEMAS = list(strategies.SCHEMAS)

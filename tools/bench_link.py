@@ -28,7 +28,6 @@ import time
 REPO = pathlib.Path(__file__).resolve().parent.parent
 sys.path[:0] = [str(REPO), str(REPO / "tests")]
 
-import host  # noqa: E402,F401
 from host.peers import tap  # noqa: E402
 from host.bench.linksim import LinkSim  # noqa: E402
 
@@ -64,7 +63,7 @@ def bench_sim(runs):
 
 
 def bench_real(runs):
-    from linkharness import LinkBench
+    from host.bench.linkrun import LinkBench
     connected = []
     for _ in range(runs):
         with LinkBench(vehicle_args=("--count", "1", "--size", "10")) as bench:
@@ -119,7 +118,7 @@ def unpaced_chip(modem, clock):
 
 
 def ours_vs_kernel(**wire_options):
-    from linkharness import LinkBench
+    from host.bench.linkrun import LinkBench
     from slacagent import SlacAgent
     with tap.NetNs() as ns, LinkBench(vehicle=False, **wire_options) as bench:
         t = tap.Tap(netns=ns.name, mac=tap.AGENT_MAC)
@@ -136,7 +135,7 @@ def ours_vs_kernel(**wire_options):
 
 
 def bench_throughput():
-    from linkharness import LinkBench
+    from host.bench.linkrun import LinkBench
     # ours: the charger firmware under MicroPython, the kernel as client; the
     # chip model paces the host's writes at one frame per ms (a Green PHY
     # link carries roughly that), then without pacing (the firmware's own limit)
@@ -159,7 +158,7 @@ def bench_throughput():
 
 
 def exchange_ok(heap, count=30, size=1400):
-    from linkharness import LinkBench
+    from host.bench.linkrun import LinkBench
     try:
         with LinkBench(heap=heap, vehicle_args=("--count", str(count), "--size", str(size))) as bench:
             bench.plug()
@@ -170,7 +169,7 @@ def exchange_ok(heap, count=30, size=1400):
 
 
 def bench_heap():
-    from linkharness import LinkBench
+    from host.bench.linkrun import LinkBench
     with LinkBench(vehicle_args=("--count", "200", "--size", "1400")) as bench:
         bench.plug()
         bench.vehicle.wait_event("RESULT", 60)

@@ -25,9 +25,8 @@ import tempfile
 REPO = pathlib.Path(__file__).resolve().parent.parent
 sys.path[:0] = [str(REPO), str(REPO / "tests")]
 
-import host  # noqa: E402,F401
 from host.capture import v2glog  # noqa: E402
-from host.bench.linkrun import EVCC_MAIN, SECC_MAIN, LinkBench, micropython  # noqa: E402
+from host.bench.linkrun import EVCC_MAIN, SECC_MAIN, LinkBench, firmware_env, micropython  # noqa: E402
 
 
 def spread(values, fmt="%.2f"):
@@ -90,7 +89,7 @@ def bench_secc_timing():
     print("2. SECC processing time per message (Secc.handle, full DC_BPT dynamic V2G session):")
     for label, cmd in (("MicroPython unix port", [micropython()]), ("CPython", [sys.executable])):
         proc = subprocess.run(cmd + [str(script), "dc_bpt", "dynamic", "discharge", "40"],
-                              capture_output=True, text=True, timeout=300)
+                              capture_output=True, text=True, timeout=300, env=firmware_env())
         m = re.search(r"SECC_US n=(\d+) p50=(\d+) p99=(\d+) max=(\d+)", proc.stdout)
         if proc.returncode != 0 or not m:
             print("   %s: failed\n%s" % (label, proc.stdout + proc.stderr))

@@ -1,4 +1,4 @@
-"""Fuzz the -20 EVCC (firmware/iso20/evcc) with mutated SECC responses.
+"""Fuzz the -20 EVCC (firmware/micro15118/iso20/evcc) with mutated SECC responses.
 
     python tools/fuzz_evcc.py [--runs N] [--seed S] [--target bytes|values|all]
 
@@ -38,12 +38,11 @@ import time
 import traceback
 
 REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
-sys.path.insert(0, os.path.join(REPO, "firmware"))
 sys.path.insert(0, os.path.join(REPO, "tests", "firmware"))
 
-from iso20 import msg  # noqa: E402
-from iso20.evcc.session import Evcc  # noqa: E402
-from iso20.vehicle import Vehicle  # noqa: E402
+from micro15118.iso20 import msg  # noqa: E402
+from micro15118.iso20.evcc.session import Evcc  # noqa: E402
+from micro15118.iso20.vehicle import Vehicle  # noqa: E402
 from test_iso20_evcc import FakeSecc, vehicle  # noqa: E402
 
 PTYPES = (msg.SAP, msg.COMMON, msg.AC, msg.DC)

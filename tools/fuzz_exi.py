@@ -17,8 +17,7 @@ import sys
 import time
 
 REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
-sys.path.insert(0, os.path.join(REPO, "firmware"))
-import exi  # noqa: E402
+from micro15118 import exi  # noqa: E402
 
 SCHEMAS = ["appProtocol", "-20:CommonMessages", "-20:AC", "-20:DC"]
 VECTORS = os.environ.get("MICRO15118_EXI_VECTORS") or os.path.join(

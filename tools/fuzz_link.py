@@ -1,4 +1,4 @@
-"""Fuzz the whole link loop (firmware/link) in the in-process simulation.
+"""Fuzz the whole link loop (firmware/micro15118/link) in the in-process simulation.
 
     python tools/fuzz_link.py [--runs N] [--seed S] [--target charger|vehicle|all]
 
@@ -43,13 +43,11 @@ import time
 import traceback
 
 REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
-sys.path.insert(0, REPO)
-sys.path.insert(0, os.path.join(REPO, "firmware"))
 
 from host.bench.linksim import LinkSim  # noqa: E402
-import v2gtp  # noqa: E402
-from net import icmpv6, ipv6, tcp, udp  # noqa: E402
-from slac import mme  # noqa: E402
+from micro15118 import v2gtp  # noqa: E402
+from micro15118.net import icmpv6, ipv6, tcp, udp  # noqa: E402
+from micro15118.slac import mme  # noqa: E402
 
 DOCUMENTED_EVENTS = ("ready", "reset", "lost")
 UNKNOWN_EVENTS = ("", "READY", "Reset", "lost ", "ready\x00", "cpu_on", "sync",

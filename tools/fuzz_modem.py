@@ -29,13 +29,11 @@ import time
 import traceback
 
 REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
-sys.path.insert(0, REPO)
-import host  # noqa: E402,F401  (firmware/ on sys.path)
 from host.bench import wire_server  # noqa: E402
 from host.bench.modem import BROADCAST, LOCALCAST, Modem  # noqa: E402
 from host.capture.pcap import PcapWriter, read_pcap  # noqa: E402
 from host.bench.plc_wire import PlcWire  # noqa: E402
-from drivers import qcafrm  # noqa: E402
+from micro15118.drivers import qcafrm  # noqa: E402
 
 TARGETS = ("modem", "board", "pcap")
 EV_HOST = bytes.fromhex("020000000e02")

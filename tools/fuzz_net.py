@@ -1,4 +1,4 @@
-"""Fuzz the link-local IPv6 stack (firmware/net): frames in, nothing escapes.
+"""Fuzz the link-local IPv6 stack (firmware/micro15118/net): frames in, nothing escapes.
 
     python tools/fuzz_net.py [--runs N] [--seed S] [--target ipv6|tcp|all]
 
@@ -27,8 +27,7 @@ import sys
 import time
 
 REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
-sys.path.insert(0, os.path.join(REPO, "firmware"))
-from net import icmpv6, ipv6, stack, tcp, udp  # noqa: E402
+from micro15118.net import icmpv6, ipv6, stack, tcp, udp  # noqa: E402
 
 MAC_A = b"\x02\xaa\x00\x00\x00\x01"
 MAC_B = b"\x02\xbb\x00\x00\x00\x02"

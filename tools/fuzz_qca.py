@@ -27,10 +27,8 @@ import sys
 import time
 
 REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
-sys.path.insert(0, REPO)
-import host  # noqa: E402,F401  (firmware/ on sys.path)
-from drivers import qcafrm  # noqa: E402
-from drivers.qca7000 import Qca7000  # noqa: E402
+from micro15118.drivers import qcafrm  # noqa: E402
+from micro15118.drivers.qca7000 import Qca7000  # noqa: E402
 from host.bench.qca7000_model import Qca7000Model  # noqa: E402
 
 SLOW = 1.0

@@ -22,9 +22,8 @@ import sys
 import time
 
 REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
-sys.path.insert(0, os.path.join(REPO, "firmware"))
-import sdp  # noqa: E402
-import v2gtp  # noqa: E402
+from micro15118 import sdp  # noqa: E402
+from micro15118 import v2gtp  # noqa: E402
 
 TARGETS = ("sdp", "v2gtp")
 IP = bytes.fromhex("fe80000000000000020000fffe000e01")

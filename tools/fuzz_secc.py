@@ -35,10 +35,9 @@ import sys
 import time
 
 REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
-sys.path.insert(0, os.path.join(REPO, "firmware"))
 sys.path.insert(0, os.path.join(REPO, "tests", "firmware"))
-from iso20 import msg  # noqa: E402
-from iso20.secc import failed  # noqa: E402
+from micro15118.iso20 import msg  # noqa: E402
+from micro15118.iso20.secc import failed  # noqa: E402
 import test_iso20_secc as script  # noqa: E402
 from test_iso20_secc_envelope import WatchedPower  # noqa: E402
 

@@ -24,11 +24,10 @@ import traceback
 
 REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 sys.path.insert(0, os.path.join(REPO, "tests", "firmware"))
-sys.path.insert(0, os.path.join(REPO, "firmware"))
-from slac import mme  # noqa: E402
-from slac.ev import EvSlac  # noqa: E402
-from slac.evse import EvseSlac  # noqa: E402
-from slac.linkmon import LinkMonitor  # noqa: E402
+from micro15118.slac import mme  # noqa: E402
+from micro15118.slac.ev import EvSlac  # noqa: E402
+from micro15118.slac.evse import EvseSlac  # noqa: E402
+from micro15118.slac.linkmon import LinkMonitor  # noqa: E402
 import test_slac_shim as shim  # noqa: E402
 
 TARGETS = ("slac_evse", "slac_ev", "slac_mme")

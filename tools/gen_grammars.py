@@ -4,7 +4,7 @@
 
 The XSDs ship in the `iso15118` PyPI package (iso15118/shared/schemas/); they
 are read from there by default and never committed.  The output is one binary
-table per schema set (see firmware/exi/grammar.py for the layout), built the
+table per schema set (see firmware/micro15118/exi/grammar.py for the layout), built the
 way EXI 1.0 (Second Edition) section 8.5 builds schema-informed grammars in
 non-strict mode, with the V2G profile (no DTD, comments, PIs or prefixes).
 
@@ -18,7 +18,6 @@ import os
 import struct
 import sys
 
-sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from xsd_model import XS, UNBOUNDED, SchemaError, SchemaSet, TypeDef  # noqa: E402
 
 REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
@@ -37,7 +36,7 @@ SCHEMA_SETS = [
     ("xmldsig", "xmldsig-core-schema.xsd"),
 ]
 
-# Must match firmware/exi/grammar.py.
+# Must match firmware/micro15118/exi/grammar.py.
 MAGIC = b"EXG1"
 EE, SE, SE_SIMPLE, AT, CH, CH_MIXED, SE_ANY, SE_AMBIGUOUS = range(8)
 F_FAMILY = 0x40

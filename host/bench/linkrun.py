@@ -1,4 +1,4 @@
-"""Run our charger and vehicle firmware (firmware/link_main.py) on the wire.
+"""Run our charger and vehicle firmware (micro15118.link_main and friends) on the wire.
 
 The wire server runs in a thread of this process; each firmware runs as a
 subprocess under the MicroPython unix port (or CPython) and prints one line
@@ -6,7 +6,6 @@ per link event, `t=<ms> <event> ...`, which is collected here.  Used by
 `micro15118 link`, the tests and tools/bench_link.py.
 """
 import os
-import pathlib
 import re
 import shutil
 import subprocess
@@ -16,10 +15,15 @@ import time
 
 from host.bench.wire_server import WireServer
 
-REPO = pathlib.Path(__file__).resolve().parents[2]
-LINK_MAIN = REPO / "firmware" / "link_main.py"
-SECC_MAIN = REPO / "firmware" / "secc_main.py"
-EVCC_MAIN = REPO / "firmware" / "evcc_main.py"
+import micro15118
+
+# The firmware apps, run as modules of the package (python -m / micropython -m).
+LINK_MAIN = "micro15118.link_main"
+SECC_MAIN = "micro15118.secc_main"
+EVCC_MAIN = "micro15118.evcc_main"
+# The directory that holds the micro15118 package: the checkout's firmware/ or
+# site-packages.  MicroPython gets it as its module path.
+PACKAGE_PARENT = os.path.dirname(os.path.dirname(os.path.abspath(micro15118.__file__)))
 EVENT = re.compile(r"^t=(\d+) (\S+)(.*)$")
 CHARGER_MAC = "02:00:00:00:00:01"
 VEHICLE_MAC = "02:00:00:00:00:02"
@@ -48,6 +52,14 @@ def interpreter(runtime, heap=None):
     return cmd
 
 
+def firmware_env():
+    """The environment a firmware process runs in: MicroPython finds the
+    package through MICROPYPATH (its sys.path), CPython through the install."""
+    env = dict(os.environ)
+    env["MICROPYPATH"] = ".frozen:" + PACKAGE_PARENT
+    return env
+
+
 class Firmware:
     """One link_main.py process; its output lines are collected by a thread."""
 
@@ -56,9 +68,9 @@ class Firmware:
         self.name = name
         self.on_line = on_line      # called with (name, line) for every line
         cmd = interpreter(runtime, heap) + [
-            str(script), role, "--wire", f"127.0.0.1:{port}", "--name", name,
+            "-m", script, role, "--wire", f"127.0.0.1:{port}", "--name", name,
             "--mac", mac, *args]
-        self.proc = subprocess.Popen(cmd, cwd=REPO, stdout=subprocess.PIPE,
+        self.proc = subprocess.Popen(cmd, env=firmware_env(), stdout=subprocess.PIPE,
                                      stderr=subprocess.STDOUT, text=True,
                                      stdin=subprocess.DEVNULL)
         self.lines = []

@@ -8,12 +8,11 @@ and runs much faster than real time.  Used by tools/bench_link.py and tests.
 """
 import random
 
-import host  # noqa: F401  (puts firmware/ on sys.path)
-from drivers.qca7000 import Qca7000
-from link.charger import ChargerLink
-from link.runner import Runner
-from link.vehicle import VehicleLink
-from sim.cable import CableModel
+from micro15118.drivers.qca7000 import Qca7000
+from micro15118.link.charger import ChargerLink
+from micro15118.link.runner import Runner
+from micro15118.link.vehicle import VehicleLink
+from micro15118.sim.cable import CableModel
 
 from host.bench.modem import Modem
 from host.bench.plc_wire import PlcWire

@@ -28,9 +28,8 @@ Physics (documented choices, not from the standard):
 * No losses: the meter and the pack see the same energy.
 """
 
-import host  # noqa: F401  (firmware/ on sys.path)
-from sim.battery import Battery
-from sim.power import PowerModel
+from micro15118.sim.battery import Battery
+from micro15118.sim.power import PowerModel
 
 INRUSH_V = 20.0
 

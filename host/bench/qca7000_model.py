@@ -51,8 +51,7 @@ import math
 import random
 import time
 
-import host  # noqa: F401  (puts firmware/ on sys.path)
-from drivers import qcafrm
+from micro15118.drivers import qcafrm
 
 BFR_SIZE = 0x0100
 WRBUF_SPC_AVA = 0x0200

@@ -2,7 +2,7 @@
 
 `SessionSim` is `host.bench.linksim.LinkSim` (our ChargerLink/VehicleLink with the
 real QCA7000 driver on chip and modem models on a PlcWire) with the -20
-session on top, as firmware/secc_main.py and firmware/evcc_main.py run it:
+session on top, as firmware/micro15118/secc_main.py and firmware/micro15118/evcc_main.py run it:
 
 * the charger app (`ChargerApp`): one `Secc` per TCP connection over
   `iso20.charger.Charger` driving the cable's power path
@@ -27,18 +27,17 @@ Fault hooks used by host/bench/faults.py: `cable.force` ('E' CP shorted to PE,
 link stays up), `EvApp.silent` / `.garbage` / `.alive`,
 `restart_charger()`, `new_vehicle()`.
 """
-import host  # noqa: F401  (puts firmware/ on sys.path)
-from drivers.qca7000 import Qca7000
-from iso20.charger import Charger
-from iso20.evcc.session import Evcc
-from iso20.secc.context import PauseStore
-from iso20.secc.session import Secc
-from sim.pack import PackBattery
-from iso20.vehicle import Vehicle
-from link.charger import ChargerLink
-from link.runner import Runner
-from link.vehicle import VehicleLink
-from sim.cable import CableModel
+from micro15118.drivers.qca7000 import Qca7000
+from micro15118.iso20.charger import Charger
+from micro15118.iso20.evcc.session import Evcc
+from micro15118.iso20.secc.context import PauseStore
+from micro15118.iso20.secc.session import Secc
+from micro15118.sim.pack import PackBattery
+from micro15118.iso20.vehicle import Vehicle
+from micro15118.link.charger import ChargerLink
+from micro15118.link.runner import Runner
+from micro15118.link.vehicle import VehicleLink
+from micro15118.sim.cable import CableModel
 
 from host.bench.linksim import CHARGER_MAC, LinkSim, Side, _Bus, _Pilot
 from host.bench.power_path import PowerPath

@@ -1,6 +1,6 @@
 """`micro15118 sim`: one simulated ISO 15118-20 session, end to end.
 
-Our charger (firmware/secc_main.py) and EV (firmware/evcc_main.py) run on
+Our charger (firmware/micro15118/secc_main.py) and EV (firmware/micro15118/evcc_main.py) run on
 simulated boards (MicroPython unix port by default) against the wire
 process, or python-iso15118 ("Josev") takes either end; the cable is
 plugged in and the session runs to SessionStop.

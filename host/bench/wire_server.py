@@ -16,7 +16,7 @@ speaks the lock-step protocol of docs/link-design.md: every message is
 type(1) + length(2, BE) + payload, one request, one reply.  Per board the
 server keeps a Modem (host/bench/modem.py) on the shared PlcWire and a
 Qca7000Model (host/bench/qca7000_model.py) in front of it, which answers the SPI
-transfers.  Chargers and vehicles are paired on cables (firmware/pilot.py
+transfers.  Chargers and vehicles are paired on cables (firmware/micro15118/pilot.py
 CableModel): the n-th charger and the n-th vehicle share cable n.  A cable
 is unplugged until plug(n); while unplugged the vehicle end reads state A
 without PWM (12 V DC) and PP open, the charger end reads its own output
@@ -68,7 +68,7 @@ class ProtocolError(Exception):
 
 class Cable:
     def __init__(self, index, pp_ohms, now_ms=0):
-        from sim.cable import CableModel        # firmware/ is on sys.path (host/__init__)
+        from micro15118.sim.cable import CableModel
         self.index = index
         self.model = CableModel(pp_ohms=pp_ohms)
         self.power = PowerPath(now_ms)       # the DC/AC power path both ends read

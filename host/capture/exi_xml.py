@@ -8,8 +8,8 @@ namespace and datatype.
 import base64
 import xml.etree.ElementTree as ET
 
-import exi
-from exi.grammar import DT_BOOL, DT_HEX, DT_B64
+from micro15118 import exi
+from micro15118.exi.grammar import DT_BOOL, DT_HEX, DT_B64
 
 PREFIXES = {
     "urn:iso:15118:2:2010:AppProtocol": "app",

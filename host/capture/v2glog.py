@@ -14,8 +14,7 @@ number; a message that does not decode is logged with its error.
 import json
 import struct
 
-import host  # noqa: F401  (firmware/ on sys.path)
-from iso20 import msg
+from micro15118.iso20 import msg
 
 from host.capture.pcap import read_pcap
 

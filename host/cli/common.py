@@ -15,7 +15,7 @@ def _is_input_error(exc):
     if isinstance(exc, (ValueError, OSError, RuntimeError)):
         return True
     try:
-        from exi import ExiError
+        from micro15118.exi import ExiError
     except ImportError:
         return False
     return isinstance(exc, ExiError)

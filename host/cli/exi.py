@@ -5,7 +5,7 @@ import sys
 
 from host.cli.common import PROG, _is_input_error, _usage
 
-# Every schema the codec has (firmware/exi SCHEMAS), in the order they are
+# Every schema the codec has (firmware/micro15118/exi SCHEMAS), in the order they are
 # tried when bytes do not decode under the one asked for.
 EXI_SCHEMAS = ("appProtocol", "-20:CommonMessages", "-20:AC", "-20:DC", "-20:ACDP", "-20:WPT",
                "-2", "din", "xmldsig")
@@ -14,7 +14,7 @@ _HEX_DIGITS = frozenset(string.hexdigits)
 _TEXT_BYTES = frozenset(string.printable.encode())
 
 # V2GTP payload type -> (what it is, schemas to try in order).  ISO 15118-20
-# Table 12 (values also in firmware/v2gtp.py); 0x8001 is SupportedAppProtocol
+# Table 12 (values also in firmware/micro15118/v2gtp.py); 0x8001 is SupportedAppProtocol
 # in -20 and every EXI message in ISO 15118-2 (Table 10) and DIN SPEC 70121
 # (Table 16).
 V2GTP_PAYLOAD_TYPES = {

@@ -9,9 +9,8 @@ import os
 import threading
 import time
 
-import host  # noqa: F401  (firmware/ on sys.path)
-from slac.ev import EvSlac
-from slac.evse import EvseSlac
+from micro15118.slac.ev import EvSlac
+from micro15118.slac.evse import EvseSlac
 
 from host.peers import tap
 

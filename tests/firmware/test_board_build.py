@@ -1,7 +1,7 @@
 # The apps' hardware path: a board file (boards/*/board.json) turned into
 # the QCA7000 driver on machine.SPI and the pilot drivers on machine.PWM/ADC,
 # here on a fake `machine` (an MCU with no modem answering: MISO all zeros).
-import boardsetup
+from micro15118 import boardsetup
 
 BOARD = "boards/esp32s3-qca7000/board.json"
 

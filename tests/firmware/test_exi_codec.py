@@ -2,7 +2,7 @@
 import binascii
 import json
 
-import exi
+from micro15118 import exi
 
 FIXTURE = "build/test-data/vector_dicts.json"
 
@@ -155,8 +155,8 @@ def test_strings_and_binaries_longer_than_the_schema_allows_are_rejected():
     long_session = {"SessionSetupReq": {"Header": {"SessionID": bytes(9), "TimeStamp": 1}, "EVCCID": "E"}}
     expect_error(exi.encode, "-20:CommonMessages", long_session)
     # an over-long string or binary in a stream is refused by the decoder too
-    from exi.bitstream import BitReader, BitWriter
-    from exi.decoder import Decoder
+    from micro15118.exi.bitstream import BitReader, BitWriter
+    from micro15118.exi.decoder import Decoder
     g = exi.grammar("-20:CommonMessages")
     for dt in (g.datatype(i) for i in range(g.n_datatypes)):
         if dt[0] in (4, 5, 6) and dt[2]:        # DT_STRING, DT_HEX, DT_B64 with a maximum

@@ -3,7 +3,7 @@
 # exi.ExiError; tools/fuzz_exi.py does the long runs on CPython.
 import random
 
-import exi
+from micro15118 import exi
 from test_exi_codec import load_vectors
 
 SCHEMAS = ("appProtocol", "-20:CommonMessages", "-20:AC", "-20:DC")

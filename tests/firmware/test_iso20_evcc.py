@@ -3,10 +3,10 @@
 # and discharging; pre-charge, welding detection, pause/resume, renegotiation.
 # Error paths are in test_iso20_evcc_errors.py.  FakeSecc and run() are also
 # used by the error tests and tools/fuzz_evcc.py.
-from iso20 import msg
-from iso20.evcc.session import Evcc
-from sim.battery import Battery
-from iso20.vehicle import Vehicle
+from micro15118.iso20 import msg
+from micro15118.iso20.evcc.session import Evcc
+from micro15118.sim.battery import Battery
+from micro15118.iso20.vehicle import Vehicle
 
 CLOCK = lambda: 1735732800  # noqa: E731  (the app's wall clock, s)
 

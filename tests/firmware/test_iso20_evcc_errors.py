@@ -2,8 +2,8 @@
 # unexpected responses, wrong SessionID, services or control modes not
 # offered, Ongoing for too long.  Each must end in ('failed', reason) +
 # ('close',) without an exception and with the power off.
-from iso20 import msg
-from iso20.evcc.session import Evcc
+from micro15118.iso20 import msg
+from micro15118.iso20.evcc.session import Evcc
 from test_iso20_evcc import CLOCK, FakeSecc, SID, names, run, session, vehicle
 
 

@@ -1,13 +1,13 @@
-# The EV's safety envelope (firmware/iso20/evcc/guard.py) against scripted
+# The EV's safety envelope (firmware/micro15118/iso20/evcc/guard.py) against scripted
 # chargers that misbehave: a present current or power against the direction
 # the EV asked for, above the EV's limits, a present voltage above its
 # maximum (also in pre-charge), an AC target above the charger's own
 # schedule.  The EV books nothing in a direction that did not happen, and
 # when it declines to go on after SessionSetup it says so on the wire:
 # SessionStopReq(Terminate) before it closes.
-from iso20 import msg
-from sim.battery import Battery
-from iso20.vehicle import Vehicle
+from micro15118.iso20 import msg
+from micro15118.sim.battery import Battery
+from micro15118.iso20.vehicle import Vehicle
 from test_iso20_evcc import FakeSecc, names, session, vehicle
 
 R = msg.rational

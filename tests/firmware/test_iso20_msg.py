@@ -2,7 +2,7 @@
 import binascii
 import json
 
-from iso20 import msg
+from micro15118.iso20 import msg
 
 FIXTURE = "build/test-data/vector_dicts.json"
 

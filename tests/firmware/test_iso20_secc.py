@@ -1,10 +1,10 @@
 # The -20 SECC driven by a scripted EV built from iso20.msg: complete AC/DC/BPT sessions in
 # both control modes, authorization, ongoing loops, pause/resume, renegotiation, the meter.
 # Helpers here are shared with test_iso20_secc_errors.py.
-from iso20 import msg, sap
-from iso20.charger import Charger
-from iso20.secc.session import Secc
-from sim.power import PowerModel
+from micro15118.iso20 import msg, sap
+from micro15118.iso20.charger import Charger
+from micro15118.iso20.secc.session import Secc
+from micro15118.sim.power import PowerModel
 
 R = msg.rational
 V = msg.value

@@ -3,8 +3,8 @@
 # where it may not and sends extreme RationalNumbers.  The power model is watched at every call
 # and every update: its output never leaves what both sides agreed.
 # `violations()` and `WatchedPower` are shared with tools/fuzz_secc.py.
-from iso20 import msg
-from iso20.envelope import Envelope, num
+from micro15118.iso20 import msg
+from micro15118.iso20.envelope import Envelope, num
 
 from test_iso20_secc import (BatteryPower, Ev, R, V, ac_prepare, cpd, dc_prepare, loop_req, power_start,
                              to_selection)
@@ -429,7 +429,7 @@ def test_extreme_rational_numbers_never_raise_nor_leave_the_envelope():
 # --- the envelope and the charger seam on their own --------------------------------------------
 
 def test_nothing_before_the_session_sets_the_envelope():
-    from iso20.charger import Charger
+    from micro15118.iso20.charger import Charger
     assert Charger(WatchedPower(0), limits={"dc_max_voltage": 500}).limits["dc_max_voltage"] == 500
     ev = watched()
     to_selection(ev, msg.SERVICE_DC, msg.SCHEDULED)

@@ -1,6 +1,6 @@
 # Every error path an EV (or the charger) can trigger in the -20 SECC, from the wire.
-from iso20 import msg, sap
-from iso20.secc import failed
+from micro15118.iso20 import msg, sap
+from micro15118.iso20.secc import failed
 
 from test_iso20_secc import (Ev, R, T0, authorize, cpd, dc_prepare, ac_prepare, loop, loop_req,
                              sap_and_setup, schedule, schedule_req, to_selection)

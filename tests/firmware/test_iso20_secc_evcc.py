@@ -1,11 +1,11 @@
-# Our SECC against our EVCC (firmware/iso20/evcc), in process on a virtual clock: every service
+# Our SECC against our EVCC (firmware/micro15118/iso20/evcc), in process on a virtual clock: every service
 # and control mode completes, and the charger's meter matches the battery within 1 %.
-from iso20.charger import Charger
-from iso20.evcc.session import Evcc
-from iso20.secc.session import Secc
-from sim.battery import Battery
-from sim.power import PowerModel
-from iso20.vehicle import Vehicle
+from micro15118.iso20.charger import Charger
+from micro15118.iso20.evcc.session import Evcc
+from micro15118.iso20.secc.session import Secc
+from micro15118.sim.battery import Battery
+from micro15118.sim.power import PowerModel
+from micro15118.iso20.vehicle import Vehicle
 
 T0 = 1700000000
 

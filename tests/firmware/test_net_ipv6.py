@@ -1,5 +1,5 @@
 """IPv6 addresses, header, checksum; ICMPv6 and UDP codecs."""
-from net import icmpv6, ipv6, tcp, udp
+from micro15118.net import icmpv6, ipv6, tcp, udp
 
 MAC = b"\x00\x01\x87\x0a\x0b\x0c"
 A = ipv6.parse_addr("fe80::1")

@@ -4,7 +4,7 @@
 random, a simulated millisecond clock, and optional loss, duplication and
 reordering.
 """
-from net import icmpv6, ipv6, stack, udp
+from micro15118.net import icmpv6, ipv6, stack, udp
 
 MAC_A = b"\x02\x11\x22\x33\x44\x01"
 MAC_B = b"\x02\x11\x22\x33\x44\x02"

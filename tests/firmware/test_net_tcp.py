@@ -1,6 +1,6 @@
 """TCP between two NetStacks over the simulated link (see test_net_link.py)."""
 from test_net_link import Link, Rand, events, pair
-from net import ipv6, tcp
+from micro15118.net import ipv6, tcp
 
 PORT = 50123
 

@@ -1,8 +1,8 @@
 """Control pilot: states, duty table, PP coding, cable model, debounced
 trackers, and the machine.* driver against a fake machine module."""
-import pilot
-from drivers import pilot_hw
-from sim.cable import CableModel
+from micro15118 import pilot
+from micro15118.drivers import pilot_hw
+from micro15118.sim.cable import CableModel
 
 
 # --- cp_state ---------------------------------------------------------------

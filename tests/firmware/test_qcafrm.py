@@ -1,5 +1,5 @@
 """QCA7000 framing: encoder layout, SPI/UART decoding, error counts, resynchronisation."""
-from drivers import qcafrm
+from micro15118.drivers import qcafrm
 
 
 def eth(n, seed=1):

@@ -1,6 +1,6 @@
 """SDP codec, server (charger) and client (vehicle)."""
-import sdp
-import v2gtp
+from micro15118 import sdp
+from micro15118 import v2gtp
 
 IP = bytes.fromhex('fe80000000000000020000fffe000e01')
 

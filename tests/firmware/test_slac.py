@@ -1,8 +1,8 @@
 """SLAC MME codec (sizes, offsets, tolerance) and NMK/NID derivation."""
 import struct
 
-from slac import keys
-from slac import mme
+from micro15118.slac import keys
+from micro15118.slac import mme
 
 EV = b"\x02\x00\x00\x00\x00\x02"
 EVSE = b"\x02\x00\x00\x00\x00\x01"

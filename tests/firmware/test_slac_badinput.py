@@ -1,7 +1,7 @@
 """Bad input in every state of both SLAC machines: dropped and counted, nothing else."""
-from slac import mme
-from slac.ev import EvSlac
-from slac.evse import EvseSlac
+from micro15118.slac import mme
+from micro15118.slac.ev import EvSlac
+from micro15118.slac.evse import EvseSlac
 from test_slac_shim import Net, counter, first, mac
 
 OTHER = mac(0x33)

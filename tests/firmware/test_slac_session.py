@@ -1,8 +1,8 @@
 """EvSlac against EvseSlac through the in-test modems and wire, on a simulated clock."""
-from slac import mme
-from slac.ev import EvSlac
-from slac.evse import EvseSlac
-from slac.linkmon import LinkMonitor
+from micro15118.slac import mme
+from micro15118.slac.ev import EvSlac
+from micro15118.slac.evse import EvseSlac
+from micro15118.slac.linkmon import LinkMonitor
 from test_slac_shim import Net, counter, first, mac
 
 

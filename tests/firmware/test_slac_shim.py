@@ -9,7 +9,7 @@ the wire to every other host whose MAC is the destination (or broadcast),
 one millisecond later.  `net.drop(src_node, dst_node, frame)` may discard
 frames in flight.  Also imported by tools/fuzz_slac.py.
 """
-from slac import mme
+from micro15118.slac import mme
 
 LATENCY = 1
 

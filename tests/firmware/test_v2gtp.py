@@ -1,5 +1,5 @@
 """V2GTP header codec and stream reassembly."""
-import v2gtp
+from micro15118 import v2gtp
 
 
 def _err(fn, *args):

@@ -5,10 +5,10 @@
 #   HEAP peak=<bytes after collection> start=<bytes> total=<heap size>
 #   RESULT <done|failed> ...
 # usage: micropython tools/mp/secc_timing.py [service] [control] [direction] [loops]
+# (MicroPython finds the micro15118 package through MICROPYPATH, see
+# host.bench.linkrun.firmware_env; CPython through the install.)
 import gc
 import sys
-
-sys.path.insert(0, sys.path[0] + "/../../firmware")
 
 try:
     from time import ticks_diff, ticks_us
@@ -21,12 +21,12 @@ except ImportError:
     def ticks_diff(a, b):
         return a - b
 
-from iso20.charger import Charger
-from iso20.evcc.session import Evcc
-from iso20.secc.session import Secc
-from sim.battery import Battery
-from sim.power import PowerModel
-from iso20.vehicle import Vehicle
+from micro15118.iso20.charger import Charger
+from micro15118.iso20.evcc.session import Evcc
+from micro15118.iso20.secc.session import Secc
+from micro15118.sim.battery import Battery
+from micro15118.sim.power import PowerModel
+from micro15118.iso20.vehicle import Vehicle
 
 
 def alloc():

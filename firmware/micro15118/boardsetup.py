@@ -1,0 +1,98 @@
+"""The board layer: builds the board an app runs on, real hardware from
+`boards/<name>/board.json` or a simulated board on the wire process, with
+its link runner; and the platform's random source, wall clock and sleep (the
+protocol code takes them from here, never a default of its own).
+"""
+import os
+import time
+
+from .link.runner import Runner
+
+try:
+    sleep_ms = time.sleep_ms
+except AttributeError:  # CPython
+    def sleep_ms(ms):
+        time.sleep(ms / 1000)
+
+# The platform's random source: SLAC run IDs and NMKs, TCP sequence numbers,
+# session IDs.
+rng = os.urandom
+
+# Seconds since 1970 for the -20 TimeStamp: bare-metal MicroPython counts
+# from 2000.
+_EPOCH_OFFSET = 946684800 if time.gmtime(0)[0] == 2000 else 0
+
+
+def clock_s():
+    return time.time() + _EPOCH_OFFSET
+
+
+def parse_mac(text):
+    parts = text.split(":")
+    if len(parts) != 6:
+        raise ValueError("bad MAC: " + text)
+    return bytes(int(p, 16) for p in parts)
+
+
+def load_board(path):
+    import json
+    with open(path) as f:
+        return json.load(f)
+
+
+def build(opts, machine=None):
+    """(Runner, board) for the role in opts: a simulated board on the wire
+    process (default, or a board file of kind "sim"), or real hardware from
+    a board file (`--board boards/<name>/board.json`: SPI, QCA7000 IRQ, CP/PP
+    pins on `machine`)."""
+    charger = opts["role"] == "charger"
+    mac = opts.get("--mac")
+    board_file = opts.get("--board")
+    cfg = load_board(board_file) if board_file else {"kind": "sim"}
+    if not mac:
+        mac = cfg.get("mac") or (cfg.get("macs") or {}).get("evse" if charger else "pev")
+    mac = parse_mac(mac) if mac else b"\x02\x00\x00" + rng(3)
+    if cfg.get("kind", "sim") == "sim":
+        modem, pilot, irq, board = _sim_board(opts, cfg, charger, mac)
+    else:
+        modem, pilot, irq, board = _hw_board(cfg, charger, machine)
+    if charger:
+        from .link.charger import ChargerLink
+        link = ChargerLink(mac, rng=rng)
+    else:
+        from .link.vehicle import VehicleLink
+        link = VehicleLink(mac, rng=rng)
+    return Runner(link, modem, pilot, charger, irq=irq), board
+
+
+def _sim_board(opts, cfg, charger, mac):
+    from .drivers.qca7000 import Qca7000
+    from .sim.board import SimBoard
+
+    wire = opts.get("--wire") or "%s:%d" % (cfg.get("simboard_host", "127.0.0.1"),
+                                           cfg.get("simboard_port", 15200))
+    host, port = wire.rsplit(":", 1)
+    board = SimBoard(host, int(port), "E" if charger else "V", mac, opts.get("--name", ""))
+    return Qca7000(board.spi, board.irq), board.pilot, board.irq, board
+
+
+def _hw_board(cfg, charger, machine=None):
+    if machine is None:
+        import machine
+    from .drivers import pilot_hw
+    from .drivers.qca7000 import Qca7000
+    from .drivers.spibus import SpiDevice
+
+    Pin = machine.Pin
+    spi = machine.SPI(cfg["spi_id"], baudrate=cfg.get("spi_baudrate", 8000000),
+                      polarity=cfg.get("spi_polarity", 1), phase=cfg.get("spi_phase", 1),
+                      sck=Pin(cfg["spi_sck"]), mosi=Pin(cfg["spi_mosi"]),
+                      miso=Pin(cfg["spi_miso"]))
+    cs = Pin(cfg["spi_cs"], Pin.OUT, value=1)
+    irq = Pin(cfg["qca_irq_pin"], Pin.IN)
+    modem = Qca7000(SpiDevice(spi, cs), irq)
+    if charger:
+        pilot = pilot_hw.ChargerPilotHw(cfg, machine)
+    else:
+        pilot = pilot_hw.VehiclePilotHw(cfg, machine)
+    return modem, pilot, irq, cfg

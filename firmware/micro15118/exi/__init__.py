@@ -1,0 +1,93 @@
+"""micro15118 EXI codec: schema-informed, bit-packed, byte-exact with EXIficient.
+
+    from micro15118 import exi
+    data = exi.encode("-20:CommonMessages", {"SessionSetupReq": {...}})
+    msg = exi.decode("-20:CommonMessages", data)
+
+Messages are plain dicts keyed by XSD element names; README.md in this
+directory documents the representation.  Every problem with the input raises
+exi.ExiError.
+"""
+import sys
+
+from .error import ExiError
+from .grammar import Grammar
+from .decoder import Decoder
+from .encoder import Encoder
+
+# schema name -> grammar table (schemas/<name>.exig)
+SCHEMAS = {
+    "appProtocol": "appProtocol",
+    "-20:CommonMessages": "iso20_CommonMessages",
+    "-20:AC": "iso20_AC",
+    "-20:DC": "iso20_DC",
+    "-20:ACDP": "iso20_ACDP",
+    "-20:WPT": "iso20_WPT",
+    "-2": "iso2",
+    "din": "din",
+    "xmldsig": "xmldsig",
+}
+
+# Where the tables live: in the package (micro15118/schemas, installed as package
+# data or copied to the board), /schemas on a board's file system, or the
+# repository's schemas/ when running from a checkout (firmware/micro15118/exi -> ../../..).
+_here = __file__.rsplit("/", 1)[0] if "/" in __file__ else "."
+SCHEMA_DIRS = [_here + "/../schemas", "/schemas", _here + "/../../../schemas"]
+
+# Keep tables in RAM (fast) or read them from the file system on demand (no
+# heap).  On CPython RAM is plentiful; on a board set this before first use.
+TABLES_IN_RAM = sys.implementation.name != "micropython"
+
+_grammars = {}
+
+
+def grammar(schema):
+    """The Grammar of a schema name (a key of SCHEMAS), loaded once."""
+    g = _grammars.get(schema)
+    if g is None:
+        try:
+            table = SCHEMAS[schema]
+        except KeyError:
+            raise ExiError("unknown schema %r (one of: %s)" % (schema, ", ".join(SCHEMAS)))
+        for d in SCHEMA_DIRS:
+            try:
+                f = open(d + "/" + table + ".exig", "rb")
+                break
+            except OSError:
+                pass
+        else:
+            raise ExiError("grammar table %s.exig not found in %s" % (table, SCHEMA_DIRS))
+        if TABLES_IN_RAM:
+            with f:
+                source = f.read()
+        else:
+            source = f      # stays open: records are read on demand
+        g = _grammars[schema] = Grammar(source, schema)
+    return g
+
+
+def _values(capacity, max_length):
+    # The V2G profile (capacity 0) keeps no string table at all (and does
+    # not even import its code).
+    if capacity == 0:
+        return None
+    from .strings import ValueTable
+    return ValueTable(capacity, max_length)
+
+
+def decode(schema, data, fragment=False, capacity=0, max_length=None):
+    """EXI bytes -> {root element name: value}.
+
+    capacity and max_length are the EXI options valuePartitionCapacity and
+    valueMaxLength (None: unbounded); the defaults are the V2G profile's."""
+    return Decoder(grammar(schema), _values(capacity, max_length)).decode(data, fragment)
+
+
+def encode(schema, msg, fragment=False, capacity=0, max_length=None):
+    """{root element name: value} -> EXI bytes (with the EXI header)."""
+    return Encoder(grammar(schema), None, _values(capacity, max_length)).encode(msg, fragment)
+
+
+def encode_into(buf, schema, msg, fragment=False):
+    """Encode into a preallocated bytearray; returns the length written."""
+    return Encoder(grammar(schema)).encode(msg, fragment, buf)

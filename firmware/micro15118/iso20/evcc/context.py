@@ -1,0 +1,135 @@
+"""What an EVCC session is configured with and what it remembers.
+
+config (a dict, every key optional):
+  service      'ac' | 'dc' | 'ac_bpt' | 'dc_bpt'          (default 'dc')
+  control      'scheduled' | 'dynamic'                    (default 'scheduled')
+  direction    'charge' | 'discharge' (BPT services only)  (default 'charge')
+  evccid       EVCCID string; default: `mac` (6 bytes) as upper-case hex
+  mac          bytes, the EV's MAC
+  session_id   8 bytes: resume this paused session
+  resume_to    after OK_OldSessionJoined: 'AuthorizationSetup' (default, as
+               python-iso15118) or 'ChargeParameterDiscovery' (as libiso15118)
+  loops        stop after this many charge loops (0: until the SoC goal)
+  loop_interval_ms   pause between two charge-loop requests (default 250)
+  ongoing_delay_ms   pause before repeating an Ongoing request (default 100)
+  discharge_sign     +1 (default) or -1: the sign of discharge limits on the wire
+               (limits only: present values and targets are always signed,
+               + into the EV, - out of it, as ISO 15118-20 and our SECC do)
+  present_values     'signed' (default): EVSEPresentCurrent, EVSETargetActivePower
+               and EVSEPresentActivePower carry the direction (+ into the EV,
+               - out of it); a value against the BPT channel ends the session.
+               'magnitude': a charger known to report magnitudes only; the
+               direction is then taken from the channel and cannot be checked
+  bidirectional      Dynamic BPT only: accept power in either direction within
+               the EV's limits (the charger steers; default False: the
+               selected BPT channel is the only allowed direction)
+  precharge_tolerance_v   |EVSE - battery| voltage to end pre-charge (default 10)
+  welding_voltage_v       voltage under which welding detection ends (default 60)
+  max_supporting_points   ScheduleExchangeReq (12..1024, default 1024)
+  stop         how the session ends: 'Terminate' (default), 'Pause'
+  timeouts     dict overriding TIMEOUTS below (ms)
+  tolerances   dict overriding TOLERANCES below
+"""
+from .. import msg
+
+# V2G_EVCC_Msg_Timeout per response (docs/standards-notes.md §5, python-iso15118's values)
+# and the process timers, in ms.
+TIMEOUTS = {
+    'default': 2000,
+    'ServiceDetail': 5000,
+    'ChargeLoop': 500,
+    'setup': 20000,        # V2G_EVCC_CommunicationSetup_Timeout: start -> SessionSetupRes
+    'ongoing': 60000,      # V2G_EVCC_Ongoing_Timeout
+    'cable_check': 40000,  # V2G_EVCC_CableCheck_Timeout
+    'pre_charge': 10000,   # V2G_EVCC_PreCharge_Timeout
+}
+
+# The EV's safety envelope on what the charger reports (evcc/guard.py).
+# Direction: a present current / power against the channel by more than
+# this ends the session (+1 A or +10 W while discharging does).  Limits: a
+# present current, power or voltage above the EV's maximum by more than
+# max(absolute, percent of the limit) ends it.
+TOLERANCES = {
+    'direction_a': 0.5,    # A, DC present current
+    'direction_w': 5.0,    # W, AC target / present active power
+    'limit_a': 1.0,        # A
+    'limit_w': 100.0,      # W
+    'limit_v': 2.0,        # V
+    'limit_pct': 2.0,      # % of the current and power limits
+    'limit_v_pct': 1.0,    # % of the maximum voltage
+}
+
+_SERVICES = {'ac': msg.SERVICE_AC, 'dc': msg.SERVICE_DC,
+             'ac_bpt': msg.SERVICE_AC_BPT, 'dc_bpt': msg.SERVICE_DC_BPT}
+_CONTROLS = {'scheduled': msg.SCHEDULED, 'dynamic': msg.DYNAMIC}
+
+
+def _hex(b):
+    return ''.join('%02X' % x for x in b)
+
+
+class Context:
+    def __init__(self, config):
+        c = config
+        service = c.get('service', 'dc')
+        if service not in _SERVICES:
+            raise ValueError('service must be one of ac, dc, ac_bpt, dc_bpt')
+        control = c.get('control', 'scheduled')
+        if control not in _CONTROLS:
+            raise ValueError('control must be scheduled or dynamic')
+        self.service_id = _SERVICES[service]
+        self.dc = self.service_id in msg.DC_SERVICES
+        self.bpt = self.service_id in msg.BPT_SERVICES
+        self.control = _CONTROLS[control]
+        self.dynamic = self.control == msg.DYNAMIC
+        self.discharge = self.bpt and c.get('direction', 'charge') == 'discharge'
+        evccid = c.get('evccid')
+        if evccid is None:
+            evccid = _hex(c.get('mac', b'\x02\x00\x00\x00\x00\x01'))
+        self.evccid = evccid
+        self.resume_id = c.get('session_id')
+        self.resume_to = c.get('resume_to', 'AuthorizationSetup')
+        if self.resume_to not in ('AuthorizationSetup', 'ChargeParameterDiscovery'):
+            raise ValueError('resume_to must be AuthorizationSetup or ChargeParameterDiscovery')
+        self.loops = int(c.get('loops', 0))
+        self.loop_interval = int(c.get('loop_interval_ms', 250))
+        self.ongoing_delay = int(c.get('ongoing_delay_ms', 100))
+        self.sign = -1 if c.get('discharge_sign', 1) < 0 else 1
+        self.precharge_tol = float(c.get('precharge_tolerance_v', 10))
+        self.welding_v = float(c.get('welding_voltage_v', 60))
+        self.max_points = int(c.get('max_supporting_points', 1024))
+        self.final_stop = c.get('stop', msg.TERMINATE)
+        self.timeouts = dict(TIMEOUTS)
+        self.timeouts.update(c.get('timeouts', {}))
+        self.tol = dict(TOLERANCES)
+        self.tol.update(c.get('tolerances', {}))
+        present = c.get('present_values', 'signed')
+        if present not in ('signed', 'magnitude'):
+            raise ValueError('present_values must be signed or magnitude')
+        self.magnitude_only = present == 'magnitude'
+        self.both_ways = bool(c.get('bidirectional', False)) and self.bpt and self.dynamic
+        self.reset()
+
+    def reset(self):
+        """Forget what one SECC told us (a new session, or renegotiation)."""
+        self.session_id = None
+        self.evse_id = None
+        self.resumed = False
+        self.renegotiation_supported = False
+        self.parameter_set_id = None
+        self.evse = {}            # EVSE limits by element name (floats, magnitudes)
+        self.tuple_id = None      # selected ScheduleTuple
+        self.schedule_power = None  # W from the selected schedule (magnitude)
+        self.evse_targets = {}    # dynamic: DepartureTime / MinimumSOC / TargetSOC
+        self.progress = msg.START # what the next PowerDeliveryReq says
+        self.stop_with = None     # SessionStop kind once the loop ends
+        self.loops_done = 0
+        self.started = False      # PowerDelivery(Start) answered once
+        self.precharged = False
+        self.welded = False
+        self.evse_voltage = None
+        self.ev_power = 0.0       # AC: what the EV draws now
+        self.in_loop = False      # the SECC is in its charge loop (PowerDelivery Start answered)
+        self.end_reason = None    # why the charge loop ended
+        self.welded_sent = False
+        self.stop_sent = None

@@ -1,0 +1,301 @@
+"""Vehicle (EV) side of the link: control pilot, SLAC, IPv6, SDP and a TCP
+client carrying V2GTP, wired together and driven sans-I/O.
+
+Inputs:  pilot_sample(high_mv, low_mv, duty, now)  what the EV measures on CP
+         modem_frame(frame, now), modem_event(name, now), poll(now)
+         send(ptype, payload, now), close(now)
+Outputs: .tx (Ethernet frames for the modem) and .events:
+             ('plugged',) ('unplugged',) ('slac_matched', evse_mac)
+             ('link_up',) ('slac_failed', reason) ('link_lost', reason)
+             ('secc', ip, port, security) ('sdp_failed',)
+             ('connected', remote) ('v2gtp', ptype, payload)
+             ('v2gtp_error', reason) ('disconnected', reason)
+"""
+
+from .. import pilot
+from .. import sdp
+from .. import v2gtp
+from .common import (
+    ETH_HOMEPLUG, ETH_IPV6, SDP_PORT, T_SETKEY_RESTART, V2gtpStream,
+    LeaveNetwork, earliest, ethertype,
+)
+from ..net.stack import NetStack
+from .common import RX_WINDOW
+from ..slac.ev import EvSlac
+from ..slac.linkmon import LinkMonitor
+
+ALL_NODES = b"\xff\x02" + b"\x00" * 13 + b"\x01"
+
+# states
+UNPLUGGED = "unplugged"
+PLUGGED = "plugged"    # CP in B/C/D but no PWM yet
+SLAC = "slac"
+SDP = "sdp"            # matched; discovering the SECC
+TCP = "tcp"            # connecting / connected
+WAIT = "wait"          # SLAC or SDP failed; try again after T_RETRY
+
+# How long the EV waits after a failed matching (its own C_conn_max_match
+# attempts used up) before it tries again while still plugged in.
+T_RETRY = 2000
+
+
+class VehicleLink:
+    def __init__(self, host_mac, now=0, rng=None, security=sdp.NO_TLS,
+                 pev_id=None, max_payload=8192):
+        if rng is None:
+            raise TypeError("VehicleLink needs rng: the app's random source (no platform default)")
+        self.host_mac = bytes(host_mac)
+        self.rng = rng
+        self.tx = []
+        self.events = []
+        self.state = UNPLUGGED
+        self.security = security
+        self.max_payload = max_payload
+        self.dropped = 0
+        self.pilot = pilot.VehiclePilot(now)
+        kw = {}
+        if pev_id is not None:
+            kw["pev_id"] = pev_id
+        self.slac = EvSlac(self.host_mac, rng=rng, **kw)
+        self.monitor = LinkMonitor(self.host_mac)
+        self.monitor_kick = False
+        self.net = NetStack(self.host_mac, rng=rng, rx_window=RX_WINDOW)
+        r = rng(2)
+        self.sdp_port = 49152 + (((r[0] << 8) | r[1]) & 0x3FFF)
+        self.net.udp_bind(self.sdp_port)
+        self.sdp = None
+        self.stream = None
+        self.conn = None
+        self.restart_expected = None
+        self.retry_at = None
+        self.closing = False
+        self.leave = LeaveNetwork(self.host_mac, rng)
+        self.duty = None
+
+    # ---- inputs -------------------------------------------------------
+    def pilot_sample(self, high_mv, low_mv, duty, now):
+        self.pilot.update(high_mv, low_mv, duty, now)
+        self._pump(now)
+
+    def modem_frame(self, frame, now):
+        kind = ethertype(frame)
+        if kind == ETH_HOMEPLUG:
+            if self.state == SLAC:
+                self.slac.handle_frame(frame, now)
+            self.monitor.handle_frame(frame, now)
+            self.leave.handle_frame(frame)
+        elif kind == ETH_IPV6:
+            if self.state in (SDP, TCP):
+                if self.monitor_kick and not self.monitor.up:
+                    # The SECC's traffic proves the link: poll the modem now
+                    # (see ChargerLink.modem_frame).
+                    self.monitor_kick = False
+                    self.monitor.start(now)
+                self.net.handle_frame(frame, now)
+        else:
+            self.dropped += 1
+        self._pump(now)
+
+    def modem_event(self, name, now):
+        # The driver reports a rebooting modem as 'reset' or 'lost' (it may
+        # see the signature gone first), then 'ready'.  After our own
+        # CM_SET_KEY that reboot is expected: ignore it until 'ready'.  While
+        # matching, EvSlac copes with its modem on its own.
+        if name in ("reset", "lost") and self.state in (SDP, TCP):
+            if self.restart_expected is None or now > self.restart_expected:
+                self._link_lost("modem_" + name, now)
+        elif name == "ready":
+            if self.restart_expected is not None:
+                self.restart_expected = None    # the restart our key asked for is over
+            if self.state == SDP and self.sdp is not None:
+                # Ask at once instead of waiting out the retry interval of a
+                # request sent while the modem booted.
+                self.sdp.restart(now)
+        self._pump(now)
+
+    def poll(self, now):
+        self.leave.poll(now)
+        if self.state == WAIT and now >= self.retry_at:
+            self._start_slac(now)
+        if self.state == SLAC:
+            self.slac.poll(now)
+        elif self.state in (SDP, TCP):
+            self.monitor.poll(now)
+            if self.state == SDP and self.sdp is not None:
+                self.sdp.poll(now)
+            self.net.poll(now)
+            if self.stream is not None:
+                self.stream.flush()
+        self._pump(now)
+
+    def next_deadline(self):
+        d = self.leave.next_deadline()
+        if self.state == WAIT:
+            d = earliest(d, self.retry_at)
+        elif self.state == SLAC:
+            d = earliest(d, self.slac.next_deadline())
+        elif self.state in (SDP, TCP):
+            d = earliest(d, self.monitor.next_deadline(), self.net.next_deadline())
+            if self.state == SDP and self.sdp is not None:
+                d = earliest(d, self.sdp.next_deadline())
+        return d
+
+    def send(self, ptype, payload, now):
+        if self.stream is None:
+            return False
+        self.stream.queue(v2gtp.encode(ptype, payload))
+        self.net.poll(now)
+        self._pump(now)
+        return True
+
+    def close(self, now):
+        self.closing = True
+        if self.conn is not None:
+            self.conn.close(now)
+            self._pump(now)
+
+    # ---- internals ----------------------------------------------------
+    def _emit(self, *event):
+        self.events.append(event)
+
+    def _clear(self):
+        self.slac.reset()
+        self.monitor.stop()
+        self.net.reset()
+        self.sdp = None
+        if self.stream is not None or self.conn is not None:
+            self._emit("disconnected", "link_reset")
+        self.stream = None
+        self.conn = None
+        self.restart_expected = None
+        self.retry_at = None
+
+    def _start_slac(self, now):
+        self.leave.stop()
+        self.state = SLAC
+        self.slac.start(now)
+
+    def _link_lost(self, reason, now):
+        self._clear()
+        self._emit("link_lost", reason)
+        if self.duty is not None:
+            self._start_slac(now)
+        else:
+            self.state = PLUGGED
+
+    def _wait_retry(self, now):
+        self.state = WAIT
+        self.retry_at = now + T_RETRY
+
+    def _on_pilot(self, ev, now):
+        if ev[0] == "cp":
+            new = ev[2]
+            plugged = new in ("B", "C", "D")
+            if plugged and self.state == UNPLUGGED:
+                self.state = PLUGGED
+                self._emit("plugged")
+                if self.duty is not None:
+                    # The PWM came up while the plug-in was still debounced.
+                    self._start_slac(now)
+            elif not plugged and self.state != UNPLUGGED:
+                if self.state in (SDP, TCP):
+                    self.leave.start(now)
+                self._clear()
+                self.state = UNPLUGGED
+                self._emit("unplugged")
+        elif ev[0] == "duty":
+            duty = ev[1]
+            pwm = 30 <= duty <= 970
+            self.duty = duty if pwm else None
+            # High-level communication starts on 5 % (and is allowed with a
+            # nominal duty cycle for AC); PWM off is ISO 15118-3's E/F pulse
+            # or "no HLC".
+            if pwm and self.state == PLUGGED:
+                self._start_slac(now)
+
+    def _on_slac(self, ev, now):
+        name = ev[0]
+        if name == "matched":
+            # EvSlac has just set the key in our modem, which now restarts.
+            self.restart_expected = now + T_SETKEY_RESTART
+            self.state = SDP
+            self.monitor.start(now)
+            self.monitor_kick = True
+            self.sdp = sdp.SdpClient(self.security, now)
+            self._emit("slac_matched", ev[1])
+        elif name == "set_key":
+            self.restart_expected = now + T_SETKEY_RESTART
+        elif name == "failed":
+            self._emit("slac_failed", ev[1] if len(ev) > 1 else "")
+            self._wait_retry(now)
+
+    def _on_sdp(self, ev, now):
+        if ev[0] == "secc" and self.state == SDP:
+            self.state = TCP
+            self.sdp = None
+            self._emit("secc", ev[1], ev[2], ev[3])
+            self.conn = self.net.tcp_connect(ev[1], ev[2], now)
+        elif ev[0] == "sdp_failed":
+            self._emit("sdp_failed")
+            self._clear()
+            self._wait_retry(now)
+
+    def _on_net(self, ev, now):
+        name = ev[0]
+        if name == "udp":
+            if self.sdp is not None and ev[1] == self.sdp_port and ev[3] == SDP_PORT:
+                self.sdp.handle(ev[4], now)
+        elif name == "tcp_connected":
+            if ev[1] is self.conn:
+                self.stream = V2gtpStream(self.conn, v2gtp.V2gtpReader(self.max_payload))
+                self._emit("connected", self.conn.remote)
+        elif name == "tcp_data":
+            stream = self.stream
+            if stream is not None and ev[1] is stream.conn:
+                for ptype, payload in stream.receive():
+                    self._emit("v2gtp", ptype, payload)
+                if stream.reader.error:
+                    self._emit("v2gtp_error", stream.reader.error)
+                    stream.conn.abort(now)
+        elif name == "tcp_eof":
+            # V2G has no use for a half-open connection: the peer's FIN ends it.
+            ev[1].close(now)
+        elif name == "tcp_closed":
+            if ev[1] is self.conn:
+                self.conn = None
+                self.stream = None
+                self._emit("disconnected", ev[2] if len(ev) > 2 else "")
+                if not self.closing and self.state == TCP:
+                    # Lost without our asking: find the SECC again.
+                    self.state = SDP
+                    self.sdp = sdp.SdpClient(self.security, now)
+
+    def _pump(self, now):
+        for _ in range(16):
+            busy = False
+            for part, handler in ((self.pilot, self._on_pilot), (self.slac, self._on_slac),
+                                  (self.monitor, None), (self.net, self._on_net),
+                                  (self.sdp, self._on_sdp)):
+                if part is None or not part.events:
+                    continue
+                evs = part.events
+                part.events = []
+                busy = True
+                for ev in evs:
+                    if handler is not None:
+                        handler(ev, now)
+                    elif ev[0] == "link_up":
+                        self._emit("link_up")
+                    elif ev[0] == "link_lost" and self.state in (SDP, TCP):
+                        self._link_lost(ev[1] if len(ev) > 1 else "link_status", now)
+            if self.sdp is not None and self.sdp.tx:
+                for payload in self.sdp.tx:
+                    self.net.udp_send(ALL_NODES, SDP_PORT, self.sdp_port, payload, now)
+                self.sdp.tx = []
+                busy = True
+            for part in (self.slac, self.monitor, self.net, self.leave):
+                if part.tx:
+                    self.tx.extend(part.tx)
+                    part.tx = []
+            if not busy:
+                break
