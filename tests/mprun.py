@@ -35,10 +35,12 @@ def _print_exception(exc):
 
 
 def _setup_path():
-    # sys.path[0] is this script's directory, <repo>/tests.
+    # sys.path[0] is this script's directory, <repo>/tests.  The stack is the
+    # micro15118 package in <repo>/firmware; the test harness is host.harness
+    # under <repo> (what pip installs for CPython).
     tests_dir = _abspath(sys.path[0] or _dirname(__file__))
     repo = _dirname(tests_dir)
-    for p in (tests_dir + "/firmware", repo + "/firmware"):
+    for p in (repo, tests_dir + "/firmware", repo + "/firmware"):
         if p in sys.path:
             sys.path.remove(p)
         sys.path.insert(0, p)

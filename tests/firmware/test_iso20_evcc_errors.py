@@ -4,7 +4,7 @@
 # ('close',) without an exception and with the power off.
 from micro15118.iso20 import msg
 from micro15118.iso20.evcc.session import Evcc
-from test_iso20_evcc import CLOCK, FakeSecc, SID, names, run, session, vehicle
+from host.harness.scripted_secc import CLOCK, SID, ScriptedSecc, names, run, session, vehicle
 
 
 def failed(ev, text):
@@ -24,12 +24,12 @@ def test_timeouts_per_message():
     for res, ms in (('SessionSetupRes', 2000), ('ServiceDetailRes', 5000),
                     ('DC_ChargeLoopRes', 500), ('PowerDeliveryRes', 2000),
                     ('DC_WeldingDetectionRes', 2000), ('SessionStopRes', 2000)):
-        secc = FakeSecc(hook=drop(res))
+        secc = ScriptedSecc(hook=drop(res))
         ev, v, secc, now = session('dc', 'scheduled', secc=secc)
         failed(ev, 'timeout waiting for ' + res)
     # measure one precisely: sent at t, failed at t + 500 ms
     ev = Evcc({'service': 'ac', 'loops': 0}, vehicle(), 0, CLOCK)
-    secc = FakeSecc(hook=drop('AC_ChargeLoopRes'))
+    secc = ScriptedSecc(hook=drop('AC_ChargeLoopRes'))
     ev.start(0)
     now = 0
     while not ev.ended:
@@ -49,7 +49,7 @@ def test_timeouts_per_message():
 
 
 def test_timeouts_configurable():
-    secc = FakeSecc(hook=drop('SessionStopRes'))
+    secc = ScriptedSecc(hook=drop('SessionStopRes'))
     ev, v, secc, now = session('ac', 'scheduled', secc=secc, timeouts={'SessionStop': 50})
     failed(ev, 'timeout')
 
@@ -62,7 +62,7 @@ def test_failed_response_codes():
             if rname == res:
                 body['ResponseCode'] = code
             return body
-        ev, v, secc, now = session('dc', 'scheduled', secc=FakeSecc(hook=hook))
+        ev, v, secc, now = session('dc', 'scheduled', secc=ScriptedSecc(hook=hook))
         failed(ev, code)
         assert names(secc)[-1] == res[:-3] + 'Req'     # nothing sent after it
 
@@ -72,7 +72,7 @@ def test_sap_failure():
         if rname == 'supportedAppProtocolRes':
             return {'ResponseCode': msg.SAP_FAILED}
         return body
-    ev, v, secc, now = session('dc', 'scheduled', secc=FakeSecc(hook=hook))
+    ev, v, secc, now = session('dc', 'scheduled', secc=ScriptedSecc(hook=hook))
     failed(ev, 'Failed_NoNegotiation')
 
 
@@ -95,7 +95,7 @@ def test_malformed_and_unexpected_responses():
     def hook(rname, body):
         return body
     for cut in (1, 5, 20):
-        secc = FakeSecc()
+        secc = ScriptedSecc()
         orig = secc.handle
 
         def handle(ptype, data, now=0, orig=orig, cut=cut):
@@ -113,10 +113,10 @@ def test_wrong_session_id():
         if rname == 'ServiceDiscoveryRes':
             body['Header']['SessionID'] = b'\x99' * 8
         return body
-    ev, v, secc, now = session('ac', 'scheduled', secc=FakeSecc(hook=hook))
+    ev, v, secc, now = session('ac', 'scheduled', secc=ScriptedSecc(hook=hook))
     failed(ev, 'wrong SessionID')
     # an all-zero SessionID from SessionSetup is no session
-    ev, v, secc, now = session('ac', 'scheduled', secc=FakeSecc(sid=b'\x00' * 8))
+    ev, v, secc, now = session('ac', 'scheduled', secc=ScriptedSecc(sid=b'\x00' * 8))
     failed(ev, 'invalid SessionID')
 
 
@@ -127,9 +127,9 @@ def test_resume_refused_is_a_new_session():
 
 
 def test_service_or_control_not_offered():
-    ev, v, secc, now = session('dc_bpt', 'scheduled', secc=FakeSecc(services=(1, 2)))
+    ev, v, secc, now = session('dc_bpt', 'scheduled', secc=ScriptedSecc(services=(1, 2)))
     failed(ev, 'service 6 not offered')
-    ev, v, secc, now = session('ac', 'dynamic', secc=FakeSecc(controls=(1,)))
+    ev, v, secc, now = session('ac', 'dynamic', secc=ScriptedSecc(controls=(1,)))
     failed(ev, 'no parameter set with dynamic control')
     def hook(rname, body):
         if rname == 'AuthorizationSetupRes':
@@ -137,7 +137,7 @@ def test_service_or_control_not_offered():
             del body['EIM_ASResAuthorizationMode']
             body['PnC_ASResAuthorizationMode'] = {'GenChallenge': b'\x00' * 16}
         return body
-    ev, v, secc, now = session('ac', 'dynamic', secc=FakeSecc(hook=hook))
+    ev, v, secc, now = session('ac', 'dynamic', secc=ScriptedSecc(hook=hook))
     failed(ev, 'EIM not offered')
 
 
@@ -150,7 +150,7 @@ def test_control_mode_mismatch_in_responses():
                 'PowerSchedule': {'TimeAnchor': 0, 'PowerScheduleEntries': {
                     'PowerScheduleEntry': [{'Duration': 60, 'Power': msg.rational(1000)}]}}}}]}
         return body
-    ev, v, secc, now = session('dc', 'dynamic', secc=FakeSecc(hook=hook))
+    ev, v, secc, now = session('dc', 'dynamic', secc=ScriptedSecc(hook=hook))
     failed(ev, 'no dynamic control mode')
     def hook2(rname, body):
         if rname == 'DC_ChargeLoopRes':
@@ -159,7 +159,7 @@ def test_control_mode_mismatch_in_responses():
                 'EVSEMaximumChargePower': msg.rational(1), 'EVSEMinimumChargePower': msg.rational(0),
                 'EVSEMaximumChargeCurrent': msg.rational(1), 'EVSEMaximumVoltage': msg.rational(1)})
         return body
-    ev, v, secc, now = session('dc', 'scheduled', secc=FakeSecc(hook=hook2))
+    ev, v, secc, now = session('dc', 'scheduled', secc=ScriptedSecc(hook=hook2))
     failed(ev, 'bad DC_ChargeLoopRes')
 
 
@@ -169,18 +169,18 @@ def test_discharge_needs_a_discharging_schedule():
             for t in body['Scheduled_SEResControlMode']['ScheduleTuple']:
                 t.pop('DischargingSchedule', None)
         return body
-    ev, v, secc, now = session('dc_bpt', 'scheduled', 'discharge', secc=FakeSecc(hook=hook))
+    ev, v, secc, now = session('dc_bpt', 'scheduled', 'discharge', secc=ScriptedSecc(hook=hook))
     failed(ev, 'no schedule for discharging')
 
 
 def test_ongoing_timeouts():
     # Authorization Ongoing forever: V2G_EVCC_Ongoing_Timeout (60 s)
-    ev, v, secc, now = session('dc', 'scheduled', secc=FakeSecc(ongoing={'Authorization': 10 ** 6}))
+    ev, v, secc, now = session('dc', 'scheduled', secc=ScriptedSecc(ongoing={'Authorization': 10 ** 6}))
     failed(ev, 'Authorization still Ongoing')
     assert 60000 <= now <= 60300, now
-    ev, v, secc, now = session('dc', 'scheduled', secc=FakeSecc(ongoing={'CableCheck': 10 ** 6}))
+    ev, v, secc, now = session('dc', 'scheduled', secc=ScriptedSecc(ongoing={'CableCheck': 10 ** 6}))
     failed(ev, 'CableCheck still Ongoing')
-    ev, v, secc, now = session('dc', 'scheduled', secc=FakeSecc(ongoing={'ScheduleExchange': 10 ** 6}),
+    ev, v, secc, now = session('dc', 'scheduled', secc=ScriptedSecc(ongoing={'ScheduleExchange': 10 ** 6}),
                                timeouts={'ongoing': 1000})
     failed(ev, 'ScheduleExchange still Ongoing')
     assert now < 3000
@@ -191,7 +191,7 @@ def test_pre_charge_never_reaches_the_voltage():
         if rname == 'DC_PreChargeRes':
             body['EVSEPresentVoltage'] = msg.rational(100)
         return body
-    ev, v, secc, now = session('dc', 'scheduled', secc=FakeSecc(hook=hook))
+    ev, v, secc, now = session('dc', 'scheduled', secc=ScriptedSecc(hook=hook))
     failed(ev, 'pre-charge')
     assert 10000 <= now <= 10300, now
     assert 'PowerDeliveryReq' not in names(secc)
@@ -202,7 +202,7 @@ def test_welding_voltage_stays_high():
         if rname == 'DC_WeldingDetectionRes':
             body['EVSEPresentVoltage'] = msg.rational(400)
         return body
-    ev, v, secc, now = session('dc', 'scheduled', secc=FakeSecc(hook=hook))
+    ev, v, secc, now = session('dc', 'scheduled', secc=ScriptedSecc(hook=hook))
     failed(ev, 'WeldingDetection still Ongoing')
 
 
@@ -211,7 +211,7 @@ def test_authorization_refused():
         if rname == 'AuthorizationRes':
             body['ResponseCode'] = msg.WARNING_EIM_AUTHORIZATION_FAILURE
         return body
-    ev, v, secc, now = session('ac', 'scheduled', secc=FakeSecc(hook=hook))
+    ev, v, secc, now = session('ac', 'scheduled', secc=ScriptedSecc(hook=hook))
     failed(ev, 'WARNING_EIMAuthorizationFailure')
     assert names(secc)[-1] == 'SessionStopReq'       # ended politely
     assert 'ServiceDiscoveryReq' not in names(secc)
@@ -235,14 +235,14 @@ def test_setup_timeout_and_unsolicited():
     assert ev.dropped == 2 and not ev.out
     # slow but answering SECC: V2G_EVCC_CommunicationSetup_Timeout (20 s, here 3 s)
     ev = Evcc({'service': 'dc', 'timeouts': {'setup': 3000}}, vehicle(), 0, CLOCK)
-    now = run(ev, FakeSecc(), latency=1900)
+    now = run(ev, ScriptedSecc(), latency=1900)
     failed(ev, 'no session set up')
     assert now == 3000 and ev.state == 'SessionSetup'
 
 
 def test_connection_lost():
     ev = Evcc({'service': 'dc', 'loops': 0}, vehicle(), 0, CLOCK)
-    secc = FakeSecc()
+    secc = ScriptedSecc()
     ev.start(0)
     now = 0
     while ev.state != 'ChargeLoop' or names(secc).count('DC_ChargeLoopReq') < 3:

@@ -8,7 +8,7 @@
 from micro15118.iso20 import msg
 from micro15118.sim.battery import Battery
 from micro15118.iso20.vehicle import Vehicle
-from test_iso20_evcc import FakeSecc, names, session, vehicle
+from host.harness.scripted_secc import ScriptedSecc, names, session, vehicle
 
 R = msg.rational
 
@@ -53,7 +53,7 @@ def powers(ev):
 def test_dc_charger_that_never_discharges():
     # python-iso15118's charger: +1 A in every loop while the EV asked to discharge
     for control in ('scheduled', 'dynamic'):
-        secc = FakeSecc(hook=set_in('DC_ChargeLoopRes', EVSEPresentCurrent=1))
+        secc = ScriptedSecc(hook=set_in('DC_ChargeLoopRes', EVSEPresentCurrent=1))
         ev, v, secc, now = session('dc_bpt', control, 'discharge', secc=secc)
         stopped(ev, secc, 'charger delivered +1.0 A while discharging was asked')
         assert ev.result[1] == 'charger delivered +1.0 A while discharging was asked'
@@ -65,54 +65,54 @@ def test_dc_charger_that_never_discharges():
 
 
 def test_dc_negative_current_while_charging():
-    secc = FakeSecc(hook=set_in('DC_ChargeLoopRes', EVSEPresentCurrent=-20))
+    secc = ScriptedSecc(hook=set_in('DC_ChargeLoopRes', EVSEPresentCurrent=-20))
     ev, v, secc, now = session('dc', 'scheduled', secc=secc)
     stopped(ev, secc, 'charger delivered -20.0 A while charging was asked')
     assert v.battery.charged_wh == 0 and v.battery.discharged_wh == 0
-    secc = FakeSecc(hook=set_in('DC_ChargeLoopRes', EVSEPresentCurrent=-3))
+    secc = ScriptedSecc(hook=set_in('DC_ChargeLoopRes', EVSEPresentCurrent=-3))
     ev, v, secc, now = session('dc_bpt', 'dynamic', 'charge', secc=secc)
     stopped(ev, secc, 'charger delivered -3.0 A while charging was asked')
 
 
 def test_ac_wrong_direction_target_and_present_power():
     # a charging target while discharging was asked
-    secc = FakeSecc(hook=set_in('AC_ChargeLoopRes', EVSETargetActivePower=10))
+    secc = ScriptedSecc(hook=set_in('AC_ChargeLoopRes', EVSETargetActivePower=10))
     ev, v, secc, now = session('ac_bpt', 'scheduled', 'discharge', secc=secc)
     stopped(ev, secc, 'charger targets +10 W while discharging was asked')
     assert v.battery.charged_wh == 0 and v.battery.discharged_wh == 0
     # the measured power says charging while the target says discharging
-    secc = FakeSecc(hook=set_in('AC_ChargeLoopRes', EVSEPresentActivePower=10))
+    secc = ScriptedSecc(hook=set_in('AC_ChargeLoopRes', EVSEPresentActivePower=10))
     ev, v, secc, now = session('ac_bpt', 'dynamic', 'discharge', secc=secc)
     stopped(ev, secc, 'charger delivered +10 W while discharging was asked')
     assert v.battery.charged_wh == 0 and v.battery.discharged_wh == 0
     # and the other way round
-    secc = FakeSecc(hook=set_in('AC_ChargeLoopRes', EVSEPresentActivePower=-500))
+    secc = ScriptedSecc(hook=set_in('AC_ChargeLoopRes', EVSEPresentActivePower=-500))
     ev, v, secc, now = session('ac', 'scheduled', secc=secc)
     stopped(ev, secc, 'charger delivered -500 W while charging was asked')
-    secc = FakeSecc(hook=set_in('AC_ChargeLoopRes', EVSETargetActivePower=-2000))
+    secc = ScriptedSecc(hook=set_in('AC_ChargeLoopRes', EVSETargetActivePower=-2000))
     ev, v, secc, now = session('ac_bpt', 'dynamic', 'charge', secc=secc)
     stopped(ev, secc, 'charger targets -2000 W while charging was asked')
 
 
 def test_within_direction_tolerance_books_nothing_backwards():
     # +0.3 A while discharging: measurement noise, not a stop; booked as 0
-    secc = FakeSecc(hook=set_in('DC_ChargeLoopRes', EVSEPresentCurrent=0.3))
+    secc = ScriptedSecc(hook=set_in('DC_ChargeLoopRes', EVSEPresentCurrent=0.3))
     ev, v, secc, now = session('dc_bpt', 'scheduled', 'discharge', secc=secc, loops=4)
     assert ev.result[0] == 'done', ev.result
     assert v.battery.charged_wh == 0 and v.battery.discharged_wh == 0
     assert powers(ev) == [0.0] * 4
-    secc = FakeSecc(hook=set_in('AC_ChargeLoopRes', EVSEPresentActivePower=-3))
+    secc = ScriptedSecc(hook=set_in('AC_ChargeLoopRes', EVSEPresentActivePower=-3))
     ev, v, secc, now = session('ac', 'dynamic', secc=secc, loops=4)
     assert ev.result[0] == 'done', ev.result
     assert v.battery.charged_wh == 0 and v.battery.discharged_wh == 0
     # a present voltage a hair below 0 does not turn charging into discharging
     # (found by tools/fuzz_evcc.py); well below 0 it is a fault
     for direction in ('charge', 'discharge'):
-        secc = FakeSecc(hook=set_in('DC_ChargeLoopRes', EVSEPresentVoltage=-1))
+        secc = ScriptedSecc(hook=set_in('DC_ChargeLoopRes', EVSEPresentVoltage=-1))
         ev, v, secc, now = session('dc_bpt', 'dynamic', direction, secc=secc, loops=3)
         assert ev.result[0] == 'done', ev.result
         assert v.battery.charged_wh == 0 and v.battery.discharged_wh == 0
-    secc = FakeSecc(hook=set_in('DC_ChargeLoopRes', EVSEPresentVoltage=-50))
+    secc = ScriptedSecc(hook=set_in('DC_ChargeLoopRes', EVSEPresentVoltage=-50))
     ev, v, secc, now = session('dc', 'dynamic', secc=secc)
     stopped(ev, secc, 'charger reported a negative voltage -50.0 V')
 
@@ -142,9 +142,9 @@ def test_magnitude_only_charger_is_a_config_option():
         if name == 'DC_ChargeLoopRes':
             body['EVSEPresentCurrent'] = R(abs(msg.value(body['EVSEPresentCurrent'])))
         return body
-    ev, v, secc, now = session('dc_bpt', 'dynamic', 'discharge', secc=FakeSecc(hook=hook))
+    ev, v, secc, now = session('dc_bpt', 'dynamic', 'discharge', secc=ScriptedSecc(hook=hook))
     stopped(ev, secc, 'while discharging was asked')
-    ev, v, secc, now = session('dc_bpt', 'dynamic', 'discharge', secc=FakeSecc(hook=hook),
+    ev, v, secc, now = session('dc_bpt', 'dynamic', 'discharge', secc=ScriptedSecc(hook=hook),
                                present_values='magnitude')
     assert ev.result[0] == 'done', ev.result
     assert v.battery.discharged_wh > 0 and v.battery.charged_wh == 0
@@ -159,19 +159,19 @@ def test_magnitude_only_charger_is_a_config_option():
 def test_bidirectional_dynamic_bpt():
     # the charger steers a Dynamic BPT session the other way: only if configured
     hook = set_in('DC_ChargeLoopRes', EVSEPresentCurrent=-20)
-    ev, v, secc, now = session('dc_bpt', 'dynamic', 'charge', secc=FakeSecc(hook=hook))
+    ev, v, secc, now = session('dc_bpt', 'dynamic', 'charge', secc=ScriptedSecc(hook=hook))
     stopped(ev, secc, 'while charging was asked')
-    ev, v, secc, now = session('dc_bpt', 'dynamic', 'charge', secc=FakeSecc(hook=hook),
+    ev, v, secc, now = session('dc_bpt', 'dynamic', 'charge', secc=ScriptedSecc(hook=hook),
                                bidirectional=True, loops=4)
     assert ev.result[0] == 'done', ev.result
     assert v.battery.discharged_wh > 0 and v.battery.charged_wh == 0
     # still within the EV's discharge limits (30 A)
     hook = set_in('DC_ChargeLoopRes', EVSEPresentCurrent=-40)
-    ev, v, secc, now = session('dc_bpt', 'dynamic', 'charge', secc=FakeSecc(hook=hook),
+    ev, v, secc, now = session('dc_bpt', 'dynamic', 'charge', secc=ScriptedSecc(hook=hook),
                                bidirectional=True)
     stopped(ev, secc, "above the EV's maximum discharge current 30 A")
     # scheduled mode: the channel is the direction, whatever the option says
-    ev, v, secc, now = session('dc_bpt', 'scheduled', 'charge', secc=FakeSecc(hook=hook),
+    ev, v, secc, now = session('dc_bpt', 'scheduled', 'charge', secc=ScriptedSecc(hook=hook),
                                bidirectional=True)
     stopped(ev, secc, 'while charging was asked')
 
@@ -179,40 +179,40 @@ def test_bidirectional_dynamic_bpt():
 # -- over the EV's limits ---------------------------------------------------
 
 def test_dc_over_current_power_voltage():
-    secc = FakeSecc(hook=set_in('DC_ChargeLoopRes', EVSEPresentCurrent=420))
+    secc = ScriptedSecc(hook=set_in('DC_ChargeLoopRes', EVSEPresentCurrent=420))
     ev, v, secc, now = session('dc', 'dynamic', secc=secc)
     stopped(ev, secc, "charger delivered +420.0 A, above the EV's maximum charge current 400 A")
     assert v.battery.charged_wh == 0
     # within the measurement tolerance (2 %): goes on
-    secc = FakeSecc(hook=set_in('DC_ChargeLoopRes', EVSEPresentCurrent=405))
+    secc = ScriptedSecc(hook=set_in('DC_ChargeLoopRes', EVSEPresentCurrent=405))
     ev, v, secc, now = session('dc', 'dynamic', secc=secc, v=vehicle(max_charge_power=200000), loops=2)
     assert ev.result[0] == 'done', ev.result
     # 200 A x 375 V = 75 kW against a 50 kW EV
-    secc = FakeSecc(hook=set_in('DC_ChargeLoopRes', EVSEPresentCurrent=200))
+    secc = ScriptedSecc(hook=set_in('DC_ChargeLoopRes', EVSEPresentCurrent=200))
     ev, v, secc, now = session('dc', 'scheduled', secc=secc, v=vehicle(max_charge_power=50000))
     stopped(ev, secc, "charger delivered +75000 W, above the EV's maximum charge power 50000 W")
-    secc = FakeSecc(hook=set_in('DC_ChargeLoopRes', EVSEPresentCurrent=-35))
+    secc = ScriptedSecc(hook=set_in('DC_ChargeLoopRes', EVSEPresentCurrent=-35))
     ev, v, secc, now = session('dc_bpt', 'scheduled', 'discharge', secc=secc)
     stopped(ev, secc, "charger delivered -35.0 A, above the EV's maximum discharge current 30 A")
     assert v.battery.discharged_wh == 0
-    secc = FakeSecc(hook=set_in('DC_ChargeLoopRes', EVSEPresentVoltage=440))
+    secc = ScriptedSecc(hook=set_in('DC_ChargeLoopRes', EVSEPresentVoltage=440))
     ev, v, secc, now = session('dc', 'scheduled', secc=secc)
     stopped(ev, secc, "charger's present voltage 440.0 V is above the EV's maximum voltage 420 V")
-    secc = FakeSecc(hook=set_in('DC_ChargeLoopRes', EVSEPresentVoltage=424))
+    secc = ScriptedSecc(hook=set_in('DC_ChargeLoopRes', EVSEPresentVoltage=424))
     ev, v, secc, now = session('dc', 'scheduled', secc=secc, loops=2)
     assert ev.result[0] == 'done', ev.result
 
 
 def test_ac_over_power():
-    secc = FakeSecc(hook=set_in('AC_ChargeLoopRes', EVSEPresentActivePower=12000))
+    secc = ScriptedSecc(hook=set_in('AC_ChargeLoopRes', EVSEPresentActivePower=12000))
     ev, v, secc, now = session('ac', 'dynamic', secc=secc)
     stopped(ev, secc, "charger delivered +12000 W, above the EV's maximum charge power 11000 W")
     assert v.battery.charged_wh == 0
-    secc = FakeSecc(hook=set_in('AC_ChargeLoopRes', EVSEPresentActivePower=-12000))
+    secc = ScriptedSecc(hook=set_in('AC_ChargeLoopRes', EVSEPresentActivePower=-12000))
     ev, v, secc, now = session('ac_bpt', 'dynamic', 'discharge', secc=secc)
     stopped(ev, secc, "above the EV's maximum discharge power 11000 W")
     # a target above the EV's limit is not a fault: the EV draws its maximum
-    secc = FakeSecc(hook=set_in('AC_ChargeLoopRes', EVSETargetActivePower=22000))
+    secc = ScriptedSecc(hook=set_in('AC_ChargeLoopRes', EVSETargetActivePower=22000))
     ev, v, secc, now = session('ac', 'dynamic', secc=secc, loops=3)
     assert ev.result[0] == 'done' and powers(ev) == [11000.0] * 3, (ev.result, powers(ev))
 
@@ -222,7 +222,7 @@ def test_pre_charge_voltage_above_the_maximum():
         if name == 'DC_PreChargeRes':
             body['EVSEPresentVoltage'] = R(500)
         return body
-    ev, v, secc, now = session('dc', 'scheduled', secc=FakeSecc(hook=hook))
+    ev, v, secc, now = session('dc', 'scheduled', secc=ScriptedSecc(hook=hook))
     stopped(ev, secc, "pre-charge: charger's present voltage 500.0 V is above the EV's maximum voltage 420 V",
             in_loop=False)
     n = names(secc)
@@ -236,7 +236,7 @@ def test_ac_follows_the_lower_of_schedule_and_target():
     # the charger's own schedule says 3 kW, its target says 11 kW (and its meter agrees
     # with the target): the EV draws 3 kW and books no more
     for present in (False, True):
-        secc = FakeSecc(hook=set_in('AC_ChargeLoopRes', EVSETargetActivePower=11000,
+        secc = ScriptedSecc(hook=set_in('AC_ChargeLoopRes', EVSETargetActivePower=11000,
                                     **({'EVSEPresentActivePower': 11000} if present else {})))
         secc.schedule = (3000.0, -7000.0)
         ev, v, secc, now = session('ac', 'scheduled', secc=secc, loops=4)
@@ -245,20 +245,20 @@ def test_ac_follows_the_lower_of_schedule_and_target():
         loops = [b['Scheduled_AC_CLReqControlMode'] for n, b in secc.reqs if n == 'AC_ChargeLoopReq']
         assert [msg.value(m['EVPresentActivePower']) for m in loops] == [0, 3000, 3000, 3000]
     # a 0 W schedule: nothing flows, whatever the target says
-    secc = FakeSecc(hook=set_in('AC_ChargeLoopRes', EVSETargetActivePower=11000))
+    secc = ScriptedSecc(hook=set_in('AC_ChargeLoopRes', EVSETargetActivePower=11000))
     secc.schedule = (0.0, -7000.0)
     ev, v, secc, now = session('ac', 'scheduled', secc=secc, loops=3)
     assert powers(ev) == [0.0] * 3 and v.battery.charged_wh == 0, powers(ev)
     # discharging: the 7 kW DischargingSchedule below an 11 kW target
-    secc = FakeSecc(hook=set_in('AC_ChargeLoopRes', EVSETargetActivePower=-11000))
+    secc = ScriptedSecc(hook=set_in('AC_ChargeLoopRes', EVSETargetActivePower=-11000))
     ev, v, secc, now = session('ac_bpt', 'scheduled', 'discharge', secc=secc, loops=3)
     assert powers(ev) == [-7000.0] * 3, powers(ev)
     # a target below the schedule: the target
-    secc = FakeSecc(hook=set_in('AC_ChargeLoopRes', EVSETargetActivePower=2000))
+    secc = ScriptedSecc(hook=set_in('AC_ChargeLoopRes', EVSETargetActivePower=2000))
     ev, v, secc, now = session('ac', 'scheduled', secc=secc, loops=3)
     assert powers(ev) == [2000.0] * 3, powers(ev)
     # the charger measures less than the EV would draw: what it measured
-    secc = FakeSecc(hook=set_in('AC_ChargeLoopRes', EVSEPresentActivePower=1500))
+    secc = ScriptedSecc(hook=set_in('AC_ChargeLoopRes', EVSEPresentActivePower=1500))
     ev, v, secc, now = session('ac', 'dynamic', secc=secc, loops=3)
     assert powers(ev) == [1500.0] * 3, powers(ev)
 
@@ -272,7 +272,7 @@ def test_no_discharging_schedule_ends_with_session_stop():
                 t.pop('DischargingSchedule', None)
         return body
     for service in ('dc_bpt', 'ac_bpt'):
-        ev, v, secc, now = session(service, 'scheduled', 'discharge', secc=FakeSecc(hook=hook))
+        ev, v, secc, now = session(service, 'scheduled', 'discharge', secc=ScriptedSecc(hook=hook))
         stopped(ev, secc, 'ScheduleExchange: no schedule for discharging', in_loop=False)
         assert names(secc)[-2:] == ['ScheduleExchangeReq', 'SessionStopReq']
         # the decoded request as it went over the wire
@@ -288,7 +288,7 @@ def test_decline_without_session_stop_res():
         if rname == 'SessionStopRes':
             return None
         return body
-    ev, v, secc, now = session('dc_bpt', 'scheduled', 'discharge', secc=FakeSecc(hook=hook))
+    ev, v, secc, now = session('dc_bpt', 'scheduled', 'discharge', secc=ScriptedSecc(hook=hook))
     assert ev.result == ('failed', 'charger delivered +1.0 A while discharging was asked'
                                    ' (no SessionStopRes)'), ev.result
     assert ev.events[-1] == ('close',)
@@ -304,7 +304,7 @@ def test_decline_without_session_stop_res():
             if seen[0] == 2:
                 body['ResponseCode'] = msg.FAILED
         return body
-    ev, v, secc, now = session('dc_bpt', 'scheduled', 'discharge', secc=FakeSecc(hook=hook2))
+    ev, v, secc, now = session('dc_bpt', 'scheduled', 'discharge', secc=ScriptedSecc(hook=hook2))
     assert ev.result == ('failed', 'charger delivered +1.0 A while discharging was asked'), ev.result
     assert names(secc)[-1] == 'PowerDeliveryReq'
 
@@ -317,14 +317,14 @@ def test_unusable_value_after_setup_ends_with_session_stop():
                     if p['@Name'] == 'ControlMode':
                         p['intValue'] = 9
         return body
-    ev, v, secc, now = session('ac', 'scheduled', secc=FakeSecc(hook=hook))
+    ev, v, secc, now = session('ac', 'scheduled', secc=ScriptedSecc(hook=hook))
     stopped(ev, secc, 'no parameter set with scheduled control', in_loop=False)
     # pointless to talk: a wrong SessionID closes at once
     def hook2(rname, body):
         if rname == 'DC_ChargeLoopRes':
             body['Header']['SessionID'] = b'\x99' * 8
         return body
-    ev, v, secc, now = session('dc', 'scheduled', secc=FakeSecc(hook=hook2))
+    ev, v, secc, now = session('dc', 'scheduled', secc=ScriptedSecc(hook=hook2))
     assert ev.result[0] == 'failed' and 'wrong SessionID' in ev.result[1]
     assert names(secc)[-1] == 'DC_ChargeLoopReq'
     assert not any(e[0] == 'stopping' for e in ev.events)

@@ -1,277 +1,13 @@
-# The -20 SECC driven by a scripted EV built from iso20.msg: complete AC/DC/BPT sessions in
-# both control modes, authorization, ongoing loops, pause/resume, renegotiation, the meter.
-# Helpers here are shared with test_iso20_secc_errors.py.
+# The -20 SECC driven by the scripted EV (host/harness/scripted_ev.py): complete AC/DC/BPT
+# sessions in both control modes, authorization, ongoing loops, pause/resume, renegotiation,
+# the meter.
 from micro15118.iso20 import msg, sap
 from micro15118.iso20.charger import Charger
-from micro15118.iso20.secc.session import Secc
 from micro15118.sim.power import PowerModel
 
-R = msg.rational
-V = msg.value
-T0 = 1700000000
-
-
-class BatteryPower(PowerModel):
-    """The power model with the EV's battery across the output: once current
-    flows, the battery holds the output at its voltage (the charger's voltage
-    setpoint is the ceiling of its current regulation, not what the output
-    shows)."""
-    battery_v = 400.0
-
-    def update(self, now):
-        PowerModel.update(self, now)
-        if self.closed and self.current and self.voltage > self.battery_v:
-            self.voltage = self.battery_v
-
-
-class Ev:
-    """A scripted EV around one Secc, on a virtual clock (self.t, ms)."""
-
-    def __init__(self, config=None, charger=None, store=None, authorized=True, power=None, **kw):
-        self.t = 0
-        self.power = power or BatteryPower(0)
-        self.charger = charger or Charger(self.power, authorized=authorized, **kw)
-        self.n = 0
-        self.secc = Secc(config, self.charger, 0, rng=self._rng, clock_s=self._clock, store=store)
-        self.sid = msg.NEW_SESSION_ID
-        self.ts = 0
-
-    def _rng(self, n):
-        self.n += 1
-        return bytes([self.n]) * n
-
-    def _clock(self):
-        return T0 + self.t // 1000
-
-    def raw(self, ptype, data):
-        """Feed bytes; the decoded responses (usually one)."""
-        self.secc.handle(ptype, data, self.t)
-        out = []
-        while self.secc.out:
-            p, d = self.secc.out.pop(0)
-            out.append(msg.decode(p, d))
-        return out
-
-    def req(self, name, body=None, sid=None):
-        """Send one request; returns (response name, body)."""
-        body = dict(body or {})
-        if name != "supportedAppProtocolReq":
-            self.ts += 1
-            body["Header"] = msg.header(self.sid if sid is None else sid, T0 + self.ts)
-        res = self.raw(*msg.encode(name, body))
-        assert len(res) == 1, res
-        n, b = res[0]
-        if n == "SessionSetupRes" and b["ResponseCode"].startswith("OK"):
-            self.sid = b["Header"]["SessionID"]
-        return n, b
-
-    def ok(self, name, body=None):
-        n, b = self.req(name, body)
-        assert n == name[:-3] + "Res", (name, n)
-        assert b["ResponseCode"].startswith("OK"), (name, b)
-        return b
-
-    def wait(self, ms):
-        self.t += ms
-        self.secc.poll(self.t)
-
-    def events(self, kind):
-        return [e for e in self.secc.events if e[0] == kind]
-
-    def closed_after(self, ms):
-        """True if the SECC asks to close exactly `ms` from now (not before)."""
-        self.wait(ms - 1)
-        if self.events("close"):
-            return False
-        self.wait(1)
-        return len(self.events("close")) == 1
-
-
-# --- EV request bodies ----------------------------------------------------------------------
-
-EV_DC = {"EVMaximumChargePower": R(150000), "EVMinimumChargePower": R(0),
-         "EVMaximumChargeCurrent": R(400), "EVMinimumChargeCurrent": R(0),
-         "EVMaximumVoltage": R(450), "EVMinimumVoltage": R(200)}
-EV_DC_BPT = {"EVMaximumDischargePower": R(11000), "EVMinimumDischargePower": R(0),
-             "EVMaximumDischargeCurrent": R(30), "EVMinimumDischargeCurrent": R(0)}
-EV_AC = {"EVMaximumChargePower": R(11000), "EVMinimumChargePower": R(1400)}
-EV_AC_BPT = {"EVMaximumDischargePower": R(7000), "EVMinimumDischargePower": R(1000)}
-
-
-def cpd(service):
-    if service == msg.SERVICE_DC:
-        return "DC_ChargeParameterDiscoveryReq", {"DC_CPDReqEnergyTransferMode": dict(EV_DC)}
-    if service == msg.SERVICE_DC_BPT:
-        m = dict(EV_DC)
-        m.update(EV_DC_BPT)
-        return "DC_ChargeParameterDiscoveryReq", {"BPT_DC_CPDReqEnergyTransferMode": m}
-    if service == msg.SERVICE_AC:
-        return "AC_ChargeParameterDiscoveryReq", {"AC_CPDReqEnergyTransferMode": dict(EV_AC)}
-    m = dict(EV_AC)
-    m.update(EV_AC_BPT)
-    return "AC_ChargeParameterDiscoveryReq", {"BPT_AC_CPDReqEnergyTransferMode": m}
-
-
-def schedule_req(mode):
-    if mode == msg.SCHEDULED:
-        return {"MaximumSupportingPoints": 12,
-                "Scheduled_SEReqControlMode": {"DepartureTime": 7200, "EVTargetEnergyRequest": R(40000)}}
-    return {"MaximumSupportingPoints": 12,
-            "Dynamic_SEReqControlMode": {"DepartureTime": 7200, "MinimumSOC": 20, "TargetSOC": 80,
-                                         "EVTargetEnergyRequest": R(40000),
-                                         "EVMaximumEnergyRequest": R(50000),
-                                         "EVMinimumEnergyRequest": R(-5000)}}
-
-
-def loop_req(service, mode, current=100, voltage=400, meter=False, soc=50):
-    dc = service in msg.DC_SERVICES
-    bpt = service in msg.BPT_SERVICES
-    pre = "BPT_" if bpt else ""
-    body = {"DisplayParameters": {"PresentSOC": soc}, "MeterInfoRequested": meter}
-    if dc:
-        body["EVPresentVoltage"] = R(voltage)
-        if mode == msg.SCHEDULED:
-            e = {"EVTargetCurrent": R(current), "EVTargetVoltage": R(450)}
-            if bpt:
-                e["EVMaximumDischargePower"] = R(11000)
-                e["EVMaximumDischargeCurrent"] = R(30)
-            body[pre + "Scheduled_DC_CLReqControlMode"] = e
-        else:
-            e = {"EVTargetEnergyRequest": R(40000), "EVMaximumEnergyRequest": R(50000),
-                 "EVMinimumEnergyRequest": R(-5000), "EVMaximumChargePower": R(50000),
-                 "EVMinimumChargePower": R(0), "EVMaximumChargeCurrent": R(200),
-                 "EVMaximumVoltage": R(450), "EVMinimumVoltage": R(200)}
-            if bpt:
-                e.update({"EVMaximumDischargePower": R(11000), "EVMinimumDischargePower": R(0),
-                          "EVMaximumDischargeCurrent": R(30)})
-            body[pre + "Dynamic_DC_CLReqControlMode"] = e
-        return "DC_ChargeLoopReq", body
-    if mode == msg.SCHEDULED:
-        e = {"EVPresentActivePower": R(0)}
-        body[pre + "Scheduled_AC_CLReqControlMode"] = e
-    else:
-        e = {"EVTargetEnergyRequest": R(40000), "EVMaximumEnergyRequest": R(50000),
-             "EVMinimumEnergyRequest": R(-5000), "EVMaximumChargePower": R(11000),
-             "EVMinimumChargePower": R(0), "EVPresentActivePower": R(0), "EVPresentReactivePower": R(0)}
-        if bpt:
-            e.update({"EVMaximumDischargePower": R(7000), "EVMinimumDischargePower": R(0)})
-        body[pre + "Dynamic_AC_CLReqControlMode"] = e
-    return "AC_ChargeLoopReq", body
-
-
-# --- session stages -------------------------------------------------------------------------
-
-def sap_and_setup(ev, protocols=(sap.PROTOCOL_20_DC,)):
-    """SAP (the -20 DC family unless told) and a SessionSetup."""
-    n, b = ev.req("supportedAppProtocolReq", sap.evcc_request(protocols))
-    assert b["ResponseCode"] == msg.SAP_OK, b
-    return ev.ok("SessionSetupReq", {"EVCCID": "WMIV1234567890ABC"})
-
-
-def authorize(ev):
-    ev.ok("AuthorizationSetupReq")
-    return ev.ok("AuthorizationReq", {"SelectedAuthorizationService": "EIM", "EIM_AReqAuthorizationMode": {}})
-
-
-def select(ev, service, mode):
-    ev.ok("ServiceDiscoveryReq")
-    b = ev.ok("ServiceDetailReq", {"ServiceID": service})
-    ids = [ps["ParameterSetID"] for ps in b["ServiceParameterList"]["ParameterSet"]
-           if {"@Name": "ControlMode", "intValue": mode} in ps["Parameter"]]
-    assert len(ids) == 1, b
-    ev.ok("ServiceSelectionReq", {"SelectedEnergyTransferService": {"ServiceID": service, "ParameterSetID": ids[0]}})
-
-
-def family(service):
-    return (sap.PROTOCOL_20_DC,) if service in msg.DC_SERVICES else (sap.PROTOCOL_20_AC,)
-
-
-def to_selection(ev, service, mode):
-    sap_and_setup(ev, family(service))
-    authorize(ev)
-    select(ev, service, mode)
-
-
-def schedule(ev, mode):
-    while True:
-        b = ev.ok("ScheduleExchangeReq", schedule_req(mode))
-        if b["EVSEProcessing"] == msg.FINISHED:
-            return b
-        ev.wait(1000)
-
-
-def dc_prepare(ev, service, mode, channel=None):
-    """ChargeParameterDiscovery .. PowerDelivery(Start) for a DC service."""
-    ev.ok(*cpd(service))
-    schedule(ev, mode)
-    n = 0
-    while ev.ok("DC_CableCheckReq")["EVSEProcessing"] != msg.FINISHED:
-        ev.wait(250)
-        n += 1
-    assert n > 0        # the insulation test takes time
-    while True:
-        b = ev.ok("DC_PreChargeReq", {"EVProcessing": msg.ONGOING, "EVPresentVoltage": R(400),
-                                      "EVTargetVoltage": R(400)})
-        if abs(V(b["EVSEPresentVoltage"]) - 400) < 20:
-            break
-        ev.wait(250)
-    ev.ok("DC_PreChargeReq", {"EVProcessing": msg.FINISHED, "EVPresentVoltage": R(400), "EVTargetVoltage": R(400)})
-    return power_start(ev, mode, channel)
-
-
-def power_start(ev, mode, channel=None):
-    body = {"EVProcessing": msg.FINISHED, "ChargeProgress": msg.START}
-    if mode == msg.SCHEDULED:
-        body["EVPowerProfile"] = {"TimeAnchor": T0, "Scheduled_EVPPTControlMode": {"SelectedScheduleTupleID": 1},
-                                  "EVPowerProfileEntries": {"EVPowerProfileEntry": [
-                                      {"Duration": 3600, "Power": R(50000)}]}}
-    else:
-        body["EVPowerProfile"] = {"TimeAnchor": T0, "Dynamic_EVPPTControlMode": {},
-                                  "EVPowerProfileEntries": {"EVPowerProfileEntry": [
-                                      {"Duration": 3600, "Power": R(50000)}]}}
-    if channel:
-        body["BPT_ChannelSelection"] = channel
-    return ev.ok("PowerDeliveryReq", body)
-
-
-def ac_prepare(ev, service, mode, channel=None):
-    ev.ok(*cpd(service))
-    schedule(ev, mode)
-    return power_start(ev, mode, channel)
-
-
-def loop(ev, service, mode, n=8, step=250, **kw):
-    out = []
-    for _ in range(n):
-        ev.wait(step)
-        out.append(ev.ok(*loop_req(service, mode, **kw)))
-    return out
-
-
-def stop(ev, service, how=msg.TERMINATE):
-    ev.ok("PowerDeliveryReq", {"EVProcessing": msg.FINISHED, "ChargeProgress": msg.STOP})
-    assert not ev.power.closed
-    if service in msg.DC_SERVICES:
-        ev.ok("DC_WeldingDetectionReq", {"EVProcessing": msg.ONGOING})
-        ev.wait(500)
-        ev.ok("DC_WeldingDetectionReq", {"EVProcessing": msg.FINISHED})
-    return ev.ok("SessionStopReq", {"ChargingSession": how})
-
-
-def full_session(service, mode, channel=None, config=None, **kw):
-    ev = Ev(config)
-    to_selection(ev, service, mode)
-    if service in msg.DC_SERVICES:
-        dc_prepare(ev, service, mode, channel)
-    else:
-        ac_prepare(ev, service, mode, channel)
-    assert ev.power.closed
-    res = loop(ev, service, mode, meter=True, **kw)
-    stop(ev, service)
-    assert ev.closed_after(5000)
-    assert ev.secc.errors == 0
-    return ev, res
-
+from host.harness.scripted_ev import (R, V, ScriptedEv, ac_prepare, authorize, cpd, dc_prepare, family,
+                                      full_session, loop, power_start, sap_and_setup, schedule,
+                                      schedule_req, select, stop, to_selection)
 
 # --- tests ----------------------------------------------------------------------------------
 
@@ -293,7 +29,7 @@ def test_dc_scheduled_session():
 
 
 def test_dc_dynamic_session_follows_the_setpoint():
-    ev = Ev()
+    ev = ScriptedEv()
     to_selection(ev, msg.SERVICE_DC, msg.DYNAMIC)
     dc_prepare(ev, msg.SERVICE_DC, msg.DYNAMIC)
     r = loop(ev, msg.SERVICE_DC, msg.DYNAMIC, n=2)
@@ -312,7 +48,7 @@ def test_dc_dynamic_session_follows_the_setpoint():
 
 
 def test_dc_bpt_scheduled_discharge():
-    ev = Ev()
+    ev = ScriptedEv()
     to_selection(ev, msg.SERVICE_DC_BPT, msg.SCHEDULED)
     ev.ok(*cpd(msg.SERVICE_DC_BPT))
     b = schedule(ev, msg.SCHEDULED)
@@ -320,7 +56,7 @@ def test_dc_bpt_scheduled_discharge():
     assert "AbsolutePriceSchedule" in tup["ChargingSchedule"]
     assert V(tup["DischargingSchedule"]["PowerSchedule"]["PowerScheduleEntries"]["PowerScheduleEntry"][0]["Power"]) \
         == -50000
-    ev2 = Ev()
+    ev2 = ScriptedEv()
     to_selection(ev2, msg.SERVICE_DC_BPT, msg.SCHEDULED)
     dc_prepare(ev2, msg.SERVICE_DC_BPT, msg.SCHEDULED, channel="Discharge")
     r = loop(ev2, msg.SERVICE_DC_BPT, msg.SCHEDULED, current=-25, meter=True)
@@ -337,7 +73,7 @@ def test_dc_bpt_scheduled_discharge():
 
 
 def test_dc_bpt_dynamic_charge_then_discharge():
-    ev = Ev()
+    ev = ScriptedEv()
     to_selection(ev, msg.SERVICE_DC_BPT, msg.DYNAMIC)
     dc_prepare(ev, msg.SERVICE_DC_BPT, msg.DYNAMIC, channel="Charge")
     ev.charger.set_setpoint(8000)
@@ -367,7 +103,7 @@ def test_dc_bpt_dynamic_charge_then_discharge():
 
 
 def test_discharge_sign_negative():
-    ev = Ev({"discharge_sign": -1})
+    ev = ScriptedEv({"discharge_sign": -1})
     to_selection(ev, msg.SERVICE_DC_BPT, msg.DYNAMIC)
     name, body = cpd(msg.SERVICE_DC_BPT)
     m = body["BPT_DC_CPDReqEnergyTransferMode"]
@@ -378,7 +114,7 @@ def test_discharge_sign_negative():
     assert V(b["BPT_DC_CPDResEnergyTransferMode"]["EVSEMaximumDischargePower"]) == -50000
     assert V(b["BPT_DC_CPDResEnergyTransferMode"]["EVSEMaximumDischargeCurrent"]) == -125
     # positive discharge limits are wrong under this convention
-    ev2 = Ev({"discharge_sign": -1})
+    ev2 = ScriptedEv({"discharge_sign": -1})
     to_selection(ev2, msg.SERVICE_DC_BPT, msg.DYNAMIC)
     n, b = ev2.req(*cpd(msg.SERVICE_DC_BPT))
     assert b["ResponseCode"] == msg.FAILED_WRONG_CHARGE_PARAMETER
@@ -396,7 +132,7 @@ def test_ac_scheduled_session():
 
 
 def test_ac_dynamic_session():
-    ev = Ev()
+    ev = ScriptedEv()
     to_selection(ev, msg.SERVICE_AC, msg.DYNAMIC)
     ac_prepare(ev, msg.SERVICE_AC, msg.DYNAMIC)
     ev.charger.set_setpoint(7400)
@@ -417,7 +153,7 @@ def test_ac_bpt_sessions():
     ev, res = full_session(msg.SERVICE_AC_BPT, msg.SCHEDULED, channel="Charge")
     assert V(res[-1]["BPT_Scheduled_AC_CLResControlMode"]["EVSETargetActivePower"]) == 11000
     # the AC_BPT parameter sets carry the BPT parameters
-    ev = Ev()
+    ev = ScriptedEv()
     sap_and_setup(ev, family(msg.SERVICE_AC))
     authorize(ev)
     b = ev.ok("ServiceDiscoveryReq")
@@ -428,7 +164,7 @@ def test_ac_bpt_sessions():
 
 
 def test_sap_picks_the_highest_priority_entry():
-    ev = Ev()
+    ev = ScriptedEv()
     req = sap.evcc_request([("urn:din:70121:2012:MsgDef", 2, 0), sap.PROTOCOL_20_AC, sap.PROTOCOL_20_DC])
     req["AppProtocol"][1]["Priority"] = 3       # AC now lowest
     req["AppProtocol"][2]["Priority"] = 2
@@ -449,7 +185,7 @@ def test_sap_picks_the_highest_priority_entry():
 
 
 def test_eim_authorization_ongoing_then_granted():
-    ev = Ev(authorized=None)
+    ev = ScriptedEv(authorized=None)
     sap_and_setup(ev)
     ev.ok("AuthorizationSetupReq")
     areq = {"SelectedAuthorizationService": "EIM", "EIM_AReqAuthorizationMode": {}}
@@ -464,7 +200,7 @@ def test_eim_authorization_ongoing_then_granted():
 
 
 def test_eim_refused_is_a_warning():
-    ev = Ev(authorized=False)
+    ev = ScriptedEv(authorized=False)
     sap_and_setup(ev)
     ev.ok("AuthorizationSetupReq")
     n, b = ev.req("AuthorizationReq", {"SelectedAuthorizationService": "EIM", "EIM_AReqAuthorizationMode": {}})
@@ -477,7 +213,7 @@ def test_eim_refused_is_a_warning():
 
 
 def test_eim_ongoing_limit():
-    ev = Ev({"timers": {"eim_ongoing": 10000}}, authorized=None)
+    ev = ScriptedEv({"timers": {"eim_ongoing": 10000}}, authorized=None)
     sap_and_setup(ev)
     ev.ok("AuthorizationSetupReq")
     areq = {"SelectedAuthorizationService": "EIM", "EIM_AReqAuthorizationMode": {}}
@@ -490,7 +226,7 @@ def test_eim_ongoing_limit():
 
 
 def test_schedule_exchange_ongoing_until_the_charger_has_a_schedule():
-    ev = Ev(schedule_ready=False)
+    ev = ScriptedEv(schedule_ready=False)
     to_selection(ev, msg.SERVICE_AC, msg.SCHEDULED)
     ev.ok(*cpd(msg.SERVICE_AC))
     for _ in range(3):
@@ -506,7 +242,7 @@ def test_schedule_exchange_ongoing_until_the_charger_has_a_schedule():
     r = loop(ev, msg.SERVICE_AC, msg.SCHEDULED, n=1)
     assert V(r[0]["Scheduled_AC_CLResControlMode"]["EVSETargetActivePower"]) == 7000
     # past 55 s of Ongoing the answer is FAILED
-    ev = Ev(schedule_ready=False)
+    ev = ScriptedEv(schedule_ready=False)
     to_selection(ev, msg.SERVICE_DC, msg.DYNAMIC)
     ev.ok(*cpd(msg.SERVICE_DC))
     for _ in range(12):
@@ -517,7 +253,7 @@ def test_schedule_exchange_ongoing_until_the_charger_has_a_schedule():
 
 
 def test_pause_and_resume_with_the_old_session_id():
-    ev = Ev()
+    ev = ScriptedEv()
     to_selection(ev, msg.SERVICE_DC, msg.DYNAMIC)
     dc_prepare(ev, msg.SERVICE_DC, msg.DYNAMIC)
     loop(ev, msg.SERVICE_DC, msg.DYNAMIC, n=2)
@@ -541,13 +277,13 @@ def test_pause_and_resume_with_the_old_session_id():
 
 
 def test_resume_through_authorization_and_in_a_new_secc():
-    ev = Ev()
+    ev = ScriptedEv()
     to_selection(ev, msg.SERVICE_AC, msg.SCHEDULED)
     ac_prepare(ev, msg.SERVICE_AC, msg.SCHEDULED)
     loop(ev, msg.SERVICE_AC, msg.SCHEDULED, n=2)
     stop(ev, msg.SERVICE_AC, how=msg.PAUSE)
     old = ev.sid
-    ev2 = Ev(store=ev.secc.store)
+    ev2 = ScriptedEv(store=ev.secc.store)
     ev2.sid = old
     b = sap_and_setup(ev2, family(msg.SERVICE_AC))
     assert b["ResponseCode"] == msg.OK_OLD_SESSION
@@ -556,14 +292,14 @@ def test_resume_through_authorization_and_in_a_new_secc():
     ac_prepare(ev2, msg.SERVICE_AC, msg.SCHEDULED)
     loop(ev2, msg.SERVICE_AC, msg.SCHEDULED, n=2)
     # an unknown non-zero SessionID starts a new session
-    ev3 = Ev(store=ev.secc.store)
+    ev3 = ScriptedEv(store=ev.secc.store)
     ev3.sid = b"\x42" * 8
     assert sap_and_setup(ev3)["ResponseCode"] == msg.OK_NEW_SESSION
     assert ev3.sid != b"\x42" * 8
 
 
 def test_service_renegotiation():
-    ev = Ev()
+    ev = ScriptedEv()
     to_selection(ev, msg.SERVICE_AC, msg.DYNAMIC)
     ac_prepare(ev, msg.SERVICE_AC, msg.DYNAMIC)
     loop(ev, msg.SERVICE_AC, msg.DYNAMIC, n=2)
@@ -577,7 +313,7 @@ def test_service_renegotiation():
     stop(ev, msg.SERVICE_AC_BPT)
     assert ev.closed_after(5000)
     # not offered: FAILED
-    ev = Ev({"service_renegotiation": False})
+    ev = ScriptedEv({"service_renegotiation": False})
     to_selection(ev, msg.SERVICE_AC, msg.DYNAMIC)
     n, b = ev.req("SessionStopReq", {"ChargingSession": msg.SERVICE_RENEGOTIATION})
     assert b["ResponseCode"] == msg.FAILED_NO_SERVICE_RENEGOTIATION_SUPPORTED
@@ -585,7 +321,7 @@ def test_service_renegotiation():
 
 
 def test_standby_and_schedule_renegotiation():
-    ev = Ev()
+    ev = ScriptedEv()
     to_selection(ev, msg.SERVICE_DC, msg.SCHEDULED)
     dc_prepare(ev, msg.SERVICE_DC, msg.SCHEDULED)
     loop(ev, msg.SERVICE_DC, msg.SCHEDULED, n=1)
@@ -602,7 +338,7 @@ def test_standby_and_schedule_renegotiation():
     assert V(r[0]["EVSEPresentCurrent"]) == 100
     stop(ev, msg.SERVICE_DC)
     # standby allowed by configuration: zero power, loop goes on
-    ev = Ev({"standby_allowed": True})
+    ev = ScriptedEv({"standby_allowed": True})
     to_selection(ev, msg.SERVICE_DC, msg.SCHEDULED)
     dc_prepare(ev, msg.SERVICE_DC, msg.SCHEDULED)
     ev.ok("PowerDeliveryReq", {"EVProcessing": msg.FINISHED, "ChargeProgress": msg.STANDBY})
@@ -614,7 +350,7 @@ def test_standby_and_schedule_renegotiation():
 
 
 def test_charger_pause_and_stop_notifications():
-    ev = Ev()
+    ev = ScriptedEv()
     to_selection(ev, msg.SERVICE_DC, msg.DYNAMIC)
     dc_prepare(ev, msg.SERVICE_DC, msg.DYNAMIC)
     loop(ev, msg.SERVICE_DC, msg.DYNAMIC, n=1)
@@ -623,7 +359,7 @@ def test_charger_pause_and_stop_notifications():
     assert r[0]["EVSEStatus"] == {"NotificationMaxDelay": 60, "EVSENotification": "Pause"}
     assert V(r[0]["EVSEPresentCurrent"]) == 0
     stop(ev, msg.SERVICE_DC, how=msg.PAUSE)
-    ev = Ev()
+    ev = ScriptedEv()
     to_selection(ev, msg.SERVICE_AC, msg.SCHEDULED)
     ac_prepare(ev, msg.SERVICE_AC, msg.SCHEDULED)
     ev.charger.stop()
@@ -634,7 +370,7 @@ def test_charger_pause_and_stop_notifications():
 
 
 def test_metering_confirmation_is_accepted():
-    ev = Ev()
+    ev = ScriptedEv()
     to_selection(ev, msg.SERVICE_DC, msg.SCHEDULED)
     dc_prepare(ev, msg.SERVICE_DC, msg.SCHEDULED)
     r = loop(ev, msg.SERVICE_DC, msg.SCHEDULED, n=2, meter=True)
@@ -649,7 +385,7 @@ def test_metering_confirmation_is_accepted():
 
 
 def test_energy_flows_only_between_start_and_stop():
-    ev = Ev()
+    ev = ScriptedEv()
     to_selection(ev, msg.SERVICE_DC, msg.SCHEDULED)
     ev.ok(*cpd(msg.SERVICE_DC))
     schedule(ev, msg.SCHEDULED)

@@ -1,132 +1,17 @@
 # The safety envelope of the SECC: a scripted EV that lies about its voltage (20 kV, as
 # python-iso15118's simulated EV does), asks for more than its own maxima, asks to discharge
 # where it may not and sends extreme RationalNumbers.  The power model is watched at every call
-# and every update: its output never leaves what both sides agreed.
-# `violations()` and `WatchedPower` are shared with tools/fuzz_secc.py.
+# and every update (host/harness/watched_power.py): its output never leaves what both sides agreed.
 from micro15118.iso20 import msg
 from micro15118.iso20.envelope import Envelope, num
 
-from test_iso20_secc import (BatteryPower, Ev, R, V, ac_prepare, cpd, dc_prepare, loop_req, power_start,
-                             to_selection)
-
-TOL = 1e-6
-
-
-def _min(*xs):
-    m = None
-    for x in xs:
-        if x is not None and (m is None or x < m):
-            m = x
-    return m
-
-
-def violations(p, secc):
-    """What is wrong with the power model `p` now, judged from the session's own
-    facts (the charger's limits, setpoint and schedule, the EV's limits accepted in
-    ChargeParameterDiscovery, PowerDelivery and the BPT channel), not from the
-    envelope's state."""
-    out = []
-    ch = secc.charger
-    L = ch.limits
-    if not isinstance(L, dict):
-        return out
-    c = secc.ctx
-    ev = c.ev or {}
-    dc = "max_voltage" in ev
-    # voltage: never set above both sides' maximum, never rising above it
-    v_max = min(L["dc_max_voltage"], ev["max_voltage"]) if dc else 0.0
-    if p.target_v > v_max + TOL:
-        out.append("voltage target %r above %r" % (p.target_v, v_max))
-    if p.voltage > v_max + TOL and p.voltage > getattr(p, "v_prev", 0.0) + TOL:
-        out.append("voltage %r rising above %r" % (p.voltage, v_max))
-    energy = c.energy and not secc.closed
-    if not energy and (p.current or p.ac_w):
-        out.append("current %r / %r W without PowerDelivery Start" % (p.current, p.ac_w))
-    if not p.closed and (p.current or p.ac_w):
-        out.append("current with the contactor open")
-    discharge_ok = c.bpt and c.channel == "Discharge"
-    sp = ch.setpoint
-    sched = abs(ch.schedule[0][1]) if ch.schedule else None
-    pre = "dc_" if dc else "ac_"
-    p_ch = _min(L[pre + "max_charge_power"], ev.get("max_power", 0), sched)
-    p_dis = _min(L[pre + "max_discharge_power"], ev.get("max_dis_power", 0)) if c.bpt else 0
-    if sp is not None:
-        if sp >= 0:
-            p_ch, p_dis = min(p_ch, sp), 0
-        else:
-            p_ch, p_dis = 0, min(p_dis, -sp)
-    if dc:
-        if p.ac_w:
-            out.append("AC power %r in a DC session" % p.ac_w)
-        w = p.voltage * p.current
-        if p.current > 0:
-            i_max = min(L["dc_max_charge_current"], ev["max_current"])
-            if p.current > i_max + TOL:
-                out.append("current %r above %r" % (p.current, i_max))
-            if w > p_ch * (1 + TOL) + TOL:
-                out.append("power %r above %r" % (w, p_ch))
-        elif p.current < 0:
-            if not discharge_ok:
-                out.append("discharge %r A without BPT in the Discharge channel" % p.current)
-            i_max = min(L["dc_max_discharge_current"], ev.get("max_dis_current", 0))
-            if -p.current > i_max + TOL:
-                out.append("discharge current %r above %r" % (p.current, i_max))
-            if -w > p_dis * (1 + TOL) + TOL:
-                out.append("discharge power %r above %r" % (w, p_dis))
-    else:
-        if p.current or p.target_v:
-            out.append("DC output %r V %r A in an AC session" % (p.target_v, p.current))
-        if p.ac_w > p_ch * (1 + TOL) + TOL:
-            out.append("AC power %r above %r" % (p.ac_w, p_ch))
-        if p.ac_w < 0:
-            if not discharge_ok:
-                out.append("AC discharge %r W without BPT in the Discharge channel" % p.ac_w)
-            if -p.ac_w > p_dis * (1 + TOL) + TOL:
-                out.append("AC discharge %r above %r" % (p.ac_w, p_dis))
-    return out
-
-
-class WatchedPower(BatteryPower):
-    """The power model, checked after every command and every update."""
-
-    def __init__(self, now=0):
-        BatteryPower.__init__(self, now)
-        self.secc = None
-        self.bad = []
-        self.steps = 0
-        self.v_prev = 0.0
-
-    def _check(self, what):
-        if self.secc is not None:
-            self.steps += 1
-            for m in violations(self, self.secc):
-                self.bad.append("%s at %r: %s" % (what, self.t, m))
-        self.v_prev = self.voltage
-
-    def update(self, now):
-        # the state held since the last step; no time passed: nothing held
-        # (a limit that changes now is judged at the command that follows)
-        moved = now > self.t
-        BatteryPower.update(self, now)
-        if moved:
-            self._check("update")
-
-    def contactor(self, closed, now):
-        r = BatteryPower.contactor(self, closed, now)
-        self._check("contactor")
-        return r
-
-    def dc_target(self, voltage, current, now):
-        BatteryPower.dc_target(self, voltage, current, now)
-        self._check("dc_target")
-
-    def ac_power(self, power_w, now):
-        BatteryPower.ac_power(self, power_w, now)
-        self._check("ac_power")
+from host.harness.scripted_ev import (R, V, ScriptedEv, ac_prepare, cpd, loop_req, power_start, schedule_req,
+                                      to_selection)
+from host.harness.watched_power import WatchedPower
 
 
 def watched(config=None):
-    ev = Ev(config, power=WatchedPower(0))
+    ev = ScriptedEv(config, power=WatchedPower(0))
     ev.power.secc = ev.secc
     return ev
 
@@ -151,7 +36,7 @@ def dc_start(ev, service, mode, channel=None, ev_v=20000, target=20000):
     to_selection(ev, service, mode)
     ev.ok(*cpd_400v(service))
     while True:
-        b = ev.ok("ScheduleExchangeReq", _sched(mode))
+        b = ev.ok("ScheduleExchangeReq", schedule_req(mode))
         if b["EVSEProcessing"] == msg.FINISHED:
             break
     while ev.ok("DC_CableCheckReq")["EVSEProcessing"] != msg.FINISHED:
@@ -167,11 +52,6 @@ def dc_start(ev, service, mode, channel=None, ev_v=20000, target=20000):
     if target > 400:
         assert any(e[:2] == ("warning", "precharge_target_clamped") for e in ev.secc.events)
     power_start(ev, mode, channel)
-
-
-def _sched(mode):
-    from test_iso20_secc import schedule_req
-    return schedule_req(mode)
 
 
 def dc_loop(ev, service, mode, ev_v=20000, **changes):
@@ -374,7 +254,7 @@ def _fresh(service, mode, channel, rnd):
         name, body = cpd_400v(service)
         to_selection(ev, service, mode)
         ev.ok(name, body)
-        while ev.ok("ScheduleExchangeReq", _sched(mode))["EVSEProcessing"] != msg.FINISHED:
+        while ev.ok("ScheduleExchangeReq", schedule_req(mode))["EVSEProcessing"] != msg.FINISHED:
             pass
         while ev.ok("DC_CableCheckReq")["EVSEProcessing"] != msg.FINISHED:
             ev.wait(250)

@@ -2,8 +2,8 @@
 from micro15118.iso20 import msg, sap
 from micro15118.iso20.secc import failed
 
-from test_iso20_secc import (Ev, R, T0, authorize, cpd, dc_prepare, ac_prepare, loop, loop_req,
-                             sap_and_setup, schedule, schedule_req, to_selection)
+from host.harness.scripted_ev import (R, T0, ScriptedEv, ac_prepare, authorize, cpd, dc_prepare, loop, loop_req,
+                                      sap_and_setup, schedule, schedule_req, to_selection)
 
 # one valid body for every request the SECC may see
 REQUESTS = {
@@ -95,13 +95,13 @@ STAGES = ((at_setup, "SessionSetupReq"), (at_auth_setup, "AuthorizationSetupReq"
 def test_every_request_out_of_sequence_gets_its_own_failed_response():
     n = 0
     for stage, _ in STAGES:
-        probe = Ev()
+        probe = ScriptedEv()
         stage(probe)
         allowed = probe.secc.allowed
         for name, body in REQUESTS.items():
             if name in allowed or name == "MeteringConfirmationReq" and probe.secc.ctx.service:
                 continue
-            ev = Ev()
+            ev = ScriptedEv()
             stage(ev)
             b = expect_fail(ev, name, body, msg.FAILED_SEQUENCE_ERROR)
             if name in ("AC_ChargeLoopReq", "DC_ChargeLoopReq", "PowerDeliveryReq"):
@@ -112,7 +112,7 @@ def test_every_request_out_of_sequence_gets_its_own_failed_response():
 
 def test_wrong_session_id():
     for stage, _ in STAGES[1:]:
-        ev = Ev()
+        ev = ScriptedEv()
         stage(ev)
         name = ev.secc.allowed[0]
         n, b = ev.req(name, REQUESTS[name], sid=b"\x99" * 8)
@@ -125,7 +125,7 @@ def test_malformed_exi_gets_a_failed_response_of_the_expected_type():
     for stage, expected in STAGES:
         for ptype, junk in ((msg.COMMON, b"\x80\xff\xff\xff"), (msg.DC, b""), (msg.AC, b"\x00"),
                             (0x8123, b"\x80\x00")):
-            ev = Ev()
+            ev = ScriptedEv()
             stage(ev)
             res = ev.raw(ptype, junk)
             assert len(res) == 1
@@ -135,48 +135,48 @@ def test_malformed_exi_gets_a_failed_response_of_the_expected_type():
             assert not ev.power.closed
             assert ev.closed_after(5000)
     # before SAP: Failed_NoNegotiation
-    ev = Ev()
+    ev = ScriptedEv()
     assert ev.raw(msg.SAP, b"\x80\x01") == [("supportedAppProtocolRes", {"ResponseCode": msg.SAP_FAILED})]
     assert ev.closed_after(5000)
     # a -20 message before SAP
-    ev = Ev()
+    ev = ScriptedEv()
     assert ev.raw(*msg.encode("SessionSetupReq", {"Header": msg.header(b"\x00" * 8, 1), "EVCCID": "X"})) == \
         [("supportedAppProtocolRes", {"ResponseCode": msg.SAP_FAILED})]
 
 
 def test_sap_failures():
-    ev = Ev()
+    ev = ScriptedEv()
     n, b = ev.req("supportedAppProtocolReq", sap.evcc_request([("urn:din:70121:2012:MsgDef", 2, 0)]))
     assert b == {"ResponseCode": msg.SAP_FAILED}
     assert ev.closed_after(5000)
     # a second SAP request
-    ev = Ev()
+    ev = ScriptedEv()
     at_setup(ev)
     n, b = ev.req("supportedAppProtocolReq", sap.evcc_request([sap.PROTOCOL_20_DC]))
     assert b == {"ResponseCode": msg.SAP_FAILED}
     assert ev.closed_after(5000)
     # SAP again in the middle of a charge: refused, and the power goes off
-    ev = Ev()
+    ev = ScriptedEv()
     at_dc_loop(ev)
     n, b = ev.req("supportedAppProtocolReq", sap.evcc_request([sap.PROTOCOL_20_DC]))
     assert b == {"ResponseCode": msg.SAP_FAILED}
     assert not ev.power.closed and ev.power.current == 0
     assert ev.closed_after(5000)
     # an AC-only charger does not offer the -20:DC family
-    ev = Ev({"services": (msg.SERVICE_AC, msg.SERVICE_AC_BPT)})
+    ev = ScriptedEv({"services": (msg.SERVICE_AC, msg.SERVICE_AC_BPT)})
     n, b = ev.req("supportedAppProtocolReq", sap.evcc_request([sap.PROTOCOL_20_DC]))
     assert b == {"ResponseCode": msg.SAP_FAILED}
-    ev = Ev({"services": (msg.SERVICE_AC,)})
+    ev = ScriptedEv({"services": (msg.SERVICE_AC,)})
     n, b = ev.req("supportedAppProtocolReq", sap.evcc_request([sap.PROTOCOL_20_DC, sap.PROTOCOL_20_AC]))
     assert b == {"ResponseCode": msg.SAP_OK, "SchemaID": 2}
     # only the -2 fallback hook offered: a -20 EV cannot negotiate
-    ev = Ev({"protocols": (("urn:iso:15118:2:2013:MsgDef", 2, 0),)})
+    ev = ScriptedEv({"protocols": (("urn:iso:15118:2:2013:MsgDef", 2, 0),)})
     n, b = ev.req("supportedAppProtocolReq", sap.evcc_request([sap.PROTOCOL_20_DC]))
     assert b == {"ResponseCode": msg.SAP_FAILED}
 
 
 def test_unoffered_service_and_invalid_selections():
-    ev = Ev({"services": (msg.SERVICE_DC,)})
+    ev = ScriptedEv({"services": (msg.SERVICE_DC,)})
     at_discovery(ev)
     b = ev.ok("ServiceDiscoveryReq")
     assert [s["ServiceID"] for s in b["EnergyTransferServiceList"]["Service"]] == [2]
@@ -186,20 +186,20 @@ def test_unoffered_service_and_invalid_selections():
              ({"ServiceID": 1, "ParameterSetID": 1}, msg.FAILED_SERVICE_SELECTION_INVALID),
              ({"ServiceID": 65, "ParameterSetID": 1}, msg.FAILED_NO_ENERGY_TRANSFER_SERVICE_SELECTED))
     for sel, code in cases:
-        ev = Ev({"services": (msg.SERVICE_DC,), "control_modes": (msg.DYNAMIC,)})
+        ev = ScriptedEv({"services": (msg.SERVICE_DC,), "control_modes": (msg.DYNAMIC,)})
         at_discovery(ev)
         ev.ok("ServiceDiscoveryReq")
         ev.ok("ServiceDetailReq", {"ServiceID": 2})
         expect_fail(ev, "ServiceSelectionReq", {"SelectedEnergyTransferService": sel}, code)
     # scheduled mode not offered: parameter set 1 is invalid
-    ev = Ev({"control_modes": (msg.DYNAMIC,)})
+    ev = ScriptedEv({"control_modes": (msg.DYNAMIC,)})
     at_discovery(ev)
     ev.ok("ServiceDiscoveryReq")
     ev.ok("ServiceDetailReq", {"ServiceID": 2})
     expect_fail(ev, "ServiceSelectionReq", {"SelectedEnergyTransferService": {"ServiceID": 2, "ParameterSetID": 1}},
                 msg.FAILED_SERVICE_SELECTION_INVALID)
     # a VAS we do not offer
-    ev = Ev()
+    ev = ScriptedEv()
     at_discovery(ev)
     ev.ok("ServiceDiscoveryReq")
     ev.ok("ServiceDetailReq", {"ServiceID": 2})
@@ -220,22 +220,22 @@ def test_wrong_charge_parameters():
                        dc(EVMinimumChargePower=200000),                    # more than 150 kW minimum
                        dc(EVMaximumChargeCurrent=-5),
                        cpd(msg.SERVICE_DC_BPT)):                            # BPT form for plain DC
-        ev = Ev()
+        ev = ScriptedEv()
         at_cpd(ev)
         expect_fail(ev, name, body, msg.FAILED_WRONG_CHARGE_PARAMETER)
     # the plain form for a BPT service, and AC
     for service, other in ((msg.SERVICE_DC_BPT, msg.SERVICE_DC), (msg.SERVICE_AC_BPT, msg.SERVICE_AC),
                            (msg.SERVICE_AC, msg.SERVICE_AC_BPT)):
-        ev = Ev()
+        ev = ScriptedEv()
         to_selection(ev, service, msg.DYNAMIC)
         expect_fail(ev, *cpd(other), code=msg.FAILED_WRONG_CHARGE_PARAMETER)
-    ev = Ev()
+    ev = ScriptedEv()
     to_selection(ev, msg.SERVICE_AC, msg.DYNAMIC)
     name, body = cpd(msg.SERVICE_AC)
     body["AC_CPDReqEnergyTransferMode"]["EVMinimumChargePower"] = R(30000)
     expect_fail(ev, name, body, msg.FAILED_WRONG_CHARGE_PARAMETER)
     # pre-charge above the charger's maximum voltage
-    ev = Ev()
+    ev = ScriptedEv()
     at_cable_check(ev)
     while ev.ok("DC_CableCheckReq")["EVSEProcessing"] == msg.ONGOING:
         ev.wait(500)
@@ -248,13 +248,13 @@ def test_wrong_charge_parameters():
     expect_fail(ev, "DC_PreChargeReq", {"EVProcessing": msg.ONGOING, "EVPresentVoltage": R(400),
                                         "EVTargetVoltage": R(-5)}, msg.FAILED_WRONG_CHARGE_PARAMETER)
     # a loop request in the wrong control mode
-    ev = Ev()
+    ev = ScriptedEv()
     at_dc_loop(ev)
     expect_fail(ev, *loop_req(msg.SERVICE_DC, msg.DYNAMIC), code=msg.FAILED_WRONG_CHARGE_PARAMETER)
 
 
 def test_schedule_selection_and_processing_rules():
-    ev = Ev()
+    ev = ScriptedEv()
     to_selection(ev, msg.SERVICE_AC, msg.SCHEDULED)
     ev.ok(*cpd(msg.SERVICE_AC))
     schedule(ev, msg.SCHEDULED)
@@ -263,24 +263,24 @@ def test_schedule_selection_and_processing_rules():
                                "EVPowerProfileEntries": {"EVPowerProfileEntry": [{"Duration": 60, "Power": R(1)}]}}}
     expect_fail(ev, "PowerDeliveryReq", body, msg.FAILED_SCHEDULE_SELECTION_INVALID)
     # a ScheduleExchangeReq in the other control mode
-    ev = Ev()
+    ev = ScriptedEv()
     to_selection(ev, msg.SERVICE_AC, msg.SCHEDULED)
     ev.ok(*cpd(msg.SERVICE_AC))
     expect_fail(ev, "ScheduleExchangeReq", schedule_req(msg.DYNAMIC), msg.FAILED)
     # after DC_PreChargeReq with EVProcessing=Ongoing only another DC_PreChargeReq may follow
-    ev = Ev()
+    ev = ScriptedEv()
     at_cable_check(ev)
     while ev.ok("DC_CableCheckReq")["EVSEProcessing"] == msg.ONGOING:
         ev.wait(500)
     ev.ok("DC_PreChargeReq", REQUESTS["DC_PreChargeReq"])
     expect_fail(ev, "PowerDeliveryReq", REQUESTS["PowerDeliveryReq"], msg.FAILED_SEQUENCE_ERROR)
     # after DC_WeldingDetectionReq with EVProcessing=Ongoing only another one may follow
-    ev = Ev()
+    ev = ScriptedEv()
     at_welding(ev)
     ev.ok("DC_WeldingDetectionReq", {"EVProcessing": msg.ONGOING})
     expect_fail(ev, "SessionStopReq", REQUESTS["SessionStopReq"], msg.FAILED_SEQUENCE_ERROR)
     # SessionStop while energy flows
-    ev = Ev()
+    ev = ScriptedEv()
     at_dc_loop(ev)
     assert ev.power.current > 0
     expect_fail(ev, "SessionStopReq", REQUESTS["SessionStopReq"], msg.FAILED_SEQUENCE_ERROR)
@@ -288,7 +288,7 @@ def test_schedule_selection_and_processing_rules():
 
 
 def test_hardware_faults():
-    ev = Ev()
+    ev = ScriptedEv()
     at_cable_check(ev)
     ev.power.insulation_fault = True
     while True:
@@ -298,11 +298,11 @@ def test_hardware_faults():
         ev.wait(500)
     assert b["ResponseCode"] == msg.FAILED and not ev.power.closed
     assert ev.closed_after(5000)
-    ev = Ev()
+    ev = ScriptedEv()
     at_cable_check(ev)
     ev.power.contactor_fault = True
     expect_fail(ev, "DC_CableCheckReq", {}, msg.FAILED_CONTACTOR_ERROR)
-    ev = Ev()
+    ev = ScriptedEv()
     to_selection(ev, msg.SERVICE_AC, msg.SCHEDULED)
     ev.ok(*cpd(msg.SERVICE_AC))
     schedule(ev, msg.SCHEDULED)
@@ -310,7 +310,7 @@ def test_hardware_faults():
     n, b = ev.req("PowerDeliveryReq", {"EVProcessing": msg.FINISHED, "ChargeProgress": msg.START})
     assert b["ResponseCode"] == msg.FAILED_CONTACTOR_ERROR
     # cable check that never ends: FAILED after 40 s
-    ev = Ev()
+    ev = ScriptedEv()
     ev.power.insulation_ms = 10 ** 9
     at_cable_check(ev)
     for _ in range(9):
@@ -322,7 +322,7 @@ def test_hardware_faults():
 
 def test_session_stop_closes_after_5_s():
     for how in (msg.TERMINATE, msg.PAUSE):
-        ev = Ev()
+        ev = ScriptedEv()
         at_discovery(ev)
         ev.ok("SessionStopReq", {"ChargingSession": how})
         assert ev.secc.next_deadline() == ev.t + 5000
@@ -332,7 +332,7 @@ def test_session_stop_closes_after_5_s():
 
 def test_ev_silent_stops_power_and_closes():
     for stage in (at_dc_loop, at_ac_loop):
-        ev = Ev()
+        ev = ScriptedEv()
         stage(ev)
         assert ev.power.closed and ev.power.present(ev.t)[2] > 0
         assert ev.secc.next_deadline() == ev.t + 60000
@@ -344,25 +344,25 @@ def test_ev_silent_stops_power_and_closes():
         assert ev.events("close") == [("close", "sequence_timeout")]
         assert ev.secc.next_deadline() is None
     # an EV that never sends SessionSetupReq: 18 s
-    ev = Ev()
+    ev = ScriptedEv()
     at_setup(ev)
     ev.wait(17999)
     assert not ev.events("close")
     ev.wait(1)
     assert ev.events("close") == [("close", "communication_setup_timeout")]
     # a FAILED answer late in the setup time still closes 5 s later
-    ev = Ev()
+    ev = ScriptedEv()
     ev.wait(17000)
     ev.req("supportedAppProtocolReq", sap.evcc_request([("urn:din:70121:2012:MsgDef", 2, 0)]))
     assert ev.closed_after(5000)
     assert ev.events("close") == [("close", "no_negotiation")]
     # the sequence timer does not run before SAP; the 18 s one does
-    ev = Ev()
+    ev = ScriptedEv()
     assert ev.secc.next_deadline() == 18000
 
 
 def test_ev_gone_mid_charge_loop():
-    ev = Ev()
+    ev = ScriptedEv()
     at_dc_loop(ev)
     ev.secc.connection_lost(ev.t)
     assert not ev.power.closed and ev.power.present(ev.t)[2] == 0
@@ -375,7 +375,7 @@ def test_ev_gone_mid_charge_loop():
 
 
 def test_emergency_stop():
-    ev = Ev()
+    ev = ScriptedEv()
     at_dc_loop(ev)
     ev.charger.emergency_stop()
     # the contactor is open at once, before any message
@@ -386,14 +386,14 @@ def test_emergency_stop():
     assert b["ResponseCode"] == msg.FAILED
     assert b["EVSEStatus"] == {"NotificationMaxDelay": 0, "EVSENotification": "Terminate"}
     assert ev.closed_after(5000)
-    ev = Ev()
+    ev = ScriptedEv()
     at_ac_loop(ev)
     ev.charger.emergency_stop()
     assert ev.power.present(ev.t)[2] == 0
     n, b = ev.req(*loop_req(msg.SERVICE_AC, msg.DYNAMIC))
     assert n == "AC_ChargeLoopRes" and b["ResponseCode"] == msg.FAILED
     # before charging: the next request fails
-    ev = Ev()
+    ev = ScriptedEv()
     at_discovery(ev)
     ev.charger.emergency_stop()
     expect_fail(ev, "ServiceDiscoveryReq", {}, msg.FAILED)
@@ -401,13 +401,13 @@ def test_emergency_stop():
 
 def test_non_request_messages():
     # a response, or an element that is no message, from the EV
-    ev = Ev()
+    ev = ScriptedEv()
     at_discovery(ev)
     n = ev.raw(*msg.encode("SessionStopRes", {"Header": msg.header(ev.sid, 1), "ResponseCode": "OK"}))
     assert n[0][0] == "ServiceDiscoveryRes" and n[0][1]["ResponseCode"] == msg.FAILED
     for req in ("CertificateInstallationReq", "VehicleCheckInReq", "VehicleCheckOutReq"):
         assert failed.response_of(req)
-    ev = Ev()
+    ev = ScriptedEv()
     at_discovery(ev)
     expect_fail(ev, "VehicleCheckOutReq", REQUESTS["VehicleCheckOutReq"], msg.FAILED_SEQUENCE_ERROR)
 
@@ -423,7 +423,7 @@ def test_failed_bodies_encode():
 
 
 def test_internal_errors_are_answered_and_counted():
-    ev = Ev()
+    ev = ScriptedEv()
     at_discovery(ev)
     ev.secc.charger.limits = None       # any handler that reads limits now fails
     ev.ok("ServiceDiscoveryReq")

@@ -2,7 +2,7 @@
 from micro15118.slac import mme
 from micro15118.slac.ev import EvSlac
 from micro15118.slac.evse import EvseSlac
-from test_slac_shim import Net, counter, first, mac
+from host.harness.slac_shim import Net, counter, first, mac
 
 OTHER = mac(0x33)
 FOREIGN_RUN = b"\xee" * 8

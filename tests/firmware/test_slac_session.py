@@ -3,7 +3,7 @@ from micro15118.slac import mme
 from micro15118.slac.ev import EvSlac
 from micro15118.slac.evse import EvseSlac
 from micro15118.slac.linkmon import LinkMonitor
-from test_slac_shim import Net, counter, first, mac
+from host.harness.slac_shim import Net, counter, first, mac
 
 
 def setup(atten=20, evse_kw=None, ev_kw=None, seed=1):
