@@ -17,5 +17,5 @@ def response(ev, res, now):
         # not authorized (e.g. WARNING_EIMAuthorizationFailure): end politely
         return ev.decline(code, now)
     if res['EVSEProcessing'] != msg.FINISHED:
-        return ev.repeat(now, 'ongoing')
-    return 'ServiceDiscovery', 0
+        return 'ongoing'
+    return 'authorized'

@@ -12,4 +12,4 @@ def request(ev, now):
 def response(ev, res, now):
     if 'EIM' not in res['AuthorizationServices']:
         return ev.decline('AuthorizationSetup: EIM not offered', now)
-    return 'Authorization', 0
+    return 'eim_offered'

@@ -12,7 +12,7 @@ def request(ev, now):
 
 def response(ev, res, now):
     if res['EVSEProcessing'] != msg.FINISHED:
-        return ev.repeat(now, 'cable_check')
+        return 'ongoing'
     ev.ctx.precharged = False
     ev.ctx.evse_voltage = None
-    return 'PreCharge', 0
+    return 'insulated'

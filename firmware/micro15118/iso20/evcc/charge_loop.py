@@ -127,7 +127,7 @@ def response(ev, res, now):
         # new schedules or limits: PowerDelivery(ScheduleRenegotiation), then
         # ScheduleExchange and PowerDelivery(Start) again
         ctx.progress = msg.SCHEDULE_RENEGOTIATION
-        return 'PowerDelivery', 0
+        return 'renegotiate'
     if status is not None and status['EVSENotification'] in _NOTIFY:
         why = 'EVSE notified ' + status['EVSENotification']
         ctx.stop_with = status['EVSENotification']
@@ -140,7 +140,7 @@ def response(ev, res, now):
     elif ctx.loops and ctx.loops_done >= ctx.loops:
         why = '%d loops done' % ctx.loops_done
     if why is None:
-        return 'ChargeLoop', ctx.loop_interval
+        return 'again'
     ctx.end_reason = why
     ctx.progress = msg.STOP
-    return 'PowerDelivery', 0
+    return 'stop'

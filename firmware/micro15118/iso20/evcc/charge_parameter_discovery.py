@@ -42,4 +42,4 @@ def response(ev, res, now):
     params.read_evse(ev, part)
     if ctx.dc and ctx.evse['EVSEMaximumVoltage'] < ev.vehicle.present_voltage():
         return ev.decline('ChargeParameterDiscovery: EVSE voltage below the battery', now)
-    return 'ScheduleExchange', 0
+    return 'limits'

@@ -58,20 +58,20 @@ def response(ev, res, now):
         ctx.started = True
         ctx.in_loop = True
         ctx.ev_power = 0.0
-        return 'ChargeLoop', 0
+        return 'started'
     if ctx.progress == msg.SCHEDULE_RENEGOTIATION:
         ev.vehicle.delivered(now, 0.0)       # the EVSE holds the power at zero
         ctx.ev_power = 0.0
         if res['ResponseCode'].startswith('WARNING'):
             ctx.progress = msg.START     # refused: the loop goes on
-            return 'ChargeLoop', 0
+            return 'renegotiation_refused'
         ctx.in_loop = False
         ctx.tuple_id = ctx.schedule_power = None
-        return 'ScheduleExchange', 0
+        return 'renegotiate'
     ctx.in_loop = False
     ev.vehicle.contactor(False, now)
     if ctx.dc:
         ctx.welded = False
         ctx.evse_voltage = None
-        return 'WeldingDetection', 0
-    return 'SessionStop', 0
+        return 'stopped_dc'
+    return 'stopped_ac'

@@ -28,9 +28,9 @@ def response(ev, res, now):
         return ev.decline('pre-charge: ' + why, now)
     if ctx.precharged:
         ctx.progress = msg.START
-        return 'PowerDelivery', 0
+        return 'at_voltage'
     if ev.ongoing_since is None:
         ev.ongoing_since = now
     elif now - ev.ongoing_since >= ctx.timeouts['pre_charge']:
         return ev.decline('timeout: pre-charge did not reach the battery voltage', now)
-    return 'PreCharge', ctx.ongoing_delay
+    return 'ramping'

@@ -31,7 +31,7 @@ def _first_power(sched):
 def response(ev, res, now):
     ctx = ev.ctx
     if res['EVSEProcessing'] != msg.FINISHED:
-        return ev.repeat(now, 'ongoing')
+        return 'ongoing'
     if ctx.dynamic:
         part = res.get('Dynamic_SEResControlMode')
         if part is None:
@@ -56,4 +56,5 @@ def response(ev, res, now):
             return ev.decline('ScheduleExchange: no schedule for discharging', now)
     ctx.progress = msg.START
     # after a schedule renegotiation the DC output is already checked and live
-    return ('CableCheck' if ctx.dc and not ctx.started else 'PowerDelivery'), 0
+    # a DC session tests the cable before its first PowerDelivery only
+    return 'dc_first' if ctx.dc and not ctx.started else 'scheduled'

@@ -24,6 +24,6 @@ def response(ev, res, now):
     for pset in res['ServiceParameterList']['ParameterSet']:
         if _param(pset, 'ControlMode') == ctx.control:
             ctx.parameter_set_id = pset['ParameterSetID']
-            return 'ServiceSelection', 0
+            return 'found'
     return ev.decline('ServiceDetail: no parameter set with %s control'
                    % ('dynamic' if ctx.dynamic else 'scheduled'), now)

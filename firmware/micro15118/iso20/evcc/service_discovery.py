@@ -14,4 +14,4 @@ def response(ev, res, now):
     ids = [s['ServiceID'] for s in res['EnergyTransferServiceList']['Service']]
     if ctx.service_id not in ids:
         return ev.decline('ServiceDiscovery: service %d not offered (%r)' % (ctx.service_id, ids), now)
-    return 'ServiceDetail', 0
+    return 'offered'

@@ -12,4 +12,4 @@ def request(ev, now):
 
 
 def response(ev, res, now):
-    return 'ChargeParameterDiscovery', 0
+    return 'selected'

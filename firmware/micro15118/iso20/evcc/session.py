@@ -8,9 +8,9 @@
     ev.events  -> ('state', name) ('session', id) ('soc', x) ('power', w)
                   ('stopping', reason) ('done', reason) ('failed', reason) ('close',)
 
-Each state is a module (REQ/RES names, TIMEOUT, request(), response()); a
-response() returns the next state's name and a delay before its request, or
-None once it has ended the session.
+Each state is a module (REQ/RES names, request(), response()); response()
+returns an outcome, and states.py maps (state, outcome) to the next state
+and when its request goes out; None once it has ended the session.
 
 Two ways to end on an error:
 * fail(): at once, ('failed', reason) then ('close',), where talking is
@@ -28,6 +28,7 @@ Two ways to end on an error:
 
 from .. import msg
 from . import context
+from . import states
 from . import (supported_app_protocol, session_setup, authorization_setup,
                         authorization, service_discovery, service_detail,
                         service_selection, charge_parameter_discovery,
@@ -35,21 +36,21 @@ from . import (supported_app_protocol, session_setup, authorization_setup,
                         charge_loop, welding_detection, session_stop)
 
 STATES = {
-    'SupportedAppProtocol': supported_app_protocol,
-    'SessionSetup': session_setup,
-    'AuthorizationSetup': authorization_setup,
-    'Authorization': authorization,
-    'ServiceDiscovery': service_discovery,
-    'ServiceDetail': service_detail,
-    'ServiceSelection': service_selection,
-    'ChargeParameterDiscovery': charge_parameter_discovery,
-    'ScheduleExchange': schedule_exchange,
-    'CableCheck': cable_check,
-    'PreCharge': pre_charge,
-    'PowerDelivery': power_delivery,
-    'ChargeLoop': charge_loop,
-    'WeldingDetection': welding_detection,
-    'SessionStop': session_stop,
+    states.SAP: supported_app_protocol,
+    states.SESSION_SETUP: session_setup,
+    states.AUTH_SETUP: authorization_setup,
+    states.AUTH: authorization,
+    states.DISCOVERY: service_discovery,
+    states.DETAIL: service_detail,
+    states.SELECTION: service_selection,
+    states.CPD: charge_parameter_discovery,
+    states.SCHEDULE: schedule_exchange,
+    states.CABLE_CHECK: cable_check,
+    states.PRE_CHARGE: pre_charge,
+    states.POWER_DELIVERY: power_delivery,
+    states.LOOP: charge_loop,
+    states.WELDING: welding_detection,
+    states.SESSION_STOP: session_stop,
 }
 
 # What a schema-valid but unusable response raises inside a state.
@@ -84,7 +85,7 @@ class Evcc:
         if self.state is not None:
             return
         self.setup_deadline = now + self.ctx.timeouts['setup']
-        self.goto('SupportedAppProtocol', now)
+        self.goto(states.SAP, now)
 
     @property
     def session_id(self):
@@ -108,7 +109,7 @@ class Evcc:
             return
         self.deadline = None
         try:
-            if self.state not in ('SupportedAppProtocol', 'SessionSetup'):
+            if self.state not in (states.SAP, states.SESSION_SETUP):
                 if body['Header']['SessionID'] != self.ctx.session_id:
                     self.fail('wrong SessionID in ' + name, now)
                     return
@@ -116,12 +117,12 @@ class Evcc:
             if isinstance(code, str) and code.startswith('FAILED'):
                 self.fail(code, now)
                 return
-            nxt = step.response(self, body, now)
+            outcome = step.response(self, body, now)
         except _BAD as e:
             self.decline('bad %s: %r' % (name, e), now)
             return
-        if nxt is not None and not self.ended:
-            self.goto(nxt[0], now, nxt[1])
+        if outcome is not None and not self.ended:
+            self._follow(outcome, now)
 
     def poll(self, now):
         if self.ended:
@@ -182,13 +183,23 @@ class Evcc:
         t = self.ctx.timeouts
         self.deadline = now + t.get(self.state, t['default'])
 
-    def repeat(self, now, limit_key):
-        """The SECC said Ongoing: ask again after a pause, within the limit."""
-        if self.ongoing_since is None:
-            self.ongoing_since = now
-        elif now - self.ongoing_since >= self.ctx.timeouts[limit_key]:
-            return self.decline('timeout: %s still Ongoing' % self.state, now)
-        return self.state, self.ctx.ongoing_delay
+    def _follow(self, outcome, now):
+        """Go where states.TRANSITIONS sends (state, outcome)."""
+        nxt, when = states.TRANSITIONS[(self.state, outcome)]
+        delay = 0
+        if when == states.ONGOING:
+            # the SECC said Ongoing: ask again after a pause, within the limit
+            if self.ongoing_since is None:
+                self.ongoing_since = now
+            elif now - self.ongoing_since >= self.ctx.timeouts[states.ONGOING_LIMIT[self.state]]:
+                self.decline('timeout: %s still Ongoing' % self.state, now)
+                return
+            delay = self.ctx.ongoing_delay
+        elif when == states.PAUSE:
+            delay = self.ctx.ongoing_delay
+        elif when == states.INTERVAL:
+            delay = self.ctx.loop_interval
+        self.goto(nxt, now, delay)
 
     def session_set_up(self):
         self.setup_deadline = None
@@ -200,7 +211,7 @@ class Evcc:
         """The EV will not go on: tell the SECC (SessionStop, Terminate)
         before closing, if there is a session to stop; else fail()."""
         if (self.ended or self.declined is not None or self.ctx.session_id is None
-                or self.state == 'SessionStop'):
+                or self.state == states.SESSION_STOP):
             return self.fail(reason, now)
         self.declined = reason
         self.deadline = self.send_at = self.setup_deadline = None
@@ -211,16 +222,16 @@ class Evcc:
         ctx.end_reason = reason
         if ctx.in_loop:
             ctx.progress = msg.STOP
-            self.goto('PowerDelivery', now)
+            self.goto(states.POWER_DELIVERY, now)
         else:
-            self.goto('SessionStop', now)
+            self.goto(states.SESSION_STOP, now)
         return None
 
     def _declined_answer(self, ptype, payload, now):
         """Any answer while declining: after PowerDeliveryRes(Stop),
         SessionStop; else the end."""
         self.deadline = None
-        if self.state == 'PowerDelivery':
+        if self.state == states.POWER_DELIVERY:
             try:
                 name, body = msg.decode(ptype, payload)
                 code = body.get('ResponseCode', '')
@@ -229,7 +240,7 @@ class Evcc:
                 ok = False
             if ok:
                 self.ctx.in_loop = False
-                self.goto('SessionStop', now)
+                self.goto(states.SESSION_STOP, now)
                 return
         self.fail(self.declined, now)
 

@@ -29,6 +29,5 @@ def response(ev, res, now):
     ev.session_set_up()
     ev.events.append(('session', sid))
     if ctx.resumed:
-        # the stacks disagree on what follows a resume (docs/standards-notes.md §6): configurable
-        return ctx.resume_to, 0
-    return 'AuthorizationSetup', 0
+        return 'resumed_at_' + ctx.resume_to     # configurable: states.py
+    return 'new'

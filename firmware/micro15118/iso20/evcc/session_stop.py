@@ -25,7 +25,7 @@ def response(ev, res, now):
         ctx.tuple_id = ctx.schedule_power = None
         ctx.started = False
         ev.events.append(('renegotiate', why))
-        return 'ServiceDiscovery', 0
+        return 'renegotiate'
     ev.paused = kind == msg.PAUSE
     ev.finish('%s: %s' % (kind, why), now)
     return None

@@ -19,4 +19,4 @@ def response(ev, res, now):
         return ev.fail('SupportedAppProtocol: ' + code, now)
     if res.get('SchemaID') != SCHEMA_ID:
         return ev.fail('SupportedAppProtocol: SchemaID %r not offered' % res.get('SchemaID'), now)
-    return 'SessionSetup', 0
+    return 'agreed'

@@ -16,8 +16,8 @@ def request(ev, now):
 def response(ev, res, now):
     ctx = ev.ctx
     if ctx.welded_sent:
-        return 'SessionStop', 0
+        return 'finished'
     if abs(msg.value(res['EVSEPresentVoltage'])) < ctx.welding_v:
         ctx.welded = True
-        return 'WeldingDetection', 0
-    return ev.repeat(now, 'ongoing')
+        return 'below_threshold'
+    return 'ongoing'

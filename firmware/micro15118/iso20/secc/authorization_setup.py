@@ -4,8 +4,7 @@ from .. import msg
 
 
 def handle(s, name, body, now):
-    s.goto("Authorization", ("AuthorizationReq", "SessionStopReq"))
     return {"Header": s.hdr(), "ResponseCode": msg.OK,
             "AuthorizationServices": ["EIM"],
             "CertificateInstallationService": False,
-            "EIM_ASResAuthorizationMode": {}}
+            "EIM_ASResAuthorizationMode": {}}, "offered"

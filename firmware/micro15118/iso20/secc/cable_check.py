@@ -8,18 +8,16 @@ def handle(s, name, body, now):
     c = s.ctx
     if not c.contactor:
         if not s.charger.contactor(True, now):
-            return s.fail_body("DC_CableCheckRes", msg.FAILED_CONTACTOR_ERROR)
+            return s.fail_body("DC_CableCheckRes", msg.FAILED_CONTACTOR_ERROR), None
         c.contactor = True
         s.charger.dc_target(0, 0, now)
     res = {"Header": s.hdr(), "ResponseCode": msg.OK, "EVSEProcessing": msg.FINISHED}
     ok = s.charger.insulation_check(now)
     if ok is None:
         if s.ongoing_expired(now, "cable_check_ongoing"):
-            return s.fail_body("DC_CableCheckRes", msg.FAILED)
+            return s.fail_body("DC_CableCheckRes", msg.FAILED), None
         res["EVSEProcessing"] = msg.ONGOING
-        s.goto("CableCheck", ("DC_CableCheckReq", "SessionStopReq"))
-        return res
+        return res, "ongoing"
     if not ok:
-        return s.fail_body("DC_CableCheckRes", msg.FAILED)
-    s.goto("PreCharge", ("DC_PreChargeReq", "SessionStopReq"))
-    return res
+        return s.fail_body("DC_CableCheckRes", msg.FAILED), None
+    return res, "insulated"

@@ -86,9 +86,10 @@ def _report(s, body, now, extra):
 
 
 def handle(s, name, body, now):
+    # the loop stays in ChargeLoop; PowerDeliveryReq leaves it
     if name.startswith("DC_"):
-        return _dc(s, body, now)
-    return _ac(s, body, now)
+        return _dc(s, body, now), None
+    return _ac(s, body, now), None
 
 
 def _opt(e, k):

@@ -9,18 +9,12 @@ V = msg.value
 
 
 def handle(s, name, body, now):
-    if name.startswith("DC_"):
-        return _dc(s, body)
-    return _ac(s, body)
+    res = _dc(s, body) if name.startswith("DC_") else _ac(s, body)
+    return res, None if msg.failed(res["ResponseCode"]) else "limits"
 
 
 def _wrong(s, res_name):
     return s.fail_body(res_name, msg.FAILED_WRONG_CHARGE_PARAMETER)
-
-
-def _next(s, res_name, res):
-    s.goto("ScheduleExchange", ("ScheduleExchangeReq", "SessionStopReq"))
-    return res
 
 
 def _dc(s, body):
@@ -66,7 +60,7 @@ def _dc(s, body):
         res["BPT_DC_CPDResEnergyTransferMode"] = mode
     else:
         res["DC_CPDResEnergyTransferMode"] = mode
-    return _next(s, "DC_ChargeParameterDiscoveryRes", res)
+    return res
 
 
 def _ac(s, body):
@@ -95,4 +89,4 @@ def _ac(s, body):
         res["BPT_AC_CPDResEnergyTransferMode"] = mode
     else:
         res["AC_CPDResEnergyTransferMode"] = mode
-    return _next(s, "AC_ChargeParameterDiscoveryRes", res)
+    return res

@@ -7,4 +7,4 @@ from .. import msg
 def handle(s, name, body, now):
     smd = body["SignedMeteringData"]
     s.events.append(("metering_confirmed", smd["MeterInfo"]))
-    return {"Header": s.hdr(), "ResponseCode": msg.OK}
+    return {"Header": s.hdr(), "ResponseCode": msg.OK}, None

@@ -7,10 +7,6 @@ BPT_ChannelSelection picks charge or discharge for a BPT service."""
 from .. import msg
 
 
-def _loop_req(c):
-    return ("DC_" if c.dc else "AC_") + "ChargeLoopReq"
-
-
 def handle(s, name, body, now):
     c = s.ctx
     res = {"Header": s.hdr(), "ResponseCode": msg.OK}
@@ -18,18 +14,17 @@ def handle(s, name, body, now):
     if cp == msg.START:
         if body["EVProcessing"] != msg.FINISHED:
             # the EV is not ready yet: it asks again
-            s.goto(s.state, ("PowerDeliveryReq",) + (("SessionStopReq",) if not c.energy else ()))
-            return res
+            return res, "ev_processing_under_power" if c.energy else "ev_processing"
         prof = body.get("EVPowerProfile")
         if c.control_mode == msg.SCHEDULED and prof is not None:
             sel = prof.get("Scheduled_EVPPTControlMode")
             if sel is None or sel["SelectedScheduleTupleID"] not in c.schedule_ids:
-                return s.fail_body("PowerDeliveryRes", msg.FAILED_SCHEDULE_SELECTION_INVALID)
+                return s.fail_body("PowerDeliveryRes", msg.FAILED_SCHEDULE_SELECTION_INVALID), None
         if c.bpt:
             c.channel = body.get("BPT_ChannelSelection", "Charge")
         if not c.contactor:
             if not s.charger.contactor(True, now):
-                return s.fail_body("PowerDeliveryRes", msg.FAILED_CONTACTOR_ERROR)
+                return s.fail_body("PowerDeliveryRes", msg.FAILED_CONTACTOR_ERROR), None
             c.contactor = True
         c.standby = False
         # the envelope lets current flow from now on; discharge only on a
@@ -40,30 +35,23 @@ def handle(s, name, body, now):
             c.energy = True
             s.events.append(("energy", True))
         c.started = True
-        s.goto("ChargeLoop", (_loop_req(c), "PowerDeliveryReq"))
-        return res
+        return res, "started"
     if cp == msg.STANDBY:
         if not s.cfg["standby_allowed"] or not c.started:
             res["ResponseCode"] = msg.WARNING_STANDBY_NOT_ALLOWED
-            return res
+            return res, None
         c.standby = True
         _zero(s, now)
-        s.goto("ChargeLoop", (_loop_req(c), "PowerDeliveryReq"))
-        return res
+        return res, "standby"
     if cp == msg.SCHEDULE_RENEGOTIATION:
         if not c.started:
             res["ResponseCode"] = msg.WARNING_SCHEDULE_RENEGOTIATION_FAILED
-            return res
+            return res, None
         _zero(s, now)
-        s.goto("ScheduleExchange", ("ScheduleExchangeReq",))
-        return res
+        return res, "renegotiate"
     # Stop
     s.power_off(now)
-    if c.dc:
-        s.goto("WeldingDetection", ("DC_WeldingDetectionReq", "SessionStopReq"))
-    else:
-        s.goto("SessionStop", ("SessionStopReq",))
-    return res
+    return res, "stopped_dc" if c.dc else "stopped_ac"
 
 
 def _zero(s, now):

@@ -8,7 +8,7 @@ def handle(s, name, body, now):
     c = s.ctx
     target = msg.value(body["EVTargetVoltage"])
     if target < 0:
-        return s.fail_body("DC_PreChargeRes", msg.FAILED_WRONG_CHARGE_PARAMETER)
+        return s.fail_body("DC_PreChargeRes", msg.FAILED_WRONG_CHARGE_PARAMETER), None
     # A target above our limit or the EV's own maximum is clamped by the
     # safety envelope, not refused: the output never exceeds either, and an
     # EV whose target is unreachable sees the present voltage stop short
@@ -19,8 +19,5 @@ def handle(s, name, body, now):
         s.events.append(("warning", "precharge_target_clamped", target, clamped[1]))
     v = s.charger.present(now)[0]
     c.ev_processing = body["EVProcessing"]
-    if c.ev_processing == msg.FINISHED:
-        s.goto("PreCharge", ("DC_PreChargeReq", "PowerDeliveryReq", "SessionStopReq"))
-    else:
-        s.goto("PreCharge", ("DC_PreChargeReq", "SessionStopReq"))
-    return {"Header": s.hdr(), "ResponseCode": msg.OK, "EVSEPresentVoltage": msg.rational(v)}
+    return ({"Header": s.hdr(), "ResponseCode": msg.OK, "EVSEPresentVoltage": msg.rational(v)},
+            "ev_finished" if c.ev_processing == msg.FINISHED else "ev_processing")

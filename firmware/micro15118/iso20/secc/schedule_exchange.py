@@ -31,7 +31,7 @@ def handle(s, name, body, now):
     c = s.ctx
     sched_mode = "Scheduled_SEReqControlMode" in body
     if sched_mode != (c.control_mode == msg.SCHEDULED):
-        return s.fail_body("ScheduleExchangeRes", msg.FAILED)
+        return s.fail_body("ScheduleExchangeRes", msg.FAILED), None
     ev_mode = body.get("Scheduled_SEReqControlMode") or body.get("Dynamic_SEReqControlMode") or {}
     for k in ("EVTargetEnergyRequest", "EVMaximumEnergyRequest", "EVMinimumEnergyRequest"):
         if k in ev_mode:
@@ -39,7 +39,7 @@ def handle(s, name, body, now):
     res = {"Header": s.hdr(), "ResponseCode": msg.OK, "EVSEProcessing": msg.FINISHED}
     if not s.charger.schedule_ready():
         if s.ongoing_expired(now, "schedule_ongoing"):
-            return s.fail_body("ScheduleExchangeRes", msg.FAILED)
+            return s.fail_body("ScheduleExchangeRes", msg.FAILED), None
         res["EVSEProcessing"] = msg.ONGOING
     anchor = int(s.clock_s())
     L = s.charger.limits
@@ -64,9 +64,6 @@ def handle(s, name, body, now):
                 dyn[k] = ev_mode[k]
         res["Dynamic_SEResControlMode"] = dyn
     if res["EVSEProcessing"] == msg.ONGOING:
-        s.goto("ScheduleExchange", ("ScheduleExchangeReq", "SessionStopReq"))
-    elif c.dc and not c.started:
-        s.goto("CableCheck", ("DC_CableCheckReq", "SessionStopReq"))
-    else:
-        s.goto("PowerDelivery", ("PowerDeliveryReq", "SessionStopReq"))
-    return res
+        return res, "ongoing"
+    # a DC session tests the cable before its first PowerDelivery only
+    return res, "dc_first" if c.dc and not c.started else "scheduled"

@@ -32,12 +32,11 @@ def handle(s, name, body, now):
     if sid not in s.ctx.offered:
         res = s.fail_body("ServiceDetailRes", msg.FAILED_SERVICE_ID_INVALID)
         res["ServiceID"] = sid
-        return res
+        return res, None
     sets = parameter_sets(s, sid)
     s.ctx.sets[sid] = {}
     for set_id, mode, _ in sets:
         s.ctx.sets[sid][set_id] = mode
-    s.goto("ServiceSelection", ("ServiceDetailReq", "ServiceSelectionReq", "SessionStopReq"))
     return {"Header": s.hdr(), "ResponseCode": msg.OK, "ServiceID": sid,
             "ServiceParameterList": {"ParameterSet": [{"ParameterSetID": i, "Parameter": ps}
-                                                      for i, _, ps in sets]}}
+                                                      for i, _, ps in sets]}}, "detailed"

@@ -15,8 +15,7 @@ def handle(s, name, body, now):
             offered = mine
     s.ctx.offered = tuple(offered)
     free = bool(s.cfg["free_service"])
-    s.goto("ServiceDetail", ("ServiceDetailReq", "SessionStopReq"))
     return {"Header": s.hdr(), "ResponseCode": msg.OK,
             "ServiceRenegotiationSupported": bool(s.cfg["service_renegotiation"]),
             "EnergyTransferServiceList": {"Service": [{"ServiceID": sid, "FreeService": free}
-                                                      for sid in offered]}}
+                                                      for sid in offered]}}, "listed"

@@ -6,8 +6,10 @@
     secc.out    -> [(ptype, payload)]    # responses to send, in order
     secc.events -> [tuple]               # for the charger application
 
-One module per request handles it and says which requests may come next
-(`Secc.goto(state, allowed)`).  This module checks what is common to all:
+One module per request handles it: handle(secc, name, body, now) returns
+(response body, outcome), and states.py maps (request, outcome) to the
+state the SECC waits in next and the requests it accepts there.  This
+module applies that, and checks what is common to all requests:
 decoding, the SessionID, the sequence, the emergency stop, and the timers
 (docs/standards-notes.md §5):
 
@@ -36,6 +38,8 @@ Events: ('state', name) ('protocol', namespace) ('session', id, resumed)
 from .. import msg
 from .. import sap
 from . import context
+from . import states
+from .states import SAP
 from . import failed
 from . import session_setup
 from . import authorization_setup
@@ -52,34 +56,6 @@ from . import charge_loop
 from . import welding_detection
 from . import session_stop
 from . import metering_confirmation
-
-# states (what the SECC waits for)
-SAP = "SupportedAppProtocol"
-SESSION_SETUP = "SessionSetup"
-AUTH_SETUP = "AuthorizationSetup"
-AUTH = "Authorization"
-DISCOVERY = "ServiceDiscovery"
-DETAIL = "ServiceDetail"
-SELECTION = "ServiceSelection"
-CPD = "ChargeParameterDiscovery"
-SCHEDULE = "ScheduleExchange"
-CABLE_CHECK = "CableCheck"
-PRE_CHARGE = "PreCharge"
-POWER_DELIVERY = "PowerDelivery"
-LOOP = "ChargeLoop"
-WELDING = "WeldingDetection"
-SESSION_STOP = "SessionStop"
-
-# the request each state is waiting for ('*' = AC_ / DC_ by service)
-_EXPECT = {
-    SESSION_SETUP: "SessionSetupReq", AUTH_SETUP: "AuthorizationSetupReq",
-    AUTH: "AuthorizationReq", DISCOVERY: "ServiceDiscoveryReq",
-    DETAIL: "ServiceDetailReq", SELECTION: "ServiceSelectionReq",
-    CPD: "*ChargeParameterDiscoveryReq", SCHEDULE: "ScheduleExchangeReq",
-    CABLE_CHECK: "DC_CableCheckReq", PRE_CHARGE: "DC_PreChargeReq",
-    POWER_DELIVERY: "PowerDeliveryReq", LOOP: "*ChargeLoopReq",
-    WELDING: "DC_WeldingDetectionReq", SESSION_STOP: "SessionStopReq",
-}
 
 HANDLERS = {
     "SessionSetupReq": session_setup,
@@ -174,7 +150,7 @@ class Secc:
         self._close_reason = None
         self._seq_at = None
         self._setup_at = now + self.cfg["timers"]["comm_setup"]
-        self.goto(SAP, ("supportedAppProtocolReq",))
+        self._enter(SAP, ("supportedAppProtocolReq",))
 
     def connection_lost(self, now):
         """TCP is gone: power off at once; a session that was running is
@@ -267,7 +243,7 @@ class Secc:
             self.ctx.protocol = proto
             self.events.append(("protocol", proto[0]))
             self._respond("supportedAppProtocolRes", res, now)
-            self.goto(SESSION_SETUP, ("SessionSetupReq",))
+            self._enter(*states.after(name, "agreed", False))
             return
         res_name = failed.response_of(name)
         if res_name is None or self.state == SAP:
@@ -283,7 +259,10 @@ class Secc:
             self.power_off(now)
             self.fail(res_name, msg.FAILED, now)
             return
-        res = HANDLERS[name].handle(self, name, body, now)
+        res, outcome = HANDLERS[name].handle(self, name, body, now)
+        if outcome is not None:
+            state, accepts = states.after(name, outcome, self.ctx.dc)
+            self._enter(self.state if state is states.SAME else state, accepts)
         self._respond(res_name, res, now)
         if msg.failed(res["ResponseCode"]):
             self.power_off(now)
@@ -293,15 +272,12 @@ class Secc:
         if self.state == SAP:
             self._respond("supportedAppProtocolRes", {"ResponseCode": msg.SAP_FAILED}, now)
         else:
-            req = _EXPECT[self.state]
-            if req[0] == "*":
-                req = ("DC_" if self.ctx.dc else "AC_") + req[1:]
+            req = states.family(states.EXPECTED[self.state], self.ctx.dc)
             self._respond(req[:-3] + "Res", failed.body(req[:-3] + "Res", msg.FAILED, self.hdr()), now)
         self.power_off(now)
         self.close_after(now, reason)
 
-    # --- helpers for the state modules ------------------------------------
-    def goto(self, state, allowed):
+    def _enter(self, state, allowed):
         """Wait in `state` for one of the request names `allowed`."""
         if state != self.state:
             self.state = state
@@ -309,6 +285,7 @@ class Secc:
             self.events.append(("state", state))
         self.allowed = allowed
 
+    # --- helpers for the request handlers ---------------------------------
     def hdr(self):
         return msg.header(self.ctx.session_id or msg.NEW_SESSION_ID, self.clock_s())
 

@@ -21,10 +21,7 @@ def handle(s, name, body, now):
     # requests the charger made before this session are not for it
     s.ctx.pauses_seen, s.ctx.stops_seen = s.charger.pauses, s.charger.stops
     s.events.append(("session", s.ctx.session_id, old is not None))
-    allowed = ("AuthorizationSetupReq", "SessionStopReq")
-    if old is not None and old.service is not None:
-        # python-iso15118 goes on with AuthorizationSetup, libiso15118 with
-        # ChargeParameterDiscovery: accept both
-        allowed += (("DC_" if old.dc else "AC_") + "ChargeParameterDiscoveryReq",)
-    s.goto("AuthorizationSetup", allowed)
-    return {"Header": s.hdr(), "ResponseCode": code, "EVSEID": s.cfg["evse_id"]}
+    # a resumed session with a service may go on at ChargeParameterDiscovery
+    resumed = old is not None and old.service is not None
+    return ({"Header": s.hdr(), "ResponseCode": code, "EVSEID": s.cfg["evse_id"]},
+            "resumed" if resumed else "new")

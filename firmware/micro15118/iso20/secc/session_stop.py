@@ -13,16 +13,14 @@ def handle(s, name, body, now):
     if how == msg.SERVICE_RENEGOTIATION:
         if not s.cfg["service_renegotiation"]:
             res["ResponseCode"] = msg.FAILED_NO_SERVICE_RENEGOTIATION_SUPPORTED
-            return res
+            return res, None
         c.service = c.parameter_set = c.control_mode = None
         c.started = False
         c.sets = {}
         s.events.append(("stopped", "service_renegotiation"))
-        s.goto("ServiceDiscovery", ("ServiceDiscoveryReq", "SessionStopReq"))
-        return res
+        return res, "renegotiate"
     if how == msg.PAUSE:
         s.store.put(c.pause_copy())
     s.events.append(("stopped", "pause" if how == msg.PAUSE else "terminate"))
-    s.goto("SessionStop", ())
     s.close_after(now, "session_stop")
-    return res
+    return res, "ended"

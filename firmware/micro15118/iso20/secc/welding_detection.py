@@ -6,8 +6,5 @@ from .. import msg
 
 def handle(s, name, body, now):
     v = s.charger.present(now)[0]
-    if body["EVProcessing"] == msg.FINISHED:
-        s.goto("SessionStop", ("SessionStopReq",))
-    else:
-        s.goto("WeldingDetection", ("DC_WeldingDetectionReq",))
-    return {"Header": s.hdr(), "ResponseCode": msg.OK, "EVSEPresentVoltage": msg.rational(v)}
+    return ({"Header": s.hdr(), "ResponseCode": msg.OK, "EVSEPresentVoltage": msg.rational(v)},
+            "ev_finished" if body["EVProcessing"] == msg.FINISHED else "ev_processing")
