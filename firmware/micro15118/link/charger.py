@@ -19,60 +19,40 @@ Outputs: .tx      Ethernet frames for the modem
 
 from .. import pilot
 from .. import sdp
-from .. import v2gtp
+from .base import SLAC, Link
 from .common import (
-    C_SEQU_RETRY, DUTY_DIGITAL, DUTY_F, DUTY_OFF, ETH_HOMEPLUG, ETH_IPV6,
-    SDP_PORT, T_STEP_EF, V2gtpStream, earliest, ethertype,
-    LeaveNetwork, is_slac_parm_req,
+    C_SEQU_RETRY, DUTY_DIGITAL, DUTY_F, DUTY_OFF, SDP_PORT, T_STEP_EF,
+    is_set_key_cnf, is_slac_parm_req, random_port,
 )
-from ..net.stack import NetStack
-from .common import RX_WINDOW
 from ..slac import mme
 from ..slac.evse import EvseSlac
-from ..slac.linkmon import LinkMonitor
 
-# states
+# states, and base.SLAC: 5 % PWM on, matching
 IDLE = "idle"          # nothing plugged in (CP state A)
-SLAC = "slac"          # 5 % PWM on, matching
 EF = "ef"              # E/F pulse before a SLAC retry
 LINKED = "linked"      # matched: SDP answered, TCP accepted
 FAILED = "failed"      # gave up on high-level communication until unplugged
 
 
-class ChargerLink:
+class ChargerLink(Link):
     def __init__(self, host_mac, now=0, rng=None, tcp_port=None,
                  evse_id=None, max_payload=8192, sequ_retries=C_SEQU_RETRY):
-        if rng is None:
-            raise TypeError("ChargerLink needs rng: the app's random source (no platform default)")
-        self.host_mac = bytes(host_mac)
-        self.rng = rng
-        self.tx = []
-        self.events = []
+        super().__init__(host_mac, rng, max_payload)
         self.duty = DUTY_OFF
         self.state = IDLE
-        self.max_payload = max_payload
         self.sequ_retries = sequ_retries
         self.retries_left = sequ_retries
-        self.dropped = 0
         self.pilot = pilot.ChargerPilot(now)
         self.pilot.set_duty(self.duty)
-        kw = {}
-        if evse_id is not None:
-            kw["evse_id"] = evse_id
-        self.slac = EvseSlac(self.host_mac, rng=rng, **kw)
-        self.monitor = LinkMonitor(self.host_mac)
-        self.monitor_kick = False   # poll at once on the EV's first IPv6 frame
-        self.net = NetStack(self.host_mac, rng=rng, rx_window=RX_WINDOW)
+        self.slac = EvseSlac(self.host_mac, rng=rng,
+                             evse_id=mme.ZERO_ID if evse_id is None else evse_id)
         if tcp_port is None:
-            r = rng(2)
-            tcp_port = 49152 + (((r[0] << 8) | r[1]) & 0x3FFF)
+            tcp_port = random_port(rng)
         self.tcp_port = tcp_port
         self.net.udp_bind(SDP_PORT)
         self.net.tcp_listen(tcp_port)
         self.sdp = sdp.SdpServer(self.net.ip, tcp_port)
-        self.stream = None
         self.ef_until = None
-        self.leave = LeaveNetwork(self.host_mac, rng)
         # The modem ignores its host while it restarts, and every CM_SET_KEY
         # restarts it: a key sent soon after another one (a quick re-plug
         # after the leave-network key, a re-match) can be lost.  Until its
@@ -83,35 +63,6 @@ class ChargerLink:
     # ---- inputs -------------------------------------------------------
     def pilot_sample(self, high_mv, low_mv, now):
         self.pilot.update(high_mv, low_mv, self.duty, now)
-        self._pump(now)
-
-    def modem_frame(self, frame, now):
-        kind = ethertype(frame)
-        if kind == ETH_HOMEPLUG:
-            if len(frame) >= 17 and frame[15] == 0x09 and frame[16] == 0x60:
-                self.key_unconfirmed = False        # CM_SET_KEY.CNF
-            if self.state == LINKED and is_slac_parm_req(frame):
-                # The EV lost the link and starts matching again.
-                self._link_lost("ev_rematch", now)
-            if self.state == SLAC:
-                self.slac.handle_frame(frame, now)
-            self.monitor.handle_frame(frame, now)
-            self.leave.handle_frame(frame)
-        elif kind == ETH_IPV6:
-            if self.state == LINKED:
-                if self.monitor_kick and not self.monitor.up:
-                    # The EV's traffic says its modem has joined our AVLN:
-                    # ask our modem now instead of at the next 1 s poll.  The
-                    # monitor reports the loss only of a link it has seen up,
-                    # and its first poll (at the match) comes while the EV's
-                    # modem restarts with the key, so without this a PLC loss
-                    # in the first second of the session went unnoticed until
-                    # TT_match_join (12 s), power flowing all along.
-                    self.monitor_kick = False
-                    self.monitor.start(now)
-                self.net.handle_frame(frame, now)
-        else:
-            self.dropped += 1
         self._pump(now)
 
     def modem_event(self, name, now):
@@ -128,38 +79,6 @@ class ChargerLink:
             self.tx.append(mme.set_key_req(self.host_mac, self.slac.nid, self.slac.nmk))
         self._pump(now)
 
-    def poll(self, now):
-        self.leave.poll(now)
-        if self.state == EF and now >= self.ef_until:
-            self._start_slac(now)
-        if self.state == SLAC:
-            self.slac.poll(now)
-        if self.state == LINKED:
-            self.monitor.poll(now)
-            self.net.poll(now)
-            if self.stream is not None:
-                self.stream.flush()
-        self._pump(now)
-
-    def next_deadline(self):
-        d = self.leave.next_deadline()
-        if self.state == EF:
-            d = earliest(d, self.ef_until)
-        elif self.state == SLAC:
-            d = earliest(d, self.slac.next_deadline())
-        elif self.state == LINKED:
-            d = earliest(d, self.monitor.next_deadline(), self.net.next_deadline())
-        return d
-
-    def send(self, ptype, payload, now):
-        """Queue one V2GTP message; False when no TCP connection is open."""
-        if self.stream is None:
-            return False
-        self.stream.queue(v2gtp.encode(ptype, payload))
-        self.net.poll(now)
-        self._pump(now)
-        return True
-
     def close(self, now):
         """Close the TCP connection gracefully (after SessionStop)."""
         if self.stream is not None:
@@ -167,18 +86,27 @@ class ChargerLink:
             self._pump(now)
 
     # ---- internals ----------------------------------------------------
-    def _emit(self, *event):
-        self.events.append(event)
+    def _linked(self):
+        return self.state == LINKED
+
+    def _retry_at(self):
+        return self.ef_until if self.state == EF else None
+
+    def _homeplug_frame(self, frame, now):
+        if is_set_key_cnf(frame):
+            self.key_unconfirmed = False
+        if self.state == LINKED and is_slac_parm_req(frame):
+            # The EV lost the link and starts matching again.
+            self._link_lost("ev_rematch", now)
+        super()._homeplug_frame(frame, now)
 
     def _set_duty(self, duty):
         self.duty = duty
         self.pilot.set_duty(duty)
 
     def _start_slac(self, now):
-        self.leave.stop()           # SLAC sets a fresh key of its own
-        self.state = SLAC
         self._set_duty(DUTY_DIGITAL)
-        self.slac.start(now)
+        super()._start_slac(now)
         self.key_unconfirmed = True
         self.key_resent = False
 
@@ -210,7 +138,10 @@ class ChargerLink:
         self._emit("link_lost", reason)
         self._start_slac(now)
 
-    def _on_cp(self, old, new, now):
+    def _on_pilot(self, ev, now):
+        if ev[0] != "cp":
+            return
+        old, new = ev[1], ev[2]
         plugged = new in ("B", "C", "D")
         if self.state == IDLE:
             if plugged:
@@ -228,9 +159,7 @@ class ChargerLink:
         name = ev[0]
         if name == "matched":
             self.state = LINKED
-            self.monitor.start(now)
-            self.monitor_kick = True
-            self._emit("slac_matched", ev[1])
+            self._slac_matched(ev[1], now)
         elif name == "failed":
             reason = ev[1] if len(ev) > 1 else ""
             self._emit("slac_failed", reason)
@@ -258,62 +187,10 @@ class ChargerLink:
             if self.stream is not None:
                 conn.abort(now)     # one V2G session at a time
             else:
-                self.stream = V2gtpStream(conn, v2gtp.V2gtpReader(self.max_payload))
-                self._emit("connected", conn.remote)
-        elif name == "tcp_data":
-            stream = self.stream
-            if stream is not None and ev[1] is stream.conn:
-                for ptype, payload in stream.receive():
-                    self._emit("v2gtp", ptype, payload)
-                if stream.reader.error:
-                    # A broken V2GTP header leaves no way to find the next
-                    # message in the stream: close the connection.
-                    self._emit("v2gtp_error", stream.reader.error)
-                    stream.conn.abort(now)
-        elif name == "tcp_eof":
-            # V2G has no use for a half-open connection: the peer's FIN ends it.
-            ev[1].close(now)
+                self._open_stream(conn)
         elif name == "tcp_closed":
             if self.stream is not None and ev[1] is self.stream.conn:
                 self.stream = None
                 self._emit("disconnected", ev[2] if len(ev) > 2 else "")
-
-    def _pump(self, now):
-        # Drain sub-components until nothing moves: handling one event can
-        # produce frames and events in another.
-        for _ in range(16):
-            busy = False
-            if self.pilot.events:
-                evs = self.pilot.events
-                self.pilot.events = []
-                busy = True
-                for ev in evs:
-                    if ev[0] == "cp":
-                        self._on_cp(ev[1], ev[2], now)
-            if self.slac.events:
-                evs = self.slac.events
-                self.slac.events = []
-                busy = True
-                for ev in evs:
-                    self._on_slac(ev, now)
-            if self.monitor.events:
-                evs = self.monitor.events
-                self.monitor.events = []
-                busy = True
-                for ev in evs:
-                    if ev[0] == "link_up":
-                        self._emit("link_up")
-                    elif ev[0] == "link_lost" and self.state == LINKED:
-                        self._link_lost(ev[1] if len(ev) > 1 else "link_status", now)
-            if self.net.events:
-                evs = self.net.events
-                self.net.events = []
-                busy = True
-                for ev in evs:
-                    self._on_net(ev, now)
-            for part in (self.slac, self.monitor, self.net, self.leave):
-                if part.tx:
-                    self.tx.extend(part.tx)
-                    part.tx = []
-            if not busy:
-                break
+        else:
+            super()._on_net(ev, now)     # the V2GTP stream's data and EOF

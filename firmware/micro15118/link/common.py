@@ -68,9 +68,7 @@ class LeaveNetwork:
             self.next = now + LEAVE_RETRY_MS
 
     def handle_frame(self, frame):
-        # CM_SET_KEY.CNF (0x6009, MMTYPE little-endian at 15) addressed to us
-        if (self.next is not None and len(frame) > 16 and frame[15] == 0x09
-                and frame[16] == 0x60 and bytes(frame[0:6]) == self.host_mac):
+        if self.next is not None and is_set_key_cnf(frame) and bytes(frame[0:6]) == self.host_mac:
             self.next = None
 
 
@@ -80,9 +78,20 @@ def ethertype(frame):
     return (frame[12] << 8) | frame[13]
 
 
+# MMV at 14, MMTYPE little-endian at 15..16: a look at the type without
+# parsing the MME.
 def is_slac_parm_req(frame):
-    # MMV at 14, MMTYPE little-endian at 15..16; CM_SLAC_PARM.REQ = 0x6064
-    return len(frame) >= 17 and frame[15] == 0x64 and frame[16] == 0x60
+    return len(frame) >= 17 and frame[15] == 0x64 and frame[16] == 0x60     # 0x6064
+
+
+def is_set_key_cnf(frame):
+    return len(frame) >= 17 and frame[15] == 0x09 and frame[16] == 0x60     # 0x6009
+
+
+def random_port(rng):
+    """A port in the dynamic range 49152-65535 from two random bytes."""
+    r = rng(2)
+    return 49152 + (((r[0] << 8) | r[1]) & 0x3FFF)
 
 
 def earliest(*deadlines):

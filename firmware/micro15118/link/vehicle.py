@@ -14,22 +14,16 @@ Outputs: .tx (Ethernet frames for the modem) and .events:
 
 from .. import pilot
 from .. import sdp
-from .. import v2gtp
-from .common import (
-    ETH_HOMEPLUG, ETH_IPV6, SDP_PORT, T_SETKEY_RESTART, V2gtpStream,
-    LeaveNetwork, earliest, ethertype,
-)
-from ..net.stack import NetStack
-from .common import RX_WINDOW
+from .base import Link
+from .common import SDP_PORT, T_SETKEY_RESTART, earliest, random_port
+from ..slac import mme
 from ..slac.ev import EvSlac
-from ..slac.linkmon import LinkMonitor
 
 ALL_NODES = b"\xff\x02" + b"\x00" * 13 + b"\x01"
 
-# states
+# states, and base.SLAC (matching)
 UNPLUGGED = "unplugged"
 PLUGGED = "plugged"    # CP in B/C/D but no PWM yet
-SLAC = "slac"
 SDP = "sdp"            # matched; discovering the SECC
 TCP = "tcp"            # connecting / connected
 WAIT = "wait"          # SLAC or SDP failed; try again after T_RETRY
@@ -39,61 +33,27 @@ WAIT = "wait"          # SLAC or SDP failed; try again after T_RETRY
 T_RETRY = 2000
 
 
-class VehicleLink:
+class VehicleLink(Link):
     def __init__(self, host_mac, now=0, rng=None, security=sdp.NO_TLS,
                  pev_id=None, max_payload=8192):
-        if rng is None:
-            raise TypeError("VehicleLink needs rng: the app's random source (no platform default)")
-        self.host_mac = bytes(host_mac)
-        self.rng = rng
-        self.tx = []
-        self.events = []
+        super().__init__(host_mac, rng, max_payload)
         self.state = UNPLUGGED
         self.security = security
-        self.max_payload = max_payload
-        self.dropped = 0
         self.pilot = pilot.VehiclePilot(now)
-        kw = {}
-        if pev_id is not None:
-            kw["pev_id"] = pev_id
-        self.slac = EvSlac(self.host_mac, rng=rng, **kw)
-        self.monitor = LinkMonitor(self.host_mac)
-        self.monitor_kick = False
-        self.net = NetStack(self.host_mac, rng=rng, rx_window=RX_WINDOW)
-        r = rng(2)
-        self.sdp_port = 49152 + (((r[0] << 8) | r[1]) & 0x3FFF)
+        self.slac = EvSlac(self.host_mac, rng=rng,
+                           pev_id=mme.ZERO_ID if pev_id is None else pev_id)
+        self.sdp_port = random_port(rng)
         self.net.udp_bind(self.sdp_port)
         self.sdp = None
-        self.stream = None
         self.conn = None
         self.restart_expected = None
         self.retry_at = None
         self.closing = False
-        self.leave = LeaveNetwork(self.host_mac, rng)
         self.duty = None
 
     # ---- inputs -------------------------------------------------------
     def pilot_sample(self, high_mv, low_mv, duty, now):
         self.pilot.update(high_mv, low_mv, duty, now)
-        self._pump(now)
-
-    def modem_frame(self, frame, now):
-        kind = ethertype(frame)
-        if kind == ETH_HOMEPLUG:
-            if self.state == SLAC:
-                self.slac.handle_frame(frame, now)
-            self.monitor.handle_frame(frame, now)
-            self.leave.handle_frame(frame)
-        elif kind == ETH_IPV6:
-            if self.state in (SDP, TCP):
-                if self.monitor_kick and not self.monitor.up:
-                    # The SECC's traffic proves the link: poll the modem now
-                    # (see ChargerLink.modem_frame).
-                    self.monitor_kick = False
-                    self.monitor.start(now)
-                self.net.handle_frame(frame, now)
-        else:
-            self.dropped += 1
         self._pump(now)
 
     def modem_event(self, name, now):
@@ -114,39 +74,15 @@ class VehicleLink:
         self._pump(now)
 
     def poll(self, now):
-        self.leave.poll(now)
-        if self.state == WAIT and now >= self.retry_at:
-            self._start_slac(now)
-        if self.state == SLAC:
-            self.slac.poll(now)
-        elif self.state in (SDP, TCP):
-            self.monitor.poll(now)
-            if self.state == SDP and self.sdp is not None:
-                self.sdp.poll(now)
-            self.net.poll(now)
-            if self.stream is not None:
-                self.stream.flush()
-        self._pump(now)
+        if self.state == SDP and self.sdp is not None:
+            self.sdp.poll(now)      # its requests go out in _pump
+        super().poll(now)
 
     def next_deadline(self):
-        d = self.leave.next_deadline()
-        if self.state == WAIT:
-            d = earliest(d, self.retry_at)
-        elif self.state == SLAC:
-            d = earliest(d, self.slac.next_deadline())
-        elif self.state in (SDP, TCP):
-            d = earliest(d, self.monitor.next_deadline(), self.net.next_deadline())
-            if self.state == SDP and self.sdp is not None:
-                d = earliest(d, self.sdp.next_deadline())
+        d = super().next_deadline()
+        if self.state == SDP and self.sdp is not None:
+            d = earliest(d, self.sdp.next_deadline())
         return d
-
-    def send(self, ptype, payload, now):
-        if self.stream is None:
-            return False
-        self.stream.queue(v2gtp.encode(ptype, payload))
-        self.net.poll(now)
-        self._pump(now)
-        return True
 
     def close(self, now):
         self.closing = True
@@ -155,8 +91,11 @@ class VehicleLink:
             self._pump(now)
 
     # ---- internals ----------------------------------------------------
-    def _emit(self, *event):
-        self.events.append(event)
+    def _linked(self):
+        return self.state in (SDP, TCP)
+
+    def _retry_at(self):
+        return self.retry_at if self.state == WAIT else None
 
     def _clear(self):
         self.slac.reset()
@@ -169,11 +108,6 @@ class VehicleLink:
         self.conn = None
         self.restart_expected = None
         self.retry_at = None
-
-    def _start_slac(self, now):
-        self.leave.stop()
-        self.state = SLAC
-        self.slac.start(now)
 
     def _link_lost(self, reason, now):
         self._clear()
@@ -219,10 +153,8 @@ class VehicleLink:
             # EvSlac has just set the key in our modem, which now restarts.
             self.restart_expected = now + T_SETKEY_RESTART
             self.state = SDP
-            self.monitor.start(now)
-            self.monitor_kick = True
             self.sdp = sdp.SdpClient(self.security, now)
-            self._emit("slac_matched", ev[1])
+            self._slac_matched(ev[1], now)
         elif name == "set_key":
             self.restart_expected = now + T_SETKEY_RESTART
         elif name == "failed":
@@ -247,19 +179,7 @@ class VehicleLink:
                 self.sdp.handle(ev[4], now)
         elif name == "tcp_connected":
             if ev[1] is self.conn:
-                self.stream = V2gtpStream(self.conn, v2gtp.V2gtpReader(self.max_payload))
-                self._emit("connected", self.conn.remote)
-        elif name == "tcp_data":
-            stream = self.stream
-            if stream is not None and ev[1] is stream.conn:
-                for ptype, payload in stream.receive():
-                    self._emit("v2gtp", ptype, payload)
-                if stream.reader.error:
-                    self._emit("v2gtp_error", stream.reader.error)
-                    stream.conn.abort(now)
-        elif name == "tcp_eof":
-            # V2G has no use for a half-open connection: the peer's FIN ends it.
-            ev[1].close(now)
+                self._open_stream(self.conn)
         elif name == "tcp_closed":
             if ev[1] is self.conn:
                 self.conn = None
@@ -269,33 +189,17 @@ class VehicleLink:
                     # Lost without our asking: find the SECC again.
                     self.state = SDP
                     self.sdp = sdp.SdpClient(self.security, now)
+        else:
+            super()._on_net(ev, now)     # the V2GTP stream's data and EOF
 
-    def _pump(self, now):
-        for _ in range(16):
-            busy = False
-            for part, handler in ((self.pilot, self._on_pilot), (self.slac, self._on_slac),
-                                  (self.monitor, None), (self.net, self._on_net),
-                                  (self.sdp, self._on_sdp)):
-                if part is None or not part.events:
-                    continue
-                evs = part.events
-                part.events = []
-                busy = True
-                for ev in evs:
-                    if handler is not None:
-                        handler(ev, now)
-                    elif ev[0] == "link_up":
-                        self._emit("link_up")
-                    elif ev[0] == "link_lost" and self.state in (SDP, TCP):
-                        self._link_lost(ev[1] if len(ev) > 1 else "link_status", now)
-            if self.sdp is not None and self.sdp.tx:
-                for payload in self.sdp.tx:
-                    self.net.udp_send(ALL_NODES, SDP_PORT, self.sdp_port, payload, now)
-                self.sdp.tx = []
-                busy = True
-            for part in (self.slac, self.monitor, self.net, self.leave):
-                if part.tx:
-                    self.tx.extend(part.tx)
-                    part.tx = []
-            if not busy:
-                break
+    def _event_sources(self):
+        return super()._event_sources() + ((self.sdp, self._on_sdp),)
+
+    def _send_datagrams(self, now):
+        # SDP requests go to every node on the link.
+        if self.sdp is None or not self.sdp.tx:
+            return False
+        for payload in self.sdp.tx:
+            self.net.udp_send(ALL_NODES, SDP_PORT, self.sdp_port, payload, now)
+        self.sdp.tx = []
+        return True
