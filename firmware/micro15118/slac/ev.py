@@ -25,19 +25,18 @@ TT_matching_rate, `c_conn_max_match` runs in total; then ('failed', reason).
 """
 
 from . import mme
+from .role import (
+    C_EV_MATCH_MNBC, C_EV_MATCH_RETRY, SET_KEY_TIMEOUT, TT_MATCH_RESPONSE, SlacRole,
+)
 
 from ..compat import const
 
-TT_MATCH_RESPONSE = const(200)
 TT_EV_ATTEN_RESULTS = const(1200)
 TP_EV_BATCH_MSG_INTERVAL = const(20)
 TT_MATCHING_RATE = const(400)
-C_EV_MATCH_RETRY = const(2)
 C_EV_START_ATTEN_CHAR_INDS = const(3)
-C_EV_MATCH_MNBC = const(10)
 C_CONN_MAX_MATCH = const(3)
 ATTEN_LIMIT = const(40)         # C_EV_match_signalattn_direct, dB
-SET_KEY_TIMEOUT = const(500)
 MAX_EVSES = const(8)            # PARM.CNFs kept per run
 
 IDLE = "idle"
@@ -51,7 +50,9 @@ MATCHED = "matched"
 FAILED = "failed"
 
 
-class EvSlac:
+class EvSlac(SlacRole):
+    ID_NAME = "pev_id"
+
     def __init__(self, host_mac, pev_id=mme.ZERO_ID, rng=None,
                  tt_match_response=TT_MATCH_RESPONSE, tt_ev_atten_results=TT_EV_ATTEN_RESULTS,
                  tp_ev_batch_msg_interval=TP_EV_BATCH_MSG_INTERVAL,
@@ -59,27 +60,16 @@ class EvSlac:
                  c_ev_start_atten_char_inds=C_EV_START_ATTEN_CHAR_INDS,
                  c_ev_match_mnbc=C_EV_MATCH_MNBC, c_conn_max_match=C_CONN_MAX_MATCH,
                  atten_limit=ATTEN_LIMIT, set_key_timeout=SET_KEY_TIMEOUT):
-        if len(host_mac) != 6 or len(pev_id) != 17:
-            raise ValueError("host_mac is 6 bytes, pev_id 17")
-        if rng is None:
-            raise TypeError("EvSlac needs rng: the app's random source (no platform default)")
-        self.host_mac = bytes(host_mac)
+        super().__init__(host_mac, pev_id, rng, tt_match_response, c_ev_match_retry,
+                         set_key_timeout)
         self.pev_id = bytes(pev_id)
-        self.rng = rng
-        self.tt_response = tt_match_response
         self.tt_atten = tt_ev_atten_results
         self.tp_batch = tp_ev_batch_msg_interval
         self.tt_rate = tt_matching_rate
-        self.match_retry = c_ev_match_retry
         self.n_start = c_ev_start_atten_char_inds
         self.n_sounds = c_ev_match_mnbc
         self.max_match = c_conn_max_match
         self.atten_limit = atten_limit
-        self.set_key_timeout = set_key_timeout
-        self.tx = []
-        self.events = []
-        self.dropped = 0
-        self.errors = 0         # exceptions caught in handle_frame (should stay 0)
         self.reset()
 
     # -- commands ---------------------------------------------------------
@@ -110,37 +100,20 @@ class EvSlac:
         if s == PARM:
             if self.evses:
                 self._start_sounding(now)
-            elif self.retries < self.match_retry:
-                self.retries += 1
-                self._send_parm(now)
             else:
-                self._run_failed("parm_timeout", now)
+                self._resend_or_fail(self._send_parm, "parm_timeout", now)
         elif s == SOUNDING:
             self._sound(now)
         elif s == ATTEN:
             self._choose(now)
         elif s == MATCH:
-            if self.retries < self.match_retry:
-                self.retries += 1
-                self._send_match(now)
-            else:
-                self._run_failed("match_timeout", now)
+            self._resend_or_fail(self._send_match, "match_timeout", now)
         elif s == SET_KEY:
             self._matched()         # no CNF: QCA firmware may stay silent
         elif s == WAIT_RETRY:
             self._begin_run(now)
         else:
             self.deadline = None
-
-    def handle_frame(self, frame, now):
-        try:
-            ok = self._handle(frame, now)
-        except (ValueError, IndexError, TypeError, KeyError):
-            # A malformed frame slipped past a parser: a bug, but never fatal.
-            self.errors += 1
-            ok = False
-        if not ok:
-            self.dropped += 1
 
     # -- internals --------------------------------------------------------
 
@@ -253,7 +226,7 @@ class EvSlac:
 
     def _choose(self, now):
         if not self.results:
-            self._run_failed("atten_char_timeout", now)
+            self._fail("atten_char_timeout", now)
             return
         best = None
         for mac in self.evses:              # CNF order breaks ties
@@ -264,7 +237,7 @@ class EvSlac:
             if best is None or r[0] * best[2] < best[1] * r[1]:
                 best = (mac, r[0], r[1])
         if best[1] >= self.atten_limit * best[2]:
-            self._run_failed("attenuation_too_high", now)
+            self._fail("attenuation_too_high", now)
             return
         self.evse_mac = best[0]
         self.retries = 0
@@ -281,7 +254,7 @@ class EvSlac:
         self.deadline = None
         self.events.append(("matched", self.evse_mac, self.nid, self.nmk))
 
-    def _run_failed(self, reason, now):
+    def _fail(self, reason, now):
         self.attempt += 1
         if self.attempt >= self.max_match:
             self.state = FAILED

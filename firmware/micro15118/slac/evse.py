@@ -25,18 +25,17 @@ except once matched, where only the matched EV may start one (re-matching).
 
 from . import keys
 from . import mme
+from .role import (
+    C_EV_MATCH_MNBC, C_EV_MATCH_RETRY, SET_KEY_TIMEOUT, TT_MATCH_RESPONSE, SlacRole,
+)
 
 from ..compat import const
 
 # Defaults from ISO 15118-3 Table A.1 (values as in libslac / pyslac).
 TT_EVSE_SLAC_INIT = const(40000)
 TT_EVSE_MATCH_MNBC = const(600)
-TT_MATCH_RESPONSE = const(200)
 TT_MATCH_SEQUENCE = const(400)
 TT_EVSE_MATCH_SESSION = const(10000)
-C_EV_MATCH_RETRY = const(2)
-C_EV_MATCH_MNBC = const(10)
-SET_KEY_TIMEOUT = const(500)    # QCA modems may not answer SET_KEY sensibly
 
 IDLE = "idle"
 WAIT_PARM = "wait_parm"         # key set, waiting for CM_SLAC_PARM.REQ
@@ -48,31 +47,22 @@ MATCHED = "matched"
 FAILED = "failed"
 
 
-class EvseSlac:
+class EvseSlac(SlacRole):
+    ID_NAME = "evse_id"
+
     def __init__(self, host_mac, evse_id=mme.ZERO_ID, rng=None,
                  tt_evse_slac_init=TT_EVSE_SLAC_INIT, tt_evse_match_mnbc=TT_EVSE_MATCH_MNBC,
                  tt_match_response=TT_MATCH_RESPONSE, tt_match_sequence=TT_MATCH_SEQUENCE,
                  tt_evse_match_session=TT_EVSE_MATCH_SESSION, c_ev_match_retry=C_EV_MATCH_RETRY,
                  num_sounds=C_EV_MATCH_MNBC, set_key_timeout=SET_KEY_TIMEOUT):
-        if len(host_mac) != 6 or len(evse_id) != 17:
-            raise ValueError("host_mac is 6 bytes, evse_id 17")
-        if rng is None:
-            raise TypeError("EvseSlac needs rng: the app's random source (no platform default)")
-        self.host_mac = bytes(host_mac)
+        super().__init__(host_mac, evse_id, rng, tt_match_response, c_ev_match_retry,
+                         set_key_timeout)
         self.evse_id = bytes(evse_id)
-        self.rng = rng
         self.tt_slac_init = tt_evse_slac_init
         self.tt_match_mnbc = tt_evse_match_mnbc
-        self.tt_response = tt_match_response
         self.tt_sequence = tt_match_sequence
         self.tt_session = tt_evse_match_session
-        self.match_retry = c_ev_match_retry
         self.num_sounds = num_sounds
-        self.set_key_timeout = set_key_timeout
-        self.tx = []
-        self.events = []
-        self.dropped = 0
-        self.errors = 0         # exceptions caught in handle_frame (should stay 0)
         self.nmk = None
         self.nid = None
         self.reset()
@@ -121,25 +111,11 @@ class EvseSlac:
         elif s == SOUNDING:
             self._send_results(now)
         elif s == ATTEN_CHAR:
-            if self.retries < self.match_retry:
-                self.retries += 1
-                self._send_atten_char(now)
-            else:
-                self._fail("atten_char_timeout", now)
+            self._resend_or_fail(self._send_atten_char, "atten_char_timeout", now)
         elif s == WAIT_MATCH:
             self._fail("match_timeout", now)
         else:
             self.deadline = None
-
-    def handle_frame(self, frame, now):
-        try:
-            ok = self._handle(frame, now)
-        except (ValueError, IndexError, TypeError, KeyError):
-            # A malformed frame slipped past a parser: a bug, but never fatal.
-            self.errors += 1
-            ok = False
-        if not ok:
-            self.dropped += 1
 
     # -- internals --------------------------------------------------------
 
