@@ -80,8 +80,9 @@ def _lladdr(opts, typ):
     return v[:6] if len(v) >= 6 else b""
 
 
-def parse_ns(src, dst, hop, msg):
-    """(target, source MAC or None) of a valid NS, else None."""
+def _nd_target(hop, msg, lladdr_opt):
+    """(target, MAC from the lladdr_opt option or None) of a valid NS or NA
+    (RFC 4861 §7.1: the checks both share), else None."""
     if hop != ND_HOP_LIMIT or msg[1] != 0 or len(msg) < 24:
         return None
     target = bytes(msg[8:24])
@@ -90,33 +91,31 @@ def parse_ns(src, dst, hop, msg):
     opts = parse_options(msg[24:])
     if opts is None:
         return None
-    mac = _lladdr(opts, OPT_SOURCE_LLADDR)
+    mac = _lladdr(opts, lladdr_opt)
     if mac == b"":
         return None
-    if src == ipv6.UNSPECIFIED:
-        # DAD probe: must go to a solicited-node group and carry no SLLAO.
-        if mac is not None or dst[:13] != ipv6.solicited_node(target)[:13]:
-            return None
     return target, mac
+
+
+def parse_ns(src, dst, hop, msg):
+    """(target, source MAC or None) of a valid NS, else None."""
+    ns = _nd_target(hop, msg, OPT_SOURCE_LLADDR)
+    if ns is not None and src == ipv6.UNSPECIFIED:
+        # DAD probe: must go to a solicited-node group and carry no SLLAO.
+        if ns[1] is not None or dst[:13] != ipv6.solicited_node(ns[0])[:13]:
+            return None
+    return ns
 
 
 def parse_na(src, dst, hop, msg):
     """(target, flags, target MAC or None) of a valid NA, else None."""
-    if hop != ND_HOP_LIMIT or msg[1] != 0 or len(msg) < 24:
+    na = _nd_target(hop, msg, OPT_TARGET_LLADDR)
+    if na is None:
         return None
     flags = msg[4]
-    target = bytes(msg[8:24])
-    if ipv6.is_multicast(target):
-        return None
     if ipv6.is_multicast(dst) and flags & FLAG_SOLICITED:
         return None
-    opts = parse_options(msg[24:])
-    if opts is None:
-        return None
-    mac = _lladdr(opts, OPT_TARGET_LLADDR)
-    if mac == b"":
-        return None
-    return target, flags, mac
+    return na[0], flags, na[1]
 
 
 def parse_echo(msg):

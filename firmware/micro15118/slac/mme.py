@@ -178,15 +178,20 @@ def slac_match_cnf(dst, src, run_id, nid, nmk, pev_id=ZERO_ID, evse_id=ZERO_ID):
                  + _b(nid, 7) + b"\x00" + _b(nmk, 16))
 
 
+# CM_SET_KEY REQ and CNF start alike: KeyType (REQ) or Result (CNF), MyNonce,
+# YourNonce, PID, PRN, PMN, CCo Capability.
+_SET_KEY_HEAD = "<BIIBHBB"
+
+
 def set_key_req(src, nid, nmk, dst=LOCALCAST, my_nonce=0):
     return frame(dst, src, CM_SET_KEY_REQ,
-                 struct.pack("<BIIBHBB", KEY_TYPE_NMK, my_nonce, 0, PID_HLE, 0, 0, 0)
+                 struct.pack(_SET_KEY_HEAD, KEY_TYPE_NMK, my_nonce, 0, PID_HLE, 0, 0, 0)
                  + _b(nid, 7) + bytes((PEKS_NMK,)) + _b(nmk, 16))
 
 
 def set_key_cnf(dst, src, result=0, my_nonce=0, your_nonce=0):
     return frame(dst, src, CM_SET_KEY_CNF,
-                 struct.pack("<BIIBHBB", result, my_nonce, your_nonce, PID_HLE, 0, 0, 0))
+                 struct.pack(_SET_KEY_HEAD, result, my_nonce, your_nonce, PID_HLE, 0, 0, 0))
 
 
 def sw_ver_req(src, dst=LOCALCAST):
@@ -350,11 +355,17 @@ def _match_cnf(m, p):
     return True
 
 
+def _set_key_head(m, p):
+    """Sets the fields REQ and CNF share; returns the first byte (KeyType or Result)."""
+    first, m.my_nonce, m.your_nonce, m.pid, m.prn, m.pmn, m.cco = \
+        struct.unpack(_SET_KEY_HEAD, bytes(p[0:14]))
+    return first
+
+
 def _set_key_req(m, p):
     if len(p) < 38:
         return False
-    m.key_type, m.my_nonce, m.your_nonce, m.pid, m.prn, m.pmn, m.cco = \
-        struct.unpack("<BIIBHBB", bytes(p[0:14]))
+    m.key_type = _set_key_head(m, p)
     m.nid = bytes(p[14:21])
     m.peks = p[21]
     m.nmk = bytes(p[22:38])
@@ -364,8 +375,7 @@ def _set_key_req(m, p):
 def _set_key_cnf(m, p):
     if len(p) < 14:
         return False
-    m.result, m.my_nonce, m.your_nonce, m.pid, m.prn, m.pmn, m.cco = \
-        struct.unpack("<BIIBHBB", bytes(p[0:14]))
+    m.result = _set_key_head(m, p)
     return True
 
 
