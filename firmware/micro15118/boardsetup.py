@@ -2,6 +2,9 @@
 `boards/<name>/board.json` or a simulated board on the wire process, with
 its link runner; and the platform's random source, wall clock and sleep (the
 protocol code takes them from here, never a default of its own).
+
+micro15118.sim is imported only for a simulated board (functions _sim*): no
+board image freezes it.
 """
 import os
 import time
@@ -56,13 +59,22 @@ def build(opts, machine=None):
         modem, pilot, irq, board = _sim_board(opts, cfg, charger, mac)
     else:
         modem, pilot, irq, board = _hw_board(cfg, charger, machine)
-    if charger:
-        from .link.charger import ChargerLink
-        link = ChargerLink(mac, rng=rng)
-    else:
-        from .link.vehicle import VehicleLink
-        link = VehicleLink(mac, rng=rng)
+    link = _charger_link(mac) if charger else _vehicle_link(mac)
     return Runner(link, modem, pilot, charger, irq=irq), board
+
+
+# One role's link per function: a board image freezes the charger's or the
+# vehicle's side (firmware/manifests/, tests/test_manifests.py go by the
+# _charger/_vehicle/_sim name prefixes).
+
+def _charger_link(mac):
+    from .link.charger import ChargerLink
+    return ChargerLink(mac, rng=rng)
+
+
+def _vehicle_link(mac):
+    from .link.vehicle import VehicleLink
+    return VehicleLink(mac, rng=rng)
 
 
 def _sim_board(opts, cfg, charger, mac):
