@@ -1,0 +1,35 @@
+# The core every board image freezes: board layer, pilot, QCA7000 driver,
+# SLAC, IPv6/UDP/TCP, SDP, V2GTP and the link runner, plus one role's link
+# side (options charger=True / vehicle=True; the link bring-up takes both).
+# Included once per image by charger.py, vehicle.py, link.py.
+# Never micro15118/sim: that is the simulation's, not a board's.
+options.defaults(charger=False, vehicle=False)
+
+package(
+    "micro15118",
+    files=[
+        "__init__.py",
+        "compat.py",
+        "appkit.py",
+        "boardsetup.py",
+        "pilot.py",
+        "sdp.py",
+        "v2gtp.py",
+        "link/__init__.py",
+        "link/base.py",
+        "link/common.py",
+        "link/runner.py",
+        "slac/__init__.py",
+        "slac/keys.py",
+        "slac/mme.py",
+        "slac/linkmon.py",
+    ],
+    base_path="..",
+)
+package("micro15118/drivers", base_path="..")
+package("micro15118/net", base_path="..")
+
+if options.charger:
+    package("micro15118", files=["link/charger.py", "slac/evse.py"], base_path="..")
+if options.vehicle:
+    package("micro15118", files=["link/vehicle.py", "slac/ev.py"], base_path="..")
