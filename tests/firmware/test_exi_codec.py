@@ -1,34 +1,14 @@
 # EXI codec tests that run on CPython and under MicroPython (tests/mprun.py).
 import binascii
-import json
 
 from micro15118 import exi
 
-FIXTURE = "build/test-data/vector_dicts.json"
-
-
-def from_json(value):
-    if isinstance(value, dict):
-        if len(value) == 1 and "$hex" in value:
-            return binascii.unhexlify(value["$hex"])
-        return {k: from_json(v) for k, v in value.items()}
-    if isinstance(value, list):
-        return [from_json(v) for v in value]
-    return value
-
-
-def load_vectors():
-    with open(FIXTURE) as f:
-        vectors = json.load(f)
-    for v in vectors:
-        v["msg"] = from_json(v["msg"])
-        v["exi"] = binascii.unhexlify(v["exi_hex"])
-    return vectors
+import vector_dicts
 
 
 def test_every_vector_encodes_byte_exact():
     bad = []
-    for v in load_vectors():
+    for v in vector_dicts.load():
         if exi.encode(v["schema"], v["msg"], **v["args"]) != v["exi"]:
             bad.append(v["name"])
     assert not bad, bad
@@ -36,7 +16,7 @@ def test_every_vector_encodes_byte_exact():
 
 def test_every_vector_decodes_to_the_reference_message():
     bad = []
-    vectors = load_vectors()
+    vectors = vector_dicts.load()
     for v in vectors:
         if exi.decode(v["schema"], v["exi"], **v["args"]) != v["msg"]:
             bad.append(v["name"])
@@ -47,7 +27,7 @@ def test_every_vector_decodes_to_the_reference_message():
 def test_string_table_vectors_need_the_string_table():
     # With the V2G profile (no string table) a table hit is an ExiError.
     n = 0
-    for v in load_vectors():
+    for v in vector_dicts.load():
         if v["args"].get("capacity") != 0 and "strtab" in v["name"]:
             expect_error(exi.decode, v["schema"], v["exi"], v["args"]["fragment"])
             n += 1
@@ -63,7 +43,7 @@ def expect_error(fn, *args):
 
 
 def test_truncated_streams_raise_exi_error_with_a_position():
-    for v in load_vectors():
+    for v in vector_dicts.load():
         if v["args"]:
             continue
         data = v["exi"]
@@ -74,7 +54,7 @@ def test_truncated_streams_raise_exi_error_with_a_position():
 
 def test_wrong_schema_raises_exi_error():
     seen = 0
-    for v in load_vectors():
+    for v in vector_dicts.load():
         if v["args"]:
             continue
         for other in ("appProtocol", "-20:AC", "-20:DC"):

@@ -1,39 +1,20 @@
 # iso20.msg: payload types, encode/decode of the reference vectors, RationalNumber helpers.
-import binascii
-import json
-
 from micro15118.iso20 import msg
 
-FIXTURE = "build/test-data/vector_dicts.json"
+import vector_dicts
 
 
-def from_json(value):
-    if isinstance(value, dict):
-        if len(value) == 1 and "$hex" in value:
-            return binascii.unhexlify(value["$hex"])
-        return {k: from_json(v) for k, v in value.items()}
-    if isinstance(value, list):
-        return [from_json(v) for v in value]
-    return value
-
-
-def plain_vectors():
-    with open(FIXTURE) as f:
-        vectors = json.load(f)
-    out = []
-    for v in vectors:
-        if v["args"] != {} and v["args"] != {"fragment": False, "capacity": 0, "max_length": None}:
-            continue
-        if v["schema"] not in ("appProtocol", "-20:CommonMessages", "-20:AC", "-20:DC"):
-            continue
-        out.append((v["name"], v["schema"], from_json(v["msg"]), binascii.unhexlify(v["exi_hex"])))
-    return out
+def is_plain(v):
+    # default codec options, one of the -20 schemas msg knows
+    return (v["args"] in ({}, {"fragment": False, "capacity": 0, "max_length": None})
+            and v["schema"] in ("appProtocol", "-20:CommonMessages", "-20:AC", "-20:DC"))
 
 
 def test_vectors_round_trip_through_msg():
-    vs = plain_vectors()
+    vs = vector_dicts.load(is_plain)
     assert len(vs) >= 60
-    for vname, schema, m, data in vs:
+    for v in vs:
+        vname, schema, m, data = v["name"], v["schema"], v["msg"], v["exi"]
         (name, body), = m.items()
         assert msg.schema_of(name) == schema, (vname, name)
         ptype, enc = msg.encode(name, body)
