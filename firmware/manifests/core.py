@@ -23,6 +23,7 @@ package(
         "slac/keys.py",
         "slac/mme.py",
         "slac/linkmon.py",
+        "slac/role.py",
     ],
     base_path="..",
 )
