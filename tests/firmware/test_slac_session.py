@@ -15,6 +15,38 @@ def setup(atten=20, evse_kw=None, ev_kw=None, seed=1):
     return net, e, v
 
 
+def started(**kw):
+    """setup(**kw) with both sides starting at 0."""
+    net, e, v = setup(**kw)
+    e.sm.start(0)
+    v.sm.start(0)
+    return net, e, v
+
+
+def losing(net, mmtype, n=1):
+    """The wire loses the first n frames of this MMTYPE; [how many it lost]."""
+    lost = [0]
+
+    def drop(src, dst, f):
+        if f[15] | (f[16] << 8) == mmtype and lost[0] < n:
+            lost[0] += 1
+            return True
+        return False
+    net.drop = drop
+    return lost
+
+
+def match_losing(mmtype, n):
+    """A session that matches although the wire lost n frames of mmtype."""
+    net, e, v = setup()
+    lost = losing(net, mmtype, n)
+    e.sm.start(0)
+    v.sm.start(0)
+    assert net.run_until(lambda: matched(v), 5000)
+    assert lost[0] == n
+    return e, v
+
+
 def sent_types(node):
     return [mme.parse(f).mmtype for f in node.sent]
 
@@ -55,9 +87,7 @@ def test_match_sets_equal_keys_on_both_sides():
 
 
 def test_run_id_is_the_same_for_the_whole_run():
-    net, e, v = setup()
-    e.sm.start(0)
-    v.sm.start(0)
+    net, e, v = started()
     net.run_until(lambda: matched(v), 5000)
     runs = set()
     for f in v.sent + e.sent:
@@ -86,37 +116,14 @@ def test_averaged_attenuation_rounds_half_up():
 
 
 def test_lost_parm_cnf_is_retried():
-    net, e, v = setup()
-    lost = [0]
-
-    def drop(src, dst, f):
-        if f[15:17] == b"\x65\x60" and not lost[0]:
-            lost[0] = 1
-            return True
-        return False
-    net.drop = drop
-    e.sm.start(0)
-    v.sm.start(0)
-    assert net.run_until(lambda: matched(v), 5000)
-    assert lost[0] == 1
+    e, v = match_losing(mme.CM_SLAC_PARM_CNF, 1)
     assert sent_types(v).count(mme.CM_SLAC_PARM_REQ) == 2
     assert sent_types(e).count(mme.CM_SLAC_PARM_CNF) == 2
     assert matched(e)[2] == matched(v)[2]
 
 
 def test_lost_atten_char_ind_is_retried_by_the_evse():
-    net, e, v = setup()
-    lost = [0]
-
-    def drop(src, dst, f):
-        if f[15:17] == b"\x6e\x60" and lost[0] < 2:
-            lost[0] += 1
-            return True
-        return False
-    net.drop = drop
-    e.sm.start(0)
-    v.sm.start(0)
-    assert net.run_until(lambda: matched(v), 5000)
+    e, v = match_losing(mme.CM_ATTEN_CHAR_IND, 2)
     assert sent_types(e).count(mme.CM_ATTEN_CHAR_IND) == 3      # 1 + C_EV_match_retry
     assert first(v.sm.events, "retry") is None
 
@@ -138,18 +145,7 @@ def test_all_atten_char_ind_lost_fails_both_sides():
 
 
 def test_lost_match_cnf_is_retried():
-    net, e, v = setup()
-    lost = [0]
-
-    def drop(src, dst, f):
-        if f[15:17] == b"\x7d\x60" and not lost[0]:
-            lost[0] = 1
-            return True
-        return False
-    net.drop = drop
-    e.sm.start(0)
-    v.sm.start(0)
-    assert net.run_until(lambda: matched(v), 5000)
+    e, v = match_losing(mme.CM_SLAC_MATCH_CNF, 1)
     assert sent_types(v).count(mme.CM_SLAC_MATCH_REQ) == 2
     assert sent_types(e).count(mme.CM_SLAC_MATCH_CNF) == 2
     assert [x[0] for x in e.sm.events].count("matched") == 1
@@ -229,25 +225,19 @@ def test_two_evses_ev_picks_the_lower_attenuation():
 
 
 def test_attenuation_above_the_limit_does_not_match():
-    net, e, v = setup(atten=45)
-    e.sm.start(0)
-    v.sm.start(0)
+    net, e, v = started(atten=45)
     assert net.run_until(lambda: first(v.sm.events, "failed"), 30000)
     assert v.sm.events[-1] == ("failed", "attenuation_too_high")
     assert mme.CM_SLAC_MATCH_REQ not in sent_types(v)
     # Right at the limit is not a match either; just under it is.
     for atten, ok in ((40, False), (39, True)):
-        net, e, v = setup(atten=atten)
-        e.sm.start(0)
-        v.sm.start(0)
+        net, e, v = started(atten=atten)
         net.run_until(lambda: matched(v) or first(v.sm.events, "failed"), 30000)
         assert (matched(v) is not None) == ok
 
 
 def test_evse_accepts_a_rematch_and_retries_after_failure():
-    net, e, v = setup()
-    e.sm.start(0)
-    v.sm.start(0)
+    net, e, v = started()
     net.run_until(lambda: matched(v), 5000)
     key = e.nmk
     # The EV starts over (e.g. after losing the link): the EVSE matches again.
@@ -271,9 +261,7 @@ def test_validate_is_answered_not_required():
 
 
 def test_reset_forgets_the_run():
-    net, e, v = setup()
-    e.sm.start(0)
-    v.sm.start(0)
+    net, e, v = started()
     net.run(300)
     assert e.sm.state != "idle" and v.sm.state != "idle"
     e.sm.reset()
@@ -287,9 +275,7 @@ def test_reset_forgets_the_run():
 
 
 def test_link_monitor():
-    net, e, v = setup()
-    e.sm.start(0)
-    v.sm.start(0)
+    net, e, v = started()
     net.run_until(lambda: matched(v), 5000)
     lm = LinkMonitor(mac(2), period_ms=500, misses=3)
     v.monitor = lm
