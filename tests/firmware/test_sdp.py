@@ -2,16 +2,13 @@
 from micro15118 import sdp
 from micro15118 import v2gtp
 
+from reasons import reason_of
+
 IP = bytes.fromhex('fe80000000000000020000fffe000e01')
 
 
 def _raises(fn, *args):
-    try:
-        fn(*args)
-    except sdp.SdpError as e:
-        assert isinstance(e, ValueError)
-        return e.reason
-    assert False, 'no SdpError'
+    return reason_of(sdp.SdpError, fn, *args)
 
 
 def test_request_codec():

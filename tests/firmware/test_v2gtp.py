@@ -1,14 +1,11 @@
 """V2GTP header codec and stream reassembly."""
 from micro15118 import v2gtp
 
+from reasons import reason_of
+
 
 def _err(fn, *args):
-    try:
-        fn(*args)
-    except v2gtp.V2gtpError as e:
-        assert isinstance(e, ValueError)
-        return e.reason
-    assert False, 'no V2gtpError'
+    return reason_of(v2gtp.V2gtpError, fn, *args)
 
 
 def test_payload_type_constants():
