@@ -107,43 +107,41 @@ def test_uart_starts_at_first_aa_after_noise():
     assert d.skipped == 5
 
 
-def test_bad_hw_length_counted_and_resynced():
-    f1, f2 = eth(100, 1), eth(100, 2)
-    bad = bytearray(spi(f1))
-    bad[0] = 1                               # first two bytes must be zero
+def decode_after(bad):
+    """A decoder fed `bad` (a damaged SPI frame) and a good frame behind it:
+    the good one, and only that, comes out."""
+    good = eth(100, 2)
     d = qcafrm.RxDecoder()
-    assert d.feed(bytes(bad) + spi(f2)) == [f2]
-    assert d.errors["hw_len"] == 1
+    assert d.feed(bytes(bad) + spi(good)) == [good]
+    return d
+
+
+def test_bad_hw_length_counted_and_resynced():
+    bad = bytearray(spi(eth(100, 1)))
+    bad[0] = 1                               # first two bytes must be zero
+    assert decode_after(bad).errors["hw_len"] == 1
 
 
 def test_hw_length_value_must_match():
-    f1, f2 = eth(100, 1), eth(100, 2)
-    bad = bytearray(spi(f1))
+    bad = bytearray(spi(eth(100, 1)))
     bad[3] ^= 1
-    d = qcafrm.RxDecoder()
-    assert d.feed(bytes(bad) + spi(f2)) == [f2]
-    assert d.errors["hw_len"] == 1
+    assert decode_after(bad).errors["hw_len"] == 1
 
 
 def test_missing_head_counted():
-    f1, f2 = eth(100, 1), eth(100, 2)
-    bad = bytearray(spi(f1))
+    bad = bytearray(spi(eth(100, 1)))
     bad[6] = 0xAB
-    d = qcafrm.RxDecoder()
-    assert d.feed(bytes(bad) + spi(f2)) == [f2]
+    d = decode_after(bad)
     assert d.errors["no_head"] == 1
     assert d.errors["hw_len"] == 0
 
 
 def test_bad_length_counted():
     for length in (59, 1519, 0, 0xFFFF):
-        f2 = eth(100, 2)
         bad = bytearray(spi(eth(100, 1)))
         bad[8] = length & 0xFF
         bad[9] = length >> 8
-        d = qcafrm.RxDecoder()
-        assert d.feed(bytes(bad) + spi(f2)) == [f2], length
-        assert d.errors["bad_len"] == 1, length
+        assert decode_after(bad).errors["bad_len"] == 1, length
 
 
 def test_custom_max_len():
@@ -154,12 +152,9 @@ def test_custom_max_len():
 
 
 def test_missing_tail_counted():
-    f1, f2 = eth(100, 1), eth(100, 2)
-    bad = bytearray(spi(f1))
+    bad = bytearray(spi(eth(100, 1)))
     bad[-1] = 0x54
-    d = qcafrm.RxDecoder()
-    assert d.feed(bytes(bad) + spi(f2)) == [f2]
-    assert d.errors["no_tail"] == 1
+    assert decode_after(bad).errors["no_tail"] == 1
 
 
 def test_corrupt_length_does_not_swallow_following_frames():
