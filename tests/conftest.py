@@ -4,5 +4,5 @@ tests/ and tests/firmware on the module path itself (rootdir-less test folders).
 
 def pytest_sessionstart(session):
     # The MicroPython codec tests compare against messages decoded here.
-    import vectors
-    vectors.write_fixture()
+    from host.harness import exi_vectors
+    exi_vectors.write_fixture()

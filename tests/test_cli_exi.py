@@ -6,7 +6,7 @@ import xml.etree.ElementTree as ET
 
 import pytest
 
-import vectors
+from host.harness import exi_vectors as vectors
 from test_exi_vectors import infoset
 
 MICRO15118 = os.path.join(os.path.dirname(sys.executable), "micro15118")

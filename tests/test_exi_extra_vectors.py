@@ -5,7 +5,7 @@ import xml.etree.ElementTree as ET
 import pytest
 
 from micro15118 import exi
-import vectors
+from host.harness import exi_vectors as vectors
 from host.capture import exi_xml
 from test_exi_vectors import infoset
 

@@ -18,8 +18,8 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 
 from micro15118 import exi
-import strategies
-from oracle.josev import JosevCodec
+from host.harness import strategies
+from host.harness.exi_oracle import JosevCodec
 
 SCHEMAS = ["appProtocol", "-20:CommonMessages", "-20:AC", "-20:DC"]
 TYPES = [(s, r) for s in SCHEMAS for r in strategies.message_types(s)]
@@ -43,20 +43,33 @@ def without_oracle_defects(value):
     return value
 
 
+def random_messages(schema, root, examples):
+    """A decorator: Hypothesis calls the test with this many random `root`
+    messages (no example database, no deadline: the oracle is a JVM)."""
+    def decorate(test):
+        runs = settings(max_examples=examples, deadline=None, database=None,
+                        suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large])
+        return runs(given(strategies.message(schema, root))(test))
+    return decorate
+
+
+def codecs_agree(josev, schema, msg):
+    """Both codecs give the same bytes and each decodes the other's."""
+    ours = exi.encode(schema, msg)
+    theirs = josev.encode(schema, msg)
+    assert ours.hex() == theirs.hex()
+    assert josev.decode(schema, ours) == msg
+    assert exi.decode(schema, theirs) == msg
+
+
 @pytest.mark.parametrize("schema, root", TYPES, ids=["%s:%s" % t for t in TYPES])
 def test_random_messages_agree_with_python_iso15118(josev, schema, root):
-    @settings(max_examples=PER_TYPE, deadline=None, database=None,
-              suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large])
-    @given(strategies.message(schema, root))
+    @random_messages(schema, root, PER_TYPE)
     def check(msg):
         msg = without_oracle_defects(msg)
         if root == "supportedAppProtocolRes":
             msg[root].setdefault("SchemaID", 0)
-        ours = exi.encode(schema, msg)
-        theirs = josev.encode(schema, msg)
-        assert ours.hex() == theirs.hex()
-        assert josev.decode(schema, ours) == msg
-        assert exi.decode(schema, theirs) == msg
+        codecs_agree(josev, schema, msg)
 
     check()
 

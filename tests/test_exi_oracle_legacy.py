@@ -38,11 +38,11 @@ import math
 import os
 
 import pytest
-from hypothesis import HealthCheck, given, settings
 
 from micro15118 import exi
-import strategies
-from oracle.josev import JosevCodec
+from host.harness import strategies
+from host.harness.exi_oracle import JosevCodec
+from test_exi_oracle import codecs_agree, random_messages
 
 SCHEMAS = ["-2", "din"]
 # DIN types the oracle cannot encode or decode at all (base64Binary content)
@@ -94,16 +94,9 @@ def without_oracle_defects(schema, value, key=None):
 
 @pytest.mark.parametrize("schema, root", CHECKED, ids=["%s:%s" % t for t in CHECKED])
 def test_random_messages_agree_with_python_iso15118(josev, schema, root):
-    @settings(max_examples=PER_TYPE, deadline=None, database=None,
-              suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large])
-    @given(strategies.message(schema, root))
+    @random_messages(schema, root, PER_TYPE)
     def check(msg):
-        msg = without_oracle_defects(schema, msg)
-        ours = exi.encode(schema, msg)
-        theirs = josev.encode(schema, msg)
-        assert ours.hex() == theirs.hex()
-        assert josev.decode(schema, ours) == msg
-        assert exi.decode(schema, theirs) == msg
+        codecs_agree(josev, schema, without_oracle_defects(schema, msg))
 
     check()
 
@@ -112,9 +105,7 @@ def test_random_messages_agree_with_python_iso15118(josev, schema, root):
 def test_din_types_the_oracle_cannot_take_still_round_trip(root):
     # The oracle crashes on DIN base64Binary content, which these types
     # require (tests/oracle/DEFECTS.md); here only our codec's round trip.
-    @settings(max_examples=20, deadline=None, database=None,
-              suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large])
-    @given(strategies.message("din", root))
+    @random_messages("din", root, 20)
     def check(msg):
         assert exi.decode("din", exi.encode("din", msg)) == msg
 

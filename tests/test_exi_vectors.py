@@ -3,7 +3,7 @@ import xml.etree.ElementTree as ET
 
 import pytest
 
-import vectors
+from host.harness import exi_vectors as vectors
 from host.capture import exi_xml
 
 VECTORS = vectors.load()

@@ -1,11 +1,10 @@
-"""tools/fuzz_evcc.py in short: mutated SECC responses (EXI bytes and decoded
+"""The EVCC fuzzer (host/harness/fuzz/evcc.py) in short: mutated SECC responses (EXI bytes and decoded
 values) fed to the -20 EVCC in every state of every kind of session never
 raise and never break an invariant; both outcomes are exercised."""
 import os
-import sys
 
-sys.path.insert(0, os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))), "tools"))
-import fuzz_evcc  # noqa: E402
+from host.harness.fuzz import evcc as fuzz_evcc
+from host.harness.fuzz import runner
 
 SEED = int(os.environ.get("FUZZ_SEED", "5"))
 SNAPS = fuzz_evcc.snapshots()
@@ -17,15 +16,15 @@ def test_snapshots_cover_every_state():
 
 
 def test_mutated_bytes_never_escape():
-    acc, rej, unexpected, failures = fuzz_evcc.run_target("bytes", 20000, SEED, SNAPS)
-    assert unexpected == 0, failures[:3]
-    assert acc > 200 and rej > 10000
+    tally = runner.run(fuzz_evcc.TARGETS, "bytes", 20000, SEED, snaps=SNAPS)
+    assert tally.unexpected == 0, tally.failures[:3]
+    assert tally.accepted > 200 and tally.rejected > 10000
 
 
 def test_mutated_values_never_escape():
-    acc, rej, unexpected, failures = fuzz_evcc.run_target("values", 20000, SEED, SNAPS)
-    assert unexpected == 0, failures[:3]
-    assert acc > 2000 and rej > 2000
+    tally = runner.run(fuzz_evcc.TARGETS, "values", 20000, SEED, snaps=SNAPS)
+    assert tally.unexpected == 0, tally.failures[:3]
+    assert tally.accepted > 2000 and tally.rejected > 2000
 
 
 def test_battery_invariant_catches_wrong_direction_and_over_limit():

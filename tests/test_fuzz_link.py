@@ -1,30 +1,33 @@
-"""tools/fuzz_link.py in short: mutated frames and driver events injected into
+"""The link fuzzer (host/harness/fuzz/link.py) in short: mutated frames and driver events injected into
 the charger's and the vehicle's link, in every state of a simulated session
 (host/bench/linksim.py), never raise, never break an invariant, and the session
 always recovers.  Plus the bugs it found, as plain regression tests."""
 import os
-import sys
 
 from micro15118.link.charger import ChargerLink
 from micro15118.net import icmpv6, ipv6
 from micro15118.net.stack import NetStack
 
 from host.bench.linksim import LinkSim
-
-sys.path.insert(0, os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))), "tools"))
-import fuzz_link  # noqa: E402
+from host.harness.fuzz import link, runner
 
 SEED = int(os.environ.get("FUZZ_SEED", "3"))
 
 
+def fuzz(side, runs):
+    """(accepted, rejected, unexpected, failures) of one side's run."""
+    tally = runner.run(link.TARGETS, side, runs, SEED)
+    return tally.accepted, tally.rejected, tally.unexpected, tally.failures
+
+
 def test_charger_inputs_never_escape():
-    acc, rej, unexpected, failures = fuzz_link.run_target("charger", 20000, SEED)
+    acc, rej, unexpected, failures = fuzz("charger", 20000)
     assert unexpected == 0, failures[:3]
     assert acc > 2000 and rej > 2000          # both paths exercised
 
 
 def test_vehicle_inputs_never_escape():
-    acc, rej, unexpected, failures = fuzz_link.run_target("vehicle", 20000, SEED)
+    acc, rej, unexpected, failures = fuzz("vehicle", 20000)
     assert unexpected == 0, failures[:3]
     assert acc > 2000 and rej > 2000
 
@@ -37,10 +40,10 @@ def test_planted_exception_is_caught(monkeypatch, capsys):
             raise RuntimeError("planted")
         return on_net(self, ev, now)
     monkeypatch.setattr(ChargerLink, "_on_net", planted)
-    acc, rej, unexpected, failures = fuzz_link.run_target("charger", 3000, SEED)
+    acc, rej, unexpected, failures = fuzz("charger", 3000)
     assert unexpected > 0
     assert "RuntimeError: planted" in failures[0]
-    assert fuzz_link.main(["--runs", "1000", "--target", "charger", "--seed", str(SEED)]) == 1
+    assert link.main(["--runs", "1000", "--target", "charger", "--seed", str(SEED)]) == 1
     out = capsys.readouterr().out
     assert "UNEXPECTED" in out and "fuzz charger: 1000 inputs" in out
 
@@ -49,7 +52,7 @@ def test_planted_bad_duty_is_caught(monkeypatch):
     set_duty = ChargerLink._set_duty
     monkeypatch.setattr(ChargerLink, "_set_duty",
                         lambda self, d: set_duty(self, 49 if d == 50 else d))
-    acc, rej, unexpected, failures = fuzz_link.run_target("charger", 500, SEED)
+    acc, rej, unexpected, failures = fuzz("charger", 500)
     assert unexpected > 0 and "duty 49" in failures[0]
 
 
@@ -61,7 +64,7 @@ def test_planted_corruption_is_caught_by_the_recovery_check(monkeypatch):
             ev = (ev[0], ev[1], ev[2] + b"x")
         emit(self, *ev)
     monkeypatch.setattr(ChargerLink, "_emit", corrupting)
-    acc, rej, unexpected, failures = fuzz_link.run_target("vehicle", 1000, SEED)
+    acc, rej, unexpected, failures = fuzz("vehicle", 1000)
     assert unexpected > 0 and "did not arrive intact" in failures[0]
 
 

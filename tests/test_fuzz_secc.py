@@ -1,18 +1,22 @@
-"""A short run of tools/fuzz_secc.py: mutated requests (bit level, dict level, out of
-sequence) in every state of recorded SECC sessions are answered sanely, never anything else."""
+"""A short run of the SECC fuzzer (host/harness/fuzz/secc.py): mutated requests (bit level,
+dict level, out of sequence) in every state of recorded SECC sessions are answered sanely,
+never anything else."""
 import os
-import sys
 
-sys.path.insert(0, os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))), "tools"))
-import fuzz_secc  # noqa: E402
+from host.harness.fuzz import runner
+from host.harness.fuzz import secc as fuzz_secc
 
 SEED = int(os.environ.get("FUZZ_SEED", "5"))
 
 
+def fuzz(target, runs, sessions=None):
+    return runner.run(fuzz_secc.TARGETS, target, runs, SEED, sessions=sessions)
+
+
 def test_secc_survives_mutated_requests_in_every_state():
-    accepted, rejected, failures = fuzz_secc.run("secc", 20000, SEED)
-    assert not failures, failures[:3]
-    assert accepted > 2000 and rejected > 5000      # both paths exercised
+    tally = fuzz("secc", 20000)
+    assert not tally.failures, tally.failures[:3]
+    assert tally.accepted > 2000 and tally.rejected > 5000      # both paths exercised
 
 
 def test_the_recording_covers_every_state():
@@ -29,7 +33,7 @@ def test_the_harness_catches_power_left_on(monkeypatch):
 
     sessions = fuzz_secc.record()
     monkeypatch.setattr(session.Secc, "power_off", lambda self, now: None)
-    _, _, failures = fuzz_secc.run("secc", 300, SEED, sessions)
+    failures = fuzz("secc", 300, sessions).failures
     assert any("power on" in f for f in failures), failures[:3]
 
 
@@ -41,7 +45,7 @@ def test_the_harness_catches_an_exception(monkeypatch):
     def broken(self, now):
         raise RuntimeError("bug in poll")
     monkeypatch.setattr(session.Secc, "poll", broken)
-    _, _, failures = fuzz_secc.run("secc", 50, SEED, sessions)
+    failures = fuzz("secc", 50, sessions).failures
     assert failures and "bug in poll" in failures[0]
 
 
@@ -52,7 +56,7 @@ def test_the_harness_catches_power_outside_the_envelope(monkeypatch):
     sessions = fuzz_secc.record()
     monkeypatch.setattr(Envelope, "dc", lambda self, v, i, *a, **kw: (v, i))
     monkeypatch.setattr(Envelope, "ac", lambda self, p, *a, **kw: p)
-    _, _, failures = fuzz_secc.run("secc", 2000, SEED, sessions)
+    failures = fuzz("secc", 2000, sessions).failures
     assert any("envelope" in f for f in failures), failures[:3]
 
 

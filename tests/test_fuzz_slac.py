@@ -1,20 +1,18 @@
-"""A short run of tools/fuzz_slac.py: mutated SLAC frames in every state never raise."""
+"""A short run of the SLAC fuzzer (host/harness/fuzz/slac.py): mutated SLAC frames in every state never raise."""
 import os
-import sys
 
-sys.path.insert(0, os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))), "tools"))
-import fuzz_slac  # noqa: E402
+from host.harness.fuzz import runner, slac
 
 
 def test_mutated_slac_frames_never_escape():
     seed = int(os.environ.get("FUZZ_SEED", "5"))
-    results = fuzz_slac.run(20000, seed=seed, report_every=0)
-    assert set(results) == {"slac_evse", "slac_ev", "slac_mme"}
-    for name, st in results.items():
-        assert st.unexpected == 0, (name, st.failures[:2])
-        assert st.accepted + st.rejected == 20000
+    assert set(slac.TARGETS) == {"slac_evse", "slac_ev", "slac_mme"}
+    for name in slac.TARGETS:
+        tally = runner.run(slac.TARGETS, name, 20000, seed)
+        assert tally.unexpected == 0, (name, tally.failures[:2])
+        assert tally.accepted + tally.rejected == 20000
         # Both paths are exercised: some mutants get through, most are refused.
-        assert st.accepted > 100 and st.rejected > 5000, (name, st.accepted, st.rejected)
+        assert tally.accepted > 100 and tally.rejected > 5000, (name, tally.accepted, tally.rejected)
 
 
 def test_fuzzer_reports_an_escaping_exception():
@@ -29,7 +27,7 @@ def test_fuzzer_reports_an_escaping_exception():
         return orig(self, frame, now)
     EvseSlac._handle = broken
     try:
-        results = fuzz_slac.run(3000, seed=2, targets=("slac_evse",), report_every=0)
+        tally = runner.run(slac.TARGETS, "slac_evse", 3000, seed=2)
     finally:
         EvseSlac._handle = orig
-    assert results["slac_evse"].unexpected > 0
+    assert tally.unexpected > 0

@@ -14,7 +14,7 @@ import pytest
 from host.peers import tap
 from host.bench.linkrun import EVCC_MAIN, SECC_MAIN, LinkBench
 from peerenv import require_root
-from peers.josev import JosevEvcc, JosevSecc, join_avln, tap_on_wire
+from host.peers.josev import JosevEvcc, JosevSecc, join_avln, tap_on_wire
 
 from host.peers.tap import EV_TAP_MAC, EVSE_TAP_MAC
 

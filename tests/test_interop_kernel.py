@@ -17,7 +17,7 @@ import threading
 from host.peers import tap
 from host.bench.linkrun import LinkBench
 from peerenv import require_root
-from slacagent import SlacAgent
+from host.peers.slacagent import SlacAgent
 
 from host.peers.tap import AGENT_MAC
 

@@ -12,7 +12,7 @@ fail a run that is merely slow.  Start-up and session times are figures of
 tools/bench_session.py.
 """
 from peerenv import require_root
-from peers.josev import JosevEvcc, JosevSecc, josev_over_wire, josev_vs_josev, runs
+from host.peers.josev import JosevEvcc, JosevSecc, josev_over_wire, josev_vs_josev, runs
 
 # Upper bounds for a whole run / one wait: failures show up at once (a FAILED
 # response, a closed connection), so these only cost time when a peer hangs.
@@ -152,7 +152,7 @@ def test_log_parser_on_a_saved_secc_log():
 
 def test_evcc_config_is_absolute_and_complete(tmp_path):
     # Not started: a JosevEvcc needs a namespace; check what it would be given.
-    from peers.josev import evcc_config
+    from host.peers.josev import evcc_config
     c = evcc_config("DC_BPT", {"chargeLoopCycle": 2})
     assert c["supportedProtocols"] == ["ISO_15118_20_DC"]
     assert c["supportedEnergyServices"] == ["DC_BPT"] and c["useTls"] is False

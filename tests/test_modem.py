@@ -1,12 +1,12 @@
 """The modem firmware model (host/bench/modem.py) on the virtual wire."""
 import io
 import os
-import struct
 import subprocess
 
 from host.bench.modem import (BROADCAST, LOCALCAST, MDEVICEID_QCA7000, NUM_GROUPS, Modem)
 from host.capture.pcap import PcapWriter
 from host.bench.plc_wire import PlcWire
+from host.harness.homeplug import mme
 
 EV_HOST = bytes.fromhex("0201020304a1")
 SE_HOST = bytes.fromhex("0201020304b1")
@@ -15,13 +15,6 @@ SE_MODEM = bytes.fromhex("00b0520304b1")
 NMK = bytes.fromhex("b59319d7e8157ba001b018669ccee30d")
 NID = bytes.fromhex("026bcba5354e08")
 NID2 = bytes.fromhex("b0f2e695666b03")
-
-
-def mme(dst, src, mmv, mmtype, payload=b""):
-    hdr = dst + src + b"\x88\xe1" + bytes((mmv,)) + struct.pack("<H", mmtype)
-    if mmv:
-        hdr += b"\x00\x00"
-    return (hdr + payload).ljust(60, b"\x00")
 
 
 def set_key_req(src, nid=NID, nmk=NMK, dst=LOCALCAST):

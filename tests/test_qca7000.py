@@ -19,49 +19,10 @@ from micro15118.sim.board import SimBoard
 from host.bench import qca7000_model
 from host.bench.qca7000_model import Qca7000Model
 from host.bench.linkrun import firmware_env
+from host.harness.echo_modem import Clock, EchoModem
 
 REPO = pathlib.Path(__file__).resolve().parent.parent
 MICROPYTHON = os.path.join(os.path.dirname(sys.executable), "micropython")
-
-
-class Clock:
-    def __init__(self):
-        self.ms = 0
-
-    def __call__(self):
-        return self.ms / 1000.0
-
-
-class EchoModem:
-    """Stands in for host/bench/modem.py: echoes every frame from the host back to it."""
-
-    def __init__(self, boot_ms=100, echo=True):
-        self.mac = b"\x00\xb0\x52\x00\x00\x42"
-        self.resets = 0
-        self.ready = True
-        self.to_host = []
-        self.got = []
-        self.boot_ms = boot_ms
-        self.echo = echo
-        self.stuck = False          # never finishes booting
-        self._boot_until = None
-
-    def reset(self, now):
-        self.resets += 1
-        self.ready = False
-        self.to_host = []
-        self._boot_until = now + self.boot_ms
-
-    def poll(self, now):
-        if not self.ready and not self.stuck and now >= self._boot_until:
-            self.ready = True
-
-    def from_host(self, frame, now):
-        if not self.ready:
-            return
-        self.got.append(bytes(frame))
-        if self.echo:
-            self.to_host.append(bytes(frame))
 
 
 class Rig:
@@ -386,23 +347,25 @@ def test_over_read_raises_rdbuf_err():
     assert r.chip.stats["rdbuf_err"] == 1
 
 
-def test_single_avail_glitch_is_retried():
+def after_avail_glitches(n):
+    """A rig whose chip misreports the available bytes n times in a row while a frame waits."""
     r = Rig()
     r.sync()
-    r.chip.inject_avail_glitch(1)
+    r.chip.inject_avail_glitch(n)
     r.modem.to_host.append(eth(80, 1))
     r.step()
+    return r
+
+
+def test_single_avail_glitch_is_retried():
+    r = after_avail_glitches(1)
     assert r.rx == [eth(80, 1)]
     assert r.events == []
     assert r.drv.stats["glitch"] == 1
 
 
 def test_persistent_avail_glitch_resyncs():
-    r = Rig()
-    r.sync()
-    r.chip.inject_avail_glitch(2)
-    r.modem.to_host.append(eth(80, 1))
-    r.step()
+    r = after_avail_glitches(2)
     assert r.events == [("reset",)]
     r.run_until(lambda: r.drv.state == "ready")
     assert exchange(r, [eth(90, 2)]) == [eth(90, 2)]

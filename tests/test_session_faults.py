@@ -85,7 +85,7 @@ def test_malformed_exi_gets_a_failed_response_then_close():
     from host.peers import tap
     from micro15118.iso20 import msg
     from peerenv import require_root
-    from peers.josev import join_avln, tap_on_wire
+    from host.peers.josev import join_avln, tap_on_wire
     from test_interop_kernel import KERNEL_PEER
 
     require_root()

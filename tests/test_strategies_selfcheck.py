@@ -1,4 +1,4 @@
-"""The XSD-driven message strategies (tests/strategies.py) against our EXI codec:
+"""The XSD-driven message strategies (host/harness/strategies.py) against our EXI codec:
 every generated message must survive encode -> decode unchanged."""
 import random
 
@@ -6,7 +6,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 
 from micro15118 import exi
-import strategies
+from host.harness import strategies
 
 SCHEMAS = list(strategies.SCHEMAS)
 LEGACY = ["-2", "din"]      # V2G_Message with one BodyElement member in its Body

@@ -22,11 +22,11 @@ import sys
 import tempfile
 import time
 
+from micro15118 import exi
+
+from host.harness import exi_vectors
+
 REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
-sys.path.insert(0, os.path.join(REPO, "tests"))
-sys.path.insert(0, os.path.join(REPO, "tools"))
-from micro15118 import exi  # noqa: E402
-import vectors  # noqa: E402
 
 IISO20 = ("-20:CommonMessages", "-20:AC", "-20:DC")
 
@@ -60,7 +60,7 @@ def bench_ours(vecs, iterations):
 
 
 def bench_josev(vecs, iterations):
-    from oracle.josev import JosevCodec, to_josev_json
+    from host.harness.exi_oracle import JosevCodec, to_josev_json
     codec = JosevCodec()
     rows = {}
     for v in vecs:
@@ -77,10 +77,10 @@ def bench_josev(vecs, iterations):
 
 
 def bench_exificient(vecs, iterations):
-    import exificient
+    from host.harness import exificient
     rows = {}
     for schema_field, ours in sorted({(v["schema"], v["ours"]) for v in vecs}):
-        for r in exificient.bench(vectors.VECTORS, schema_field, exificient.xsd_for(ours), iterations):
+        for r in exificient.bench(exi_vectors.VECTORS, schema_field, exificient.xsd_for(ours), iterations):
             # encode from pre-recorded SAX events: EXIficient's encoder without
             # its XML parser, the fair match for ours (which starts from dicts)
             rows[r["name"]] = {"dec": r["decode_us"], "enc": r["encode_events_us"], "exact": r["exact"]}
@@ -209,7 +209,7 @@ def main(argv=None):
     ap.add_argument("--skip-java", action="store_true")
     ap.add_argument("--skip-micropython", action="store_true")
     args = ap.parse_args(argv)
-    vecs = vectors.load()
+    vecs = exi_vectors.load()
     print("bench_exi: %d reference vectors" % len(vecs), flush=True)
     ours = bench_ours(vecs, args.iterations)
     josev = None if args.skip_josev else bench_josev(vecs, args.josev_iterations)

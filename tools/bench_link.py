@@ -20,26 +20,17 @@ import argparse
 import os
 import pathlib
 import re
-import statistics
 import subprocess
 import sys
 import time
 
-REPO = pathlib.Path(__file__).resolve().parent.parent
-sys.path[:0] = [str(REPO), str(REPO / "tests")]
+from host.peers import tap
+from host.bench.linksim import LinkSim
+from host.harness.figures import spread
 
-from host.peers import tap  # noqa: E402
-from host.bench.linksim import LinkSim  # noqa: E402
+REPO = pathlib.Path(__file__).resolve().parent.parent
 
 MEGABYTE = 1 << 20
-
-
-def spread(values, unit="ms", fmt="%.0f"):
-    if not values:
-        return "n/a"
-    v = sorted(values)
-    return ("min " + fmt + " / median " + fmt + " / max " + fmt + " %s (n=%d)") % (
-        v[0], statistics.median(v), v[-1], unit, len(v))
 
 
 def bench_sim(runs):
@@ -56,10 +47,10 @@ def bench_sim(runs):
         secc.append(sim.first(v, "secc") - plug_t)
         connected.append(sim.first(v, "connected") - plug_t)
     print("1. plug-in -> TCP established, simulated time (CPython, virtual clock):")
-    print("   SLAC matched   ", spread(matched))
-    print("   SDP answered   ", spread(secc))
-    print("   TCP established", spread(connected))
-    print("   (CPU time to simulate one: %s)" % spread(wall))
+    print("   SLAC matched   ", spread(matched, "%.0f", "ms"))
+    print("   SDP answered   ", spread(secc, "%.0f", "ms"))
+    print("   TCP established", spread(connected, "%.0f", "ms"))
+    print("   (CPU time to simulate one: %s)" % spread(wall, "%.0f", "ms"))
 
 
 def bench_real(runs):
@@ -72,13 +63,13 @@ def bench_real(runs):
             p = bench.vehicle.wait_event("plugged", 1)[0]
             connected.append(c - p)
     print("2. plug-in -> TCP established, real time, both firmwares under MicroPython:")
-    print("   TCP established", spread(connected))
+    print("   TCP established", spread(connected, "%.0f", "ms"))
 
 
 def kernel_pair(ns_a, ns_b, bench):
     """Two TAP bridges on one wire, each behind a SLAC agent: EV side in ns_a,
     EVSE side in ns_b.  Returns the two TAP names once both joined the AVLN."""
-    from slacagent import SlacAgent
+    from host.peers.slacagent import SlacAgent
     ta = tap.Tap(netns=ns_a.name, mac=tap.EV_TAP_MAC)
     tb = tap.Tap(netns=ns_b.name, mac=tap.EVSE_TAP_MAC)
     for ns, t in ((ns_a, ta), (ns_b, tb)):
@@ -119,7 +110,7 @@ def unpaced_chip(modem, clock):
 
 def ours_vs_kernel(**wire_options):
     from host.bench.linkrun import LinkBench
-    from slacagent import SlacAgent
+    from host.peers.slacagent import SlacAgent
     with tap.NetNs() as ns, LinkBench(vehicle=False, **wire_options) as bench:
         t = tap.Tap(netns=ns.name, mac=tap.AGENT_MAC)
         ns.link_up(t.name, dad=False)

@@ -22,17 +22,11 @@ import subprocess
 import sys
 import tempfile
 
+from host.capture import v2glog
+from host.harness.figures import spread
+from host.bench.linkrun import EVCC_MAIN, SECC_MAIN, LinkBench, firmware_env, micropython
+
 REPO = pathlib.Path(__file__).resolve().parent.parent
-sys.path[:0] = [str(REPO), str(REPO / "tests")]
-
-from host.capture import v2glog  # noqa: E402
-from host.bench.linkrun import EVCC_MAIN, SECC_MAIN, LinkBench, firmware_env, micropython  # noqa: E402
-
-
-def spread(values, fmt="%.2f"):
-    v = sorted(values)
-    return ("min " + fmt + " / median " + fmt + " / max " + fmt + " (n=%d)") % (
-        v[0], statistics.median(v), v[-1], len(v))
 
 
 def ours(service, loops, heap=None, timeout=120):
@@ -56,7 +50,7 @@ def ours(service, loops, heap=None, timeout=120):
 
 
 def bench_wall(runs):
-    from peers.josev import josev_vs_josev
+    from host.peers.josev import josev_vs_josev
     o = [ours("dc", 10) for _ in range(runs)]
     print("1. -20 DC session, 10 charge loops, SAP -> SessionStopRes:")
     print("   ours (MicroPython EVCC + SECC, full link)  %s s; pairs %s; %s pairs/s" % (

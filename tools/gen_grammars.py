@@ -18,7 +18,7 @@ import os
 import struct
 import sys
 
-from xsd_model import XS, UNBOUNDED, SchemaError, SchemaSet, TypeDef  # noqa: E402
+from host.harness.xsd_model import UNBOUNDED, SchemaError, SchemaSet
 
 REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 
@@ -132,21 +132,7 @@ class GrammarBuilder:
     # -- datatypes ---------------------------------------------------------
     def simple_datatype(self, ref):
         """EXI datatype record for a simple type (qname or TypeDef)."""
-        facets = {}
-        node = ref
-        while True:
-            t = self.s.resolve_type(node) if not isinstance(node, TypeDef) else node
-            if isinstance(t, tuple):
-                builtin = t[1]
-                break
-            if not t.simple:
-                if t.simple_content is None:
-                    raise SchemaError("complex type %s used as simple type" % (t.qname,))
-                node = t.simple_content
-                continue
-            for k, v in t.facets.items():
-                facets.setdefault(k, v)   # the most derived facet wins
-            node = t.base
+        builtin, facets = self.s.simple_base(ref)
         if "pattern" in facets:
             raise SchemaError("pattern facets (restricted character sets) are not supported")
         if "enumeration" in facets:
@@ -204,7 +190,7 @@ class GrammarBuilder:
             elif t.content is None:
                 content, simple = bcontent, None
             else:
-                from xsd_model import Particle
+                from host.harness.xsd_model import Particle
                 content, simple = Particle("sequence", 1, 1, children=[bcontent, t.content]), None
             attrs = {a[0]: a for a in battrs}
             attrs.update({a[0]: a for a in t.attributes})

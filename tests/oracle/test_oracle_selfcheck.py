@@ -1,4 +1,4 @@
-"""Self-check of the Josev (EXICodec.jar) oracle against the reference vectors.
+"""Self-check of the Josev (EXICodec.jar) oracle (host/harness/exi_oracle.py) against the reference vectors.
 
 Needs python-iso15118 + py4j + a Java runtime; skipped otherwise.  Vectors are read
 from tests/data/exi-vectors/vectors.jsonl ($MICRO15118_EXI_VECTORS overrides).
@@ -16,7 +16,7 @@ import pytest
 
 pytest.importorskip("py4j")
 
-from .josev import (  # noqa: E402
+from host.harness.exi_oracle import (  # noqa: E402
     VECTOR_SCHEMA,
     JosevCodec,
     JosevError,

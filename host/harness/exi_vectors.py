@@ -1,8 +1,9 @@
-"""The EXI reference vectors (tests/data/exi-vectors, see its README.md) for host tests."""
+"""The EXI reference vectors (tests/data/exi-vectors, see its README.md) for
+host tests, the EXI fuzzer and benchmarks."""
 import json
 import os
 
-REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+REPO = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 # In the repository, so a clone alone runs the tests; $MICRO15118_EXI_VECTORS
 # points at another set (same format) for a one-off run.
 VECTORS = os.environ.get("MICRO15118_EXI_VECTORS") or os.path.join(

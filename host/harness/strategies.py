@@ -1,7 +1,7 @@
 """Random VALID ISO 15118-20, ISO 15118-2 and DIN SPEC 70121 messages,
 generated straight from the official XSDs.
 
-    from strategies import message, message_types, random_message
+    from host.harness.strategies import message, message_types, random_message
 
     @given(message("-20:DC"))                 # any DC request or response
     @given(message("-20:AC", "AC_ChargeLoopReq"))
@@ -37,7 +37,7 @@ exists gets a new ID, which is then put on the header's ds:Signature (a
 minimal one is added if the message has none): in DIN only xmldsig declares
 IDs, so a DIN message with an IDREF always carries a Signature.
 
-The generator reads the XSDs with tools/xsd_model.py only; it does not use the
+The generator reads the XSDs with host/harness/xsd_model.py only; it does not use the
 codec's grammar tables (tools/gen_grammars.py), so it is an independent oracle
 for them.  Wildcards (xs:any) and mixed-content text are never generated.
 
@@ -48,19 +48,14 @@ module imports without hypothesis).
 
 Run it directly for a quick check against the codec and a speed figure:
 
-    .venv/bin/python tests/strategies.py [N]
+    .venv/bin/python -m host.harness.strategies [N]
 """
 import importlib.util
 import os
 import random
 import sys
 
-_TESTS = os.path.dirname(os.path.abspath(__file__))
-_REPO = os.path.dirname(_TESTS)
-if os.path.join(_REPO, "tools") not in sys.path:
-    sys.path.insert(0, os.path.join(_REPO, "tools"))
-
-from xsd_model import XS, UNBOUNDED, SchemaError, SchemaSet, TypeDef  # noqa: E402
+from .xsd_model import SCHEMAS, UNBOUNDED, SchemaError, SchemaSet
 
 try:
     from hypothesis import strategies as st
@@ -70,15 +65,6 @@ except ImportError:     # random_message() still works
 __all__ = ["SCHEMAS", "body_element", "message", "message_types", "random_message",
            "xsd_dir", "SchemaError"]
 
-# Our schema names -> root XSD, relative to the iso15118 package's schema directory.
-SCHEMAS = {
-    "appProtocol": "V2G_CI_AppProtocol.xsd",
-    "-20:CommonMessages": "iso15118_20/V2G_CI_CommonMessages.xsd",
-    "-20:AC": "iso15118_20/V2G_CI_AC.xsd",
-    "-20:DC": "iso15118_20/V2G_CI_DC.xsd",
-    "-2": "iso15118_2/V2G_CI_MsgDef.xsd",
-    "din": "din_spec/V2G_CI_MsgDef.xsd",
-}
 
 # -2/DIN: the document root, its body element and the substitution group head
 # whose members are the message types.
@@ -308,23 +294,7 @@ class _Model:
         return c
 
     def _simple(self, ref):
-        facets = {}
-        node = ref
-        while True:
-            t = self.s.resolve_type(node)
-            if isinstance(t, tuple):
-                builtin = t[1]
-                break
-            if not t.simple:
-                if t.simple_content is None:
-                    raise SchemaError("complex type %s used as a simple type" % (t.qname,))
-                # a restriction of a simple-content type may carry no facets in
-                # this model; follow it to its base value type
-                node = t.simple_content
-                continue
-            for k, v in t.facets.items():
-                facets.setdefault(k, v)         # the most derived facet wins
-            node = t.base
+        builtin, facets = self.s.simple_base(ref)
         for k in facets:
             if k not in ("enumeration", "minInclusive", "maxInclusive", "length",
                          "minLength", "maxLength", "whiteSpace"):
@@ -401,7 +371,7 @@ class _Model:
         elif t.content is None:
             content = bcontent
         else:
-            from xsd_model import Particle
+            from .xsd_model import Particle
             content = Particle("sequence", 1, 1, children=[bcontent, t.content])
         return content, None, list(attrs.values())
 

@@ -15,6 +15,17 @@ XML_NS = "http://www.w3.org/XML/1998/namespace"
 UNBOUNDED = -1
 
 
+# Our schema names -> root XSD, relative to the iso15118 package's schema directory.
+SCHEMAS = {
+    "appProtocol": "V2G_CI_AppProtocol.xsd",
+    "-20:CommonMessages": "iso15118_20/V2G_CI_CommonMessages.xsd",
+    "-20:AC": "iso15118_20/V2G_CI_AC.xsd",
+    "-20:DC": "iso15118_20/V2G_CI_DC.xsd",
+    "-2": "iso15118_2/V2G_CI_MsgDef.xsd",
+    "din": "din_spec/V2G_CI_MsgDef.xsd",
+}
+
+
 class SchemaError(Exception):
     pass
 
@@ -249,6 +260,25 @@ class SchemaSet:
             return self.types[ref]
         except KeyError:
             raise SchemaError("unknown type %s" % (ref,))
+
+    def simple_base(self, ref):
+        """(built-in type local name, facets) of a simple type (qname or TypeDef),
+        or of the simple content of a complex type: the derivation chain
+        walked down to its built-in, the most derived facet winning."""
+        facets = {}
+        node = ref
+        while True:
+            t = self.resolve_type(node)
+            if isinstance(t, tuple):
+                return t[1], facets
+            if not t.simple:
+                if t.simple_content is None:
+                    raise SchemaError("complex type %s used as a simple type" % (t.qname,))
+                node = t.simple_content
+                continue
+            for k, v in t.facets.items():
+                facets.setdefault(k, v)
+            node = t.base
 
     def resolve_element(self, decl):
         if isinstance(decl, tuple) and decl[0] == "ref":

@@ -32,12 +32,12 @@ walk is context-sensitive, so name clashes between types cannot confuse it.
 
 Usage::
 
-    from tests.oracle.josev import JosevCodec
+    from host.harness.exi_oracle import JosevCodec
     codec = JosevCodec()
     exi = codec.encode("-20:CommonMessages", {"SessionSetupReq": {...}})
     msg = codec.decode("-20:DC", exi)
 
-See DEFECTS.md next to this file for what the oracle gets wrong.
+tests/oracle/DEFECTS.md lists what the oracle gets wrong.
 """
 
 from __future__ import annotations
@@ -53,6 +53,9 @@ import threading
 import time
 import xml.etree.ElementTree as ET
 from pathlib import Path
+
+from . import exi_vectors
+from .exi_vectors import SCHEMA_NAMES as VECTOR_SCHEMA
 
 __all__ = [
     "SCHEMAS",
@@ -762,18 +765,11 @@ class JosevCodec:
 
 
 # --------------------------------------------------------------------------
-# Self-check / timing (python -m tests.oracle.josev [vectors.jsonl])
+# Self-check / timing (python -m host.harness.exi_oracle [vectors.jsonl])
 # --------------------------------------------------------------------------
 
-# tests/data/exi-vectors in this repository ($MICRO15118_EXI_VECTORS overrides)
-DEFAULT_VECTORS = os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))),
-                               "data", "exi-vectors", "vectors.jsonl")
-VECTOR_SCHEMA = {"appProtocol": "appProtocol", NS_20_CM: "-20:CommonMessages",
-                 NS_20_AC: "-20:AC", NS_20_DC: "-20:DC"}
-
-
 def load_vectors(path: str | None = None) -> list[dict]:
-    path = path or os.environ.get("MICRO15118_EXI_VECTORS") or DEFAULT_VECTORS
+    path = path or exi_vectors.VECTORS
     with open(path) as f:
         return [json.loads(line) for line in f if line.strip()]
 
