@@ -14,6 +14,16 @@ def dc_path(soc=50.0):
     return p
 
 
+def precharged_dc_path():
+    """A DC path precharged to the pack's 375 V, both contactors closed at 2 s."""
+    p = dc_path()
+    p.contactor(True, 0)
+    p.dc_target(375, 0, 0)
+    p.present(2000)
+    p.ev_contactor(True, 2000)
+    return p
+
+
 def test_precharge_then_current_flows_only_with_both_contactors_closed():
     p = dc_path()
     assert p.contactor(True, 0)
@@ -34,22 +44,14 @@ def test_precharge_then_current_flows_only_with_both_contactors_closed():
 
 
 def test_a_voltage_ceiling_below_the_pack_pushes_no_charge_current():
-    p = dc_path()
-    p.contactor(True, 0)
-    p.dc_target(375, 0, 0)
-    p.present(2000)
-    p.ev_contactor(True, 2000)
+    p = precharged_dc_path()
     p.dc_target(300, 100, 2000)
     assert p.present(2100)[1] == 0
     assert p.meter(5000) == (0.0, 0.0)
 
 
 def test_discharge_books_energy_out_of_the_pack():
-    p = dc_path()
-    p.contactor(True, 0)
-    p.dc_target(375, 0, 0)
-    p.present(2000)
-    p.ev_contactor(True, 2000)
+    p = precharged_dc_path()
     p.dc_target(375, -20, 2000)
     _, discharged = p.meter(2000 + 3600)
     assert discharged == pytest.approx(7.5, rel=1e-3)
@@ -62,11 +64,7 @@ def test_closing_onto_a_wrong_voltage_is_an_inrush_and_unplugging_under_load_is_
     p.dc_target(0, 0, 0)
     p.ev_contactor(True, 100)
     assert any("inrush" in e[1] for e in p.events)
-    p2 = dc_path()
-    p2.contactor(True, 0)
-    p2.dc_target(375, 0, 0)
-    p2.present(2000)
-    p2.ev_contactor(True, 2000)
+    p2 = precharged_dc_path()
     p2.dc_target(420, 50, 2000)
     p2.plug(False, 2500)
     assert any("unplugged under load" in e[1] for e in p2.events)
