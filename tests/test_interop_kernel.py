@@ -59,17 +59,24 @@ def bridged_tap(bench, ns, role):
     return t
 
 
+def kernel_ev_matched(bench, ns):
+    """An EV (a resistor on the cable, a SLAC agent on a bridged TAP) matched
+    with our charger; its TAP, where the kernel's sockets can talk."""
+    t = bridged_tap(bench, ns, "pev")
+    bench.plug()
+    bench.charger.wait_event("plugged", 10)
+    agent = SlacAgent("pev", t.name, ns.name, AGENT_MAC).start()
+    try:
+        assert agent.matched.wait(20), agent.events
+    finally:
+        agent.stop()
+    return t
+
+
 def test_kernel_tcp_client_exchanges_a_megabyte_with_our_charger():
     require_root()
     with tap.NetNs() as ns, LinkBench(vehicle=False) as bench:
-        t = bridged_tap(bench, ns, "pev")
-        bench.plug()                                  # an EV (resistor only) on the cable
-        bench.charger.wait_event("plugged", 10)
-        agent = SlacAgent("pev", t.name, ns.name, AGENT_MAC).start()
-        try:
-            assert agent.matched.wait(20), agent.events
-        finally:
-            agent.stop()
+        t = kernel_ev_matched(bench, ns)
         bench.charger.wait_event("slac_matched", 10)
         peer = Peer(ns, "client", t.name, str(MEGABYTE), "1400")
         rc, out = peer.finish(180)
@@ -84,14 +91,7 @@ def test_kernel_tcp_client_exchanges_a_megabyte_with_our_charger():
 def test_kernel_garbage_is_dropped_and_bad_v2gtp_closes_the_connection():
     require_root()
     with tap.NetNs() as ns, LinkBench(vehicle=False) as bench:
-        t = bridged_tap(bench, ns, "pev")
-        bench.plug()
-        bench.charger.wait_event("plugged", 10)
-        agent = SlacAgent("pev", t.name, ns.name, AGENT_MAC).start()
-        try:
-            assert agent.matched.wait(20), agent.events
-        finally:
-            agent.stop()
+        t = kernel_ev_matched(bench, ns)
         rc, out = Peer(ns, "abuse", t.name).finish(60)
         assert rc == 0, out + "\n--- charger:\n" + bench.charger.output()
         assert "KERNEL ABUSE ok" in out

@@ -60,24 +60,35 @@ def link_local(iface):
     raise SystemExit("no link-local address on " + iface)
 
 
-def client(iface, nbytes, size):
+def sdp_discover(iface, udp, tries, who):
+    """(ip, port, security) of the SECC that answers our SDP request first."""
     scope = socket.if_nametoindex(iface)
-    udp = socket.socket(socket.AF_INET6, socket.SOCK_DGRAM)
-    udp.settimeout(0.25)
     request = v2gtp(V2GTP_SDP_REQ, bytes([NO_TLS, TCP]))
-    for _ in range(200):
+    for _ in range(tries):
         udp.sendto(request, ("ff02::1", SDP_PORT, 0, scope))
         try:
             data, _ = udp.recvfrom(100)
         except socket.timeout:
             continue
         if len(data) == 28 and data[:4] == b"\x01\xfe\x90\x01":
-            break
-    else:
-        raise SystemExit("KERNEL CLIENT no SDP response")
-    ip = socket.inet_ntop(socket.AF_INET6, data[8:24])
-    port = struct.unpack(">H", data[24:26])[0]
-    print("KERNEL CLIENT sdp secc=%s port=%d security=%d" % (ip, port, data[26]), flush=True)
+            return (socket.inet_ntop(socket.AF_INET6, data[8:24]),
+                    struct.unpack(">H", data[24:26])[0], data[26])
+    raise SystemExit(who + " no SDP response")
+
+
+def peer_closed(sock):
+    """Whether the peer ends the connection (FIN or RST) instead of sending."""
+    try:
+        return sock.recv(100) == b""
+    except ConnectionResetError:
+        return True
+
+
+def client(iface, nbytes, size):
+    udp = socket.socket(socket.AF_INET6, socket.SOCK_DGRAM)
+    udp.settimeout(0.25)
+    ip, port, security = sdp_discover(iface, udp, 200, "KERNEL CLIENT")
+    print("KERNEL CLIENT sdp secc=%s port=%d security=%d" % (ip, port, security), flush=True)
 
     sock = socket.create_connection((ip + "%" + iface, port), timeout=30)
     count = (nbytes + size - 1) // size
@@ -112,20 +123,6 @@ def client(iface, nbytes, size):
     print("KERNEL CLIENT ok sent=%d received=%d seconds=%.3f" % (sent, got[0], seconds), flush=True)
 
 
-def sdp_discover(iface, udp, tries=40):
-    scope = socket.if_nametoindex(iface)
-    request = v2gtp(V2GTP_SDP_REQ, bytes([NO_TLS, TCP]))
-    for _ in range(tries):
-        udp.sendto(request, ("ff02::1", SDP_PORT, 0, scope))
-        try:
-            data, _ = udp.recvfrom(100)
-        except socket.timeout:
-            continue
-        if len(data) == 28 and data[:4] == b"\x01\xfe\x90\x01":
-            return socket.inet_ntop(socket.AF_INET6, data[8:24]), struct.unpack(">H", data[24:26])[0]
-    raise SystemExit("KERNEL ABUSE no SDP response")
-
-
 def abuse(iface):
     scope = socket.if_nametoindex(iface)
     udp = socket.socket(socket.AF_INET6, socket.SOCK_DGRAM)
@@ -145,16 +142,12 @@ def abuse(iface):
     except BlockingIOError:
         pass
     udp.settimeout(0.3)
-    ip, port = sdp_discover(iface, udp)
+    ip, port, _ = sdp_discover(iface, udp, 40, "KERNEL ABUSE")
     target = (ip + "%" + iface, port)
 
     sock = socket.create_connection(target, timeout=10)
     sock.sendall(b"\x02\xfd\x80\x02\x00\x00\x00\x04abcd")          # bad version
-    try:
-        closed = sock.recv(100) == b""
-    except ConnectionResetError:
-        closed = True
-    if not closed:
+    if not peer_closed(sock):
         raise SystemExit("KERNEL ABUSE bad V2GTP header did not close the connection")
     sock.close()
 
@@ -172,15 +165,12 @@ def badexi(iface):
     """Malformed EXI to a SECC: print its answer and when it closed."""
     udp = socket.socket(socket.AF_INET6, socket.SOCK_DGRAM)
     udp.settimeout(0.3)
-    ip, port = sdp_discover(iface, udp)
+    ip, port, _ = sdp_discover(iface, udp, 40, "KERNEL BADEXI")
     sock = socket.create_connection((ip + "%" + iface, port), timeout=15)
     sock.sendall(v2gtp(0x8001, b"\x80\xff\xfe\xfd\x01\x02"))
     ptype, payload = read_message(sock)
     t0 = time.monotonic()
-    try:
-        closed = sock.recv(100) == b""
-    except ConnectionResetError:
-        closed = True
+    closed = peer_closed(sock)
     print("KERNEL BADEXI ptype=%04x response=%s closed=%s after=%.2f"
           % (ptype, payload.hex(), closed, time.monotonic() - t0), flush=True)
 
