@@ -7,6 +7,7 @@ MicroPython on a simulated board with the real QCA7000 driver, SLAC, IPv6
 and TCP of its own.  Josev's EV picks Scheduled mode (its examples do); our
 charger offers both.
 """
+import contextlib
 import re
 
 import pytest
@@ -22,35 +23,43 @@ LOOP = {"DC": "DC_ChargeLoop", "AC": "AC_ChargeLoop", "DC_BPT": "DC_ChargeLoop",
         "AC_BPT": "AC_ChargeLoop"}
 
 
+@contextlib.contextmanager
+def ev_tap_joined(bench, ns, mac):
+    """A TAP on the wire (a PC with a HomePlug adapter, in the namespace) that
+    plugged in as an EV and joined our charger's AVLN; closed afterwards."""
+    t = tap_on_wire(bench.server, ns, "pev", mac)
+    try:
+        bench.plug()
+        bench.charger.wait_event("plugged", 10)
+        join_avln(("pev", t, ns, mac))
+        yield t
+    finally:
+        t.close()
+
+
 @pytest.mark.parametrize("service, control", [("DC", "scheduled"), ("AC", "scheduled"),
                                               ("DC_BPT", "scheduled"), ("AC_BPT", "scheduled"),
                                               ("DC", "dynamic"), ("AC_BPT", "dynamic")])
 def test_josev_evcc_completes_a_session_with_our_secc(service, control):
     require_root()
-    with tap.NetNs() as ns, LinkBench(vehicle=False, charger_script=SECC_MAIN) as bench:
-        t = tap_on_wire(bench.server, ns, "pev", EV_TAP_MAC)
-        try:
-            bench.plug()
-            bench.charger.wait_event("plugged", 10)
-            join_avln(("pev", t, ns, EV_TAP_MAC))
-            with JosevEvcc(ns, t.name, service=service, control=control) as ev:
-                ok = ev.wait_done(120)
-                assert ok, ev.log_text(tail=40) + "\n--- our charger:\n" + bench.charger.output()
-                seq = ev.sequence()
-                modes = ev.control_modes()
-            assert seq[0] == "SupportedAppProtocol" and seq[-1] == "SessionStop", seq
-            assert LOOP[service] in seq and "PowerDelivery" in seq, seq
-            if service.startswith("DC"):
-                for step in ("DC_CableCheck", "DC_PreCharge", "DC_WeldingDetection"):
-                    assert step in seq, seq
-            want = "Dynamic" if control == "dynamic" else "Scheduled"
-            assert modes and all(want in m for m in modes), modes
-            # Our charger saw the whole session and metered energy.
-            bench.charger.wait_event("secc", 5)
-            out = bench.charger.output()
-            assert "secc state SessionStop" in out and "secc energy True" in out, out[-3000:]
-        finally:
-            t.close()
+    with tap.NetNs() as ns, LinkBench(vehicle=False, charger_script=SECC_MAIN) as bench, \
+            ev_tap_joined(bench, ns, EV_TAP_MAC) as t:
+        with JosevEvcc(ns, t.name, service=service, control=control) as ev:
+            ok = ev.wait_done(120)
+            assert ok, ev.log_text(tail=40) + "\n--- our charger:\n" + bench.charger.output()
+            seq = ev.sequence()
+            modes = ev.control_modes()
+        assert seq[0] == "SupportedAppProtocol" and seq[-1] == "SessionStop", seq
+        assert LOOP[service] in seq and "PowerDelivery" in seq, seq
+        if service.startswith("DC"):
+            for step in ("DC_CableCheck", "DC_PreCharge", "DC_WeldingDetection"):
+                assert step in seq, seq
+        want = "Dynamic" if control == "dynamic" else "Scheduled"
+        assert modes and all(want in m for m in modes), modes
+        # Our charger saw the whole session and metered energy.
+        bench.charger.wait_event("secc", 5)
+        out = bench.charger.output()
+        assert "secc state SessionStop" in out and "secc energy True" in out, out[-3000:]
 
 
 @pytest.mark.parametrize("service", ["dc", "ac", "dc_bpt", "ac_bpt"])

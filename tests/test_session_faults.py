@@ -85,25 +85,19 @@ def test_malformed_exi_gets_a_failed_response_then_close():
     from host.peers import tap
     from micro15118.iso20 import msg
     from peerenv import require_root
-    from host.peers.josev import join_avln, tap_on_wire
+    from test_interop_josev import ev_tap_joined
     from test_interop_kernel import KERNEL_PEER
 
     require_root()
     mac = bytes.fromhex("02aa000000f1")
-    with tap.NetNs() as ns, LinkBench(vehicle=False, charger_script=SECC_MAIN) as b:
-        t = tap_on_wire(b.server, ns, "pev", mac)
-        try:
-            b.plug()
-            b.charger.wait_event("plugged", 10)
-            join_avln(("pev", t, ns, mac))
-            proc = ns.run([sys.executable, str(KERNEL_PEER), "badexi", t.name],
-                          capture_output=True, text=True, timeout=60)
-            out = proc.stdout + proc.stderr
-            m = re.search(r"ptype=(\w+) response=(\w+) closed=True after=([\d.]+)", out)
-            assert proc.returncode == 0 and m, out + b.charger.output()
-            name, body = msg.decode(int(m.group(1), 16), bytes.fromhex(m.group(2)))
-            assert name == "supportedAppProtocolRes"
-            assert body["ResponseCode"] == "Failed_NoNegotiation"
-            assert 4.5 <= float(m.group(3)) <= 7.0, m.group(3)
-        finally:
-            t.close()
+    with tap.NetNs() as ns, LinkBench(vehicle=False, charger_script=SECC_MAIN) as b, \
+            ev_tap_joined(b, ns, mac) as t:
+        proc = ns.run([sys.executable, str(KERNEL_PEER), "badexi", t.name],
+                      capture_output=True, text=True, timeout=60)
+        out = proc.stdout + proc.stderr
+        m = re.search(r"ptype=(\w+) response=(\w+) closed=True after=([\d.]+)", out)
+        assert proc.returncode == 0 and m, out + b.charger.output()
+        name, body = msg.decode(int(m.group(1), 16), bytes.fromhex(m.group(2)))
+        assert name == "supportedAppProtocolRes"
+        assert body["ResponseCode"] == "Failed_NoNegotiation"
+        assert 4.5 <= float(m.group(3)) <= 7.0, m.group(3)
