@@ -138,6 +138,10 @@ def compile_mpy(dest):
             out = os.path.join(pkg, "exi", f[:-3] + ".mpy")
             subprocess.run([mpy_cross, "-o", out, os.path.join(src, f)], check=True)
             sizes[f[:-3] + ".mpy"] = os.path.getsize(out)
+    # the codec's one import outside exi/: the const() shim
+    compat = os.path.join(os.path.dirname(src), "compat.py")
+    subprocess.run([mpy_cross, "-o", os.path.join(pkg, "compat.mpy"), compat], check=True)
+    sizes["../compat.mpy"] = os.path.getsize(os.path.join(pkg, "compat.mpy"))
     os.symlink(os.path.join(REPO, "schemas"), os.path.join(pkg, "schemas"))
     return sizes
 

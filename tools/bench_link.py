@@ -16,7 +16,6 @@
 Needs root for 3 (network namespaces).  Figures vary with machine load:
 compare the ratios printed in the same run.
 """
-import argparse
 import os
 import pathlib
 import re
@@ -26,7 +25,7 @@ import time
 
 from host.peers import tap
 from host.bench.linksim import LinkSim
-from host.harness.figures import spread
+from host.harness.figures import bench_args, spread
 
 REPO = pathlib.Path(__file__).resolve().parent.parent
 
@@ -195,15 +194,11 @@ def bench_heap():
 
 
 def main():
-    ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    ap.add_argument("--runs", type=int, default=10)
-    ap.add_argument("--skip", default="", help="comma list of: sim,real,throughput,heap")
-    args = ap.parse_args()
-    skip = set(filter(None, args.skip.split(",")))
+    runs, skip = bench_args(__doc__, 10, ("sim", "real", "throughput", "heap"))
     if "sim" not in skip:
-        bench_sim(args.runs)
+        bench_sim(runs)
     if "real" not in skip:
-        bench_real(max(1, args.runs // 3))
+        bench_real(max(1, runs // 3))
     if "throughput" not in skip:
         if os.geteuid() != 0:
             print("3. skipped: needs root for network namespaces")

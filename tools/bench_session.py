@@ -13,7 +13,6 @@
     python tools/bench_session.py [--runs N] [--skip josev,heap]
 Needs root for the Josev runs (network namespaces).
 """
-import argparse
 import os
 import pathlib
 import re
@@ -23,7 +22,7 @@ import sys
 import tempfile
 
 from host.capture import v2glog
-from host.harness.figures import spread
+from host.harness.figures import bench_args, spread
 from host.bench.linkrun import EVCC_MAIN, SECC_MAIN, LinkBench, firmware_env, micropython
 
 REPO = pathlib.Path(__file__).resolve().parent.parent
@@ -120,13 +119,9 @@ def bench_heap():
 
 
 def main():
-    ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    ap.add_argument("--runs", type=int, default=3)
-    ap.add_argument("--skip", default="", help="comma list of: wall,timing,heap")
-    args = ap.parse_args()
-    skip = set(filter(None, args.skip.split(",")))
+    runs, skip = bench_args(__doc__, 3, ("wall", "timing", "heap"))
     if "wall" not in skip:
-        bench_wall(args.runs)
+        bench_wall(runs)
     if "timing" not in skip:
         bench_secc_timing()
     if "heap" not in skip:

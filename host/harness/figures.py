@@ -1,5 +1,15 @@
-"""How benchmarks print a set of measurements."""
+"""What the benchmarks share: their command line and how they print a set of measurements."""
+import argparse
 import statistics
+
+
+def bench_args(doc, runs, sections):
+    """--runs N and --skip a,b,...: (runs, the set of sections to skip)."""
+    ap = argparse.ArgumentParser(description=doc.split("\n")[0])
+    ap.add_argument("--runs", type=int, default=runs)
+    ap.add_argument("--skip", default="", help="comma list of: " + ",".join(sections))
+    args = ap.parse_args()
+    return args.runs, set(filter(None, args.skip.split(",")))
 
 
 def spread(values, fmt="%.2f", unit=""):

@@ -250,6 +250,13 @@ def ac_prepare(ev, service, mode, channel=None):
     return power_start(ev, mode, channel)
 
 
+def prepare(ev, service, mode, channel=None):
+    """ChargeParameterDiscovery .. PowerDelivery(Start), DC or AC by the service."""
+    if service in msg.DC_SERVICES:
+        return dc_prepare(ev, service, mode, channel)
+    return ac_prepare(ev, service, mode, channel)
+
+
 def loop(ev, service, mode, n=8, step=250, **kw):
     out = []
     for _ in range(n):
@@ -271,10 +278,7 @@ def stop(ev, service, how=msg.TERMINATE):
 def full_session(service, mode, channel=None, config=None, **kw):
     ev = ScriptedEv(config)
     to_selection(ev, service, mode)
-    if service in msg.DC_SERVICES:
-        dc_prepare(ev, service, mode, channel)
-    else:
-        ac_prepare(ev, service, mode, channel)
+    prepare(ev, service, mode, channel)
     assert ev.power.closed
     res = loop(ev, service, mode, meter=True, **kw)
     stop(ev, service)
@@ -282,3 +286,12 @@ def full_session(service, mode, channel=None, config=None, **kw):
     assert ev.secc.errors == 0
     return ev, res
 
+
+def paused_session(service, mode, **kw):
+    """A ScriptedEv that charged for two loops, then paused (SessionStop(Pause))."""
+    ev = ScriptedEv(**kw)
+    to_selection(ev, service, mode)
+    prepare(ev, service, mode)
+    loop(ev, service, mode, n=2)
+    stop(ev, service, how=msg.PAUSE)
+    return ev

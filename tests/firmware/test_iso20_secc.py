@@ -6,7 +6,7 @@ from micro15118.iso20.charger import Charger
 from micro15118.sim.power import PowerModel
 
 from host.harness.scripted_ev import (R, V, ScriptedEv, ac_prepare, authorize, cpd, dc_prepare, family,
-                                      full_session, loop, power_start, sap_and_setup, schedule,
+                                      full_session, loop, paused_session, power_start, sap_and_setup, schedule,
                                       schedule_req, select, stop, to_selection)
 
 # --- tests ----------------------------------------------------------------------------------
@@ -253,11 +253,7 @@ def test_schedule_exchange_ongoing_until_the_charger_has_a_schedule():
 
 
 def test_pause_and_resume_with_the_old_session_id():
-    ev = ScriptedEv()
-    to_selection(ev, msg.SERVICE_DC, msg.DYNAMIC)
-    dc_prepare(ev, msg.SERVICE_DC, msg.DYNAMIC)
-    loop(ev, msg.SERVICE_DC, msg.DYNAMIC, n=2)
-    stop(ev, msg.SERVICE_DC, how=msg.PAUSE)
+    ev = paused_session(msg.SERVICE_DC, msg.DYNAMIC)
     assert ev.closed_after(5000)
     assert ev.events("stopped") == [("stopped", "pause")]
     old = ev.sid
@@ -277,11 +273,7 @@ def test_pause_and_resume_with_the_old_session_id():
 
 
 def test_resume_through_authorization_and_in_a_new_secc():
-    ev = ScriptedEv()
-    to_selection(ev, msg.SERVICE_AC, msg.SCHEDULED)
-    ac_prepare(ev, msg.SERVICE_AC, msg.SCHEDULED)
-    loop(ev, msg.SERVICE_AC, msg.SCHEDULED, n=2)
-    stop(ev, msg.SERVICE_AC, how=msg.PAUSE)
+    ev = paused_session(msg.SERVICE_AC, msg.SCHEDULED)
     old = ev.sid
     ev2 = ScriptedEv(store=ev.secc.store)
     ev2.sid = old

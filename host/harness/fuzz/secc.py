@@ -100,11 +100,7 @@ def record():
             ev.charger.authorize(True)
             ev.ok("AuthorizationReq", {"SelectedAuthorizationService": "EIM", "EIM_AReqAuthorizationMode": {}})
             script.select(ev, service, mode)
-            channel = "Charge" if service in msg.BPT_SERVICES else None
-            if service in msg.DC_SERVICES:
-                script.dc_prepare(ev, service, mode, channel)
-            else:
-                script.ac_prepare(ev, service, mode, channel)
+            script.prepare(ev, service, mode, "Charge" if service in msg.BPT_SERVICES else None)
             script.loop(ev, service, mode, n=2, meter=True)
             ev.ok("MeteringConfirmationReq", {"SignedMeteringData": {
                 "@Id": "m", "SessionID": ev.sid, "MeterInfo": {"MeterID": "M", "ChargedEnergyReadingWh": 1},
