@@ -14,10 +14,11 @@ import gc
 import sys
 
 from .iso20.evcc.session import Evcc
-from .sim.battery import Battery
 from .iso20.vehicle import Vehicle
 from .appkit import HeapWatch, fmt, mem_alloc, mem_free, parse_args
 from .boardsetup import build, clock_s, sleep_ms
+from .vehicle_app import VehicleApp
+from .drive import run
 
 OPTIONS = {"--wire": None, "--board": None, "--mac": None, "--timeout": "120000", "--name": "",
            "--service": "dc", "--control": "scheduled", "--direction": "charge",
@@ -25,10 +26,33 @@ OPTIONS = {"--wire": None, "--board": None, "--mac": None, "--timeout": "120000"
            "--precharge-tolerance": "10", "--msg-timeout": "2000", "--loop-timeout": "500"}
 USAGE = ("usage: evcc_main.py vehicle [--wire HOST:PORT] [--service dc|ac|dc_bpt|ac_bpt] "
          "[--control scheduled|dynamic] [--direction charge|discharge] [--soc PCT] [--loops N]")
+PROGRESS_MS = 200       # soc and power lines at most this often
 
 
-def say(now, *event):
-    print("t=%d %s" % (now, " ".join(fmt(v) for v in event)))
+class Reporter:
+    """Event lines on stdout; the charge loop's soc/power ones thinned out."""
+
+    def __init__(self):
+        self.next_progress = 0
+
+    def __call__(self, who, event, now):
+        if who == "evcc" and event[0] in ("soc", "power"):
+            if now < self.next_progress:
+                return
+            if event[0] == "power":
+                self.next_progress = now + PROGRESS_MS
+        words = event if who in ("link", "ev") else (who,) + event
+        print("t=%d %s" % (now, " ".join(fmt(v) for v in words)))
+
+
+def battery_of(board, ratings):
+    if hasattr(board, "request"):
+        # a simulated board: the pack sits on the wire process's power path
+        from .sim.board import SimPack
+        from .sim.pack import PackBattery
+        pack = SimPack(board, ratings["capacity_wh"], ratings["soc"], 330.0, 420.0)
+        return PackBattery(pack, **ratings)
+    raise ValueError("no battery-management driver for this board yet: a vehicle needs one")
 
 
 def main(argv):
@@ -36,91 +60,28 @@ def main(argv):
     if opts["role"] != "vehicle":
         raise ValueError(USAGE)
     runner, board = build(opts)
-    link = runner.link
     ac = opts["--service"].startswith("ac")
     ratings = {"capacity_wh": float(opts["--capacity-wh"]), "soc": float(opts["--soc"]),
                "max_charge_power": 11000 if ac else 150000}
-    if hasattr(board, "request"):
-        # a simulated board: the pack sits on the wire process's power path
-        from .sim.board import SimPack
-        from .sim.pack import PackBattery
-        battery = PackBattery(SimPack(board, ratings["capacity_wh"], ratings["soc"], 330.0, 420.0),
-                              **ratings)
-    else:
-        battery = Battery(**ratings)
+    battery = battery_of(board, ratings)
     vehicle = Vehicle(battery)
     config = {"service": opts["--service"], "control": opts["--control"],
               "direction": opts["--direction"], "loops": int(opts["--loops"]),
-              "mac": link.host_mac,
               "precharge_tolerance_v": float(opts["--precharge-tolerance"]),
               # V2G_EVCC_Msg_Timeout: 2 s, 0.5 s in the charge loop
               "timeouts": {"default": int(opts["--msg-timeout"]),
                            "ChargeLoop": int(opts["--loop-timeout"])}}
-    Evcc(config, vehicle, 0, clock_s)   # refuse a bad configuration before plug-in
-    evcc = None
-    result = None
-    cp = "B"
-    timeout = int(opts["--timeout"])
+    app = VehicleApp(runner.link, runner.pilot, vehicle, battery, config, clock_s, Reporter())
+    Evcc(app.config, vehicle, 0, clock_s)   # refuse a bad configuration before plug-in
     heap = HeapWatch()
     gc.collect()
     start_heap = mem_alloc()
-    while result is None:
-        events = runner.step()
-        now = runner.now_ms
-        heap.sample(now)
-        for ev in events:
-            name = ev[0]
-            if name != "v2gtp":
-                say(now, *ev)
-            if name == "connected":
-                evcc = Evcc(config, vehicle, now, clock_s)
-                evcc.start(now)
-            elif name == "v2gtp" and evcc is not None:
-                evcc.handle(ev[1], ev[2], now)
-            elif name in ("disconnected", "unplugged", "link_lost") and evcc is not None:
-                if not evcc.ended:
-                    result = 1
-                    say(now, "evcc", "failed", "connection " + name)
-                evcc = None
-        if evcc is not None:
-            evcc.poll(now)
-            if evcc.out:
-                for ptype, payload in evcc.out:
-                    link.send(ptype, payload, now)
-                evcc.out = []
-            if evcc.events:
-                evs = evcc.events
-                evcc.events = []
-                for sev in evs:
-                    if sev[0] == "power":
-                        # what the EV saw: W, then V and A (DC) for the host's progress
-                        sev = sev + (vehicle.voltage, vehicle.current)
-                    if sev[0] not in ("soc", "power") or heap.next <= now + 200:
-                        say(now, "evcc", *sev)
-                    if sev[0] == "done":
-                        result = 0
-                    elif sev[0] == "failed":
-                        result = 1
-                    elif sev[0] == "close":
-                        link.close(now)
-            # State C while the contactors may be closed (V2G20-847), else B.
-            want = "C" if getattr(vehicle, "closed", False) else "B"
-            if want != cp:
-                cp = want
-                board.pilot.set_state(cp)
-                if hasattr(battery, "contactor"):
-                    battery.contactor(cp == "C")    # the pack's contactor follows
-                say(now, "cp", cp)
-        if timeout and now > timeout:
-            say(now, "TIMEOUT")
-            result = 3
-        wait = runner.idle_ms()
-        if evcc is not None:
-            d = evcc.next_deadline()
-            if d is not None and d - now < wait:
-                wait = max(0, d - now)
-        if wait:
-            sleep_ms(1)
+    now = run(runner, app, sleep_ms, int(opts["--timeout"]), heap)
+    if app.result is None:
+        print("t=%d TIMEOUT" % now)
+        code = 3
+    else:
+        code = 0 if app.result[0] == "done" else 1
     # Let SessionStop's TCP close go out.
     end = runner.now_ms + 300
     while runner.now() < end:
@@ -129,7 +90,7 @@ def main(argv):
     battery.update(runner.now_ms)
     print("BATTERY soc=%.4f net_wh=%.6f" % (battery.soc(), battery.net_wh()))
     print("HEAP peak=%d start=%d free=%d" % (heap.peak, start_heap, mem_free()))
-    return result
+    return code
 
 
 if __name__ == "__main__":

@@ -29,21 +29,18 @@ link stays up), `EvApp.silent` / `.garbage` / `.alive`,
 """
 from micro15118.drivers.qca7000 import Qca7000
 from micro15118.iso20.charger import Charger
-from micro15118.iso20.evcc.session import Evcc
-from micro15118.iso20.secc.context import PauseStore
-from micro15118.iso20.secc.session import Secc
 from micro15118.sim.pack import PackBattery
 from micro15118.iso20.vehicle import Vehicle
 from micro15118.link.charger import ChargerLink
 from micro15118.link.runner import Runner
 from micro15118.link.vehicle import VehicleLink
 from micro15118.sim.cable import CableModel
+from micro15118 import charger_app, vehicle_app
 
 from host.bench.linksim import CHARGER_MAC, LinkSim, Side, _Bus, _Pilot
 from host.bench.power_path import PowerPath
 
 EPOCH_S = 1767225600            # 2026-01-01T00:00:00Z: TimeStamp at t = 0
-LINK_ENDS = ("disconnected", "unplugged", "link_lost")
 
 
 class FaultCable(CableModel):
@@ -62,123 +59,67 @@ def _sync_clock(runner, t):
     runner._last = runner.clock()
 
 
-class ChargerApp:
-    """secc_main's loop body: link events in, Secc out."""
+class ChargerApp(charger_app.ChargerApp):
+    """secc_main's app on the simulation's clock and randomness, its session
+    events recorded; `seccs` keeps every Secc it created."""
 
     def __init__(self, sim, side, power, charger_cls=Charger, config=None):
-        self.sim = sim
+        charger_app.ChargerApp.__init__(
+            self, side.link, charger_cls(power, authorized=True), dict(config or {}),
+            sim.rng, sim.clock_s, report=_recorder(sim))
         self.side = side
         self.power = power
-        self.charger = charger_cls(power, authorized=True)
-        self.config = dict(config or {})
-        self.store = PauseStore()
-        self.secc = None
-        self.seccs = []         # every Secc this app created
+        self.seccs = []
         self.alive = True
 
     def link_event(self, ev, now):
-        name = ev[0]
-        if name == "connected":
-            self.secc = Secc(self.config, self.charger, now, rng=self.sim.rng,
-                             clock_s=self.sim.clock_s, store=self.store)
+        charger_app.ChargerApp.link_event(self, ev, now)
+        if ev[0] == "connected":
             self.seccs.append(self.secc)
-        elif self.secc is None:
-            return
-        elif name == "v2gtp":
-            self.secc.handle(ev[1], ev[2], now)
-        elif name == "ev_cp":
-            self.secc.ev_pilot(ev[1], now)
-        elif name in LINK_ENDS:
-            self.secc.connection_lost(now)      # power off, keep a paused session
-            self._drain(now)
-            self.secc = None
-
-    def session(self, now):
-        if self.secc is not None:
-            self.secc.poll(now)
-            self._drain(now)
-        self.charger.update(now)
-
-    def _drain(self, now):
-        secc = self.secc
-        link = self.side.link
-        if secc.out:
-            for ptype, payload in secc.out:
-                link.send(ptype, payload, now)
-            secc.out = []
-        if secc.events:
-            evs = secc.events
-            secc.events = []
-            for ev in evs:
-                self.sim.record("secc", ev)
-                if ev[0] == "close":
-                    link.close(now)
 
 
-class EvApp:
-    """evcc_main's loop body: one Evcc session, the battery, the CP state."""
+class EvApp(vehicle_app.VehicleApp):
+    """evcc_main's app with its pack on the in-process power path, and the
+    fault hooks: `silent` (the EVCC neither sends nor reads, TCP stays up),
+    `garbage` (the next request goes out as malformed EXI), `alive` (False:
+    the firmware vanished and is not stepped)."""
 
     def __init__(self, sim, side, config):
+        ac = config["service"].startswith("ac")
+        battery = PackBattery(_LocalPack(sim, 60000.0, 50.0, 330.0, 420.0), capacity_wh=60000.0,
+                              soc=50.0, max_charge_power=11000 if ac else 150000)
+        vehicle_app.VehicleApp.__init__(self, side.link, side.runner.pilot, Vehicle(battery),
+                                         battery, config, sim.clock_s, report=_recorder(sim))
         self.sim = sim
         self.side = side
-        ac = config["service"].startswith("ac")
-        self.battery = PackBattery(_LocalPack(sim, 60000.0, 50.0, 330.0, 420.0), capacity_wh=60000.0,
-                                   soc=50.0, max_charge_power=11000 if ac else 150000)
-        self.vehicle = Vehicle(self.battery)
-        self.config = dict(config, mac=side.link.host_mac)
-        self.evcc = None
-        self.result = None
-        self.cp = "B"
-        self.alive = True       # False: the firmware vanished (not stepped)
-        self.silent = False     # the EVCC neither sends nor reads (TCP stays up)
-        self.garbage = False    # replace the next request with malformed EXI
+        self.alive = True
+        self.silent = False
+        self.garbage = False
 
     def link_event(self, ev, now):
-        if self.silent:
-            return
-        name = ev[0]
-        if name == "connected":
-            if self.evcc is None:      # one session per vehicle, as evcc_main
-                self.evcc = Evcc(self.config, self.vehicle, now, self.sim.clock_s)
-                self.evcc.start(now)
-        elif self.evcc is None:
-            return
-        elif name == "v2gtp":
-            self.evcc.handle(ev[1], ev[2], now)
-        elif name in LINK_ENDS:
-            self.evcc.connection_lost(now)
+        if not self.silent:
+            vehicle_app.VehicleApp.link_event(self, ev, now)
 
-    def session(self, now):
-        evcc = self.evcc
-        if evcc is None or self.silent:
+    def turn(self, now):
+        if not self.silent:
+            vehicle_app.VehicleApp.turn(self, now)
+
+    def send(self, ptype, payload, now):
+        if self.garbage:
+            self.garbage = False
+            payload = b"\xff\x13\x37" + bytes(len(payload))
+            self.sim.record("evcc", ("garbage_sent", ptype))
+        vehicle_app.VehicleApp.send(self, ptype, payload, now)
+
+
+def _recorder(sim):
+    """The apps' report hook: session and EV events into the trace (not the
+    link's, which LinkSim records, nor the loop's soc/power)."""
+    def report(who, ev, now):
+        if who == "link" or (who == "evcc" and ev[0] in ("soc", "power")):
             return
-        evcc.poll(now)
-        link = self.side.link
-        if evcc.out:
-            for ptype, payload in evcc.out:
-                if self.garbage:
-                    self.garbage = False
-                    payload = b"\xff\x13\x37" + bytes(len(payload))
-                    self.sim.record("evcc", ("garbage_sent", ptype))
-                link.send(ptype, payload, now)
-            evcc.out = []
-        if evcc.events:
-            evs = evcc.events
-            evcc.events = []
-            for ev in evs:
-                if ev[0] not in ("soc", "power"):
-                    self.sim.record("evcc", ev)
-                if ev[0] in ("done", "failed"):
-                    self.result = ev
-                elif ev[0] == "close":
-                    link.close(now)
-        # State C while the contactors may be closed (V2G20-847), else B.
-        want = "C" if self.vehicle.closed else "B"
-        if want != self.cp:
-            self.cp = want
-            self.side.runner.pilot.set_state(want)
-            self.battery.contactor(want == "C")
-            self.sim.record("ev", ("cp", want))
+        sim.record(who, ev)
+    return report
 
 
 class _LocalPack:
@@ -290,7 +231,7 @@ class SessionSim(LinkSim):
                 if ev[0] != "v2gtp":
                     self.trace.append((t, side.name, ev))
                 app.link_event(ev, t)
-            app.session(t)
+            app.turn(t)
         for side in (self.charger, self.vehicle):
             side.modem.poll(t)
         self.wire.poll(t)
