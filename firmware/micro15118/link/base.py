@@ -14,6 +14,8 @@ A role defines:
     _on_pilot, _on_slac, _on_net (ev, now)   its event handlers; _on_net passes
                      what it does not handle to Link._on_net
     _link_lost(reason, now)
+and may extend _homeplug_frame, _start_slac, _event_sources (more parts to
+drain) and _send_datagrams (UDP a part queued).
 """
 
 from .. import v2gtp
