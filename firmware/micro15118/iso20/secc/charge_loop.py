@@ -87,9 +87,11 @@ def _report(s, body, now, extra):
 
 def handle(s, name, body, now):
     # the loop stays in ChargeLoop; PowerDeliveryReq leaves it
-    if name.startswith("DC_"):
-        return _dc(s, body, now), None
-    return _ac(s, body, now), None
+    dc = name.startswith("DC_")
+    m = _mode(s.ctx, body, _DC_MODES if dc else _AC_MODES)
+    if m is None:
+        return s.fail_body(name[:-3] + "Res", msg.FAILED_WRONG_CHARGE_PARAMETER), None
+    return (_dc if dc else _ac)(s, body, now, m[0], m[1]), None
 
 
 def _opt(e, k):
@@ -113,15 +115,11 @@ def _check_ev_voltage(s, ev_v, v_meas):
     c.ev_v_bad = bad
 
 
-def _dc(s, body, now):
+def _dc(s, body, now, key, e):
     c = s.ctx
     ch = s.charger
     env = ch.envelope
     L = ch.limits
-    m = _mode(c, body, _DC_MODES)
-    if m is None:
-        return s.fail_body("DC_ChargeLoopRes", msg.FAILED_WRONG_CHARGE_PARAMETER)
-    key, e = m
     scheduled = key.startswith("Scheduled") or key.startswith("BPT_Scheduled")
     discharge_ok = c.bpt and c.channel == "Discharge"
     ev_v = V(body["EVPresentVoltage"])
@@ -197,14 +195,10 @@ def _dc(s, body, now):
     return res
 
 
-def _ac(s, body, now):
+def _ac(s, body, now, key, e):
     c = s.ctx
     ch = s.charger
     L = ch.limits
-    m = _mode(c, body, _AC_MODES)
-    if m is None:
-        return s.fail_body("AC_ChargeLoopRes", msg.FAILED_WRONG_CHARGE_PARAMETER)
-    key, e = m
     res = {"Header": s.hdr(), "ResponseCode": msg.OK}
     stopping = _status(s, res)
     max_p, max_dp = L["ac_max_charge_power"], L["ac_max_discharge_power"]

@@ -39,7 +39,7 @@ from .. import msg
 from .. import sap
 from . import context
 from . import states
-from .states import SAP
+from ..state_names import SAP
 from . import failed
 from . import session_setup
 from . import authorization_setup

@@ -11,7 +11,7 @@ selected and changes nothing.  '*' stands for AC_ or DC_ by the selected
 service.
 """
 
-from ..state_names import (SAP, SESSION_SETUP, AUTH_SETUP, AUTH, DISCOVERY, DETAIL, SELECTION, CPD,
+from ..state_names import (SESSION_SETUP, AUTH_SETUP, AUTH, DISCOVERY, DETAIL, SELECTION, CPD,
                            SCHEDULE, CABLE_CHECK, PRE_CHARGE, POWER_DELIVERY, LOOP, WELDING,
                            SESSION_STOP)
 
