@@ -60,6 +60,7 @@ def pair(service, control, direction='charge', loops=40, latency=20, soc=50.0, e
             else:
                 ev.handle(ptype, data, now)
         ev.poll(now)
+        charger.update(now)     # the charger app's turn
         secc.poll(now)
         if tick:
             tick(ev, secc, charger, trace)

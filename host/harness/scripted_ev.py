@@ -55,6 +55,7 @@ class ScriptedEv:
 
     def raw(self, ptype, data):
         """Feed bytes; the decoded responses (usually one)."""
+        self.charger.update(self.t)        # the app's turn: the model integrates
         self.secc.handle(ptype, data, self.t)
         out = []
         while self.secc.out:
@@ -83,6 +84,7 @@ class ScriptedEv:
 
     def wait(self, ms):
         self.t += ms
+        self.charger.update(self.t)
         self.secc.poll(self.t)
 
     def events(self, kind):

@@ -4,7 +4,7 @@
 import random
 
 from micro15118 import exi
-from test_exi_codec import load_vectors
+import vector_dicts
 
 SCHEMAS = ("appProtocol", "-20:CommonMessages", "-20:AC", "-20:DC")
 
@@ -26,7 +26,7 @@ def mutate(data):
 
 def test_mutated_vectors_decode_or_raise_exi_error():
     random.seed(15118)
-    seeds = [v["exi"] for v in load_vectors() if not v["args"]]
+    seeds = [v["exi"] for v in vector_dicts.load() if not v["args"]]
     accepted = 0
     for n in range(3000):
         data = mutate(seeds[n % len(seeds)])

@@ -78,6 +78,7 @@ def main(argv):
         nxt = [d for d in (ev.next_deadline(), secc.next_deadline()) if d is not None]
         now = max(now + 1, min(nxt)) if nxt else now + 1
         ev.poll(now)
+        charger.update(now)     # the charger app's turn
         secc.poll(now)
     times.sort()
     n = len(times)

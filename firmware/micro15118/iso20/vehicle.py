@@ -40,7 +40,7 @@ class Vehicle:
         self.voltage = None       # last EVSE present voltage (DC)
         self.current = None       # last EVSE present current (DC)
         self.closed = False
-        self.requested = None     # None | 'Terminate' | 'Pause' | 'ServiceRenegotiation'
+        self._request = None      # the app's pending control event, see take_request()
 
     # -- downlink ------------------------------------------------------
     def set_limits(self, **limits):
@@ -58,14 +58,22 @@ class Vehicle:
         if departure_s is not None:
             b.departure_at = now + int(departure_s) * 1000
 
+    # -- control events: the app asks, the EVCC takes each once ----------
     def request_stop(self):
-        self.requested = 'Terminate'
+        self._request = 'Terminate'
 
     def request_pause(self):
-        self.requested = 'Pause'
+        self._request = 'Pause'
 
     def request_renegotiation(self):
-        self.requested = 'ServiceRenegotiation'
+        self._request = 'ServiceRenegotiation'
+
+    def take_request(self):
+        """The pending request ('Terminate' | 'Pause' | 'ServiceRenegotiation'),
+        once; None if there is none."""
+        r = self._request
+        self._request = None
+        return r
 
     # -- what the stack reads -------------------------------------------
     def soc(self):

@@ -261,14 +261,17 @@ def one(rnd, item):
     except ValueError:
         sent = None
     t += rnd.choice((0, 1, 250, 5000))
+    charger.update(t)           # the charger app's turn before each message and timer
     secc.handle(ptype, data, t)
     result = check_outputs(secc, sent, power)
     # go on with the real session (answers must stay sane), then the timers
     for _, p2, d2 in steps[i + 1:i + 1 + rnd.randrange(3)]:
         t += 250
+        charger.update(t)
         secc.handle(p2, d2, t)
         check_outputs(secc, msg.decode(p2, d2)[0], power)
     for dt in (5000, 60000, 200000):
+        charger.update(t + dt)
         secc.poll(t + dt)
         check_envelope(power)
         if secc.errors:

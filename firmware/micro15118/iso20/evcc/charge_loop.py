@@ -121,26 +121,32 @@ def response(ev, res, now):
     ev.events.append(('power', p))
     ev.events.append(('soc', v.soc()))
     ctx.loops_done += 1
-    why = None
     status = res.get('EVSEStatus')
     if status is not None and status['EVSENotification'] == msg.SCHEDULE_RENEGOTIATION:
         # new schedules or limits: PowerDelivery(ScheduleRenegotiation), then
         # ScheduleExchange and PowerDelivery(Start) again
         ctx.progress = msg.SCHEDULE_RENEGOTIATION
         return 'renegotiate'
-    if status is not None and status['EVSENotification'] in _NOTIFY:
-        why = 'EVSE notified ' + status['EVSENotification']
-        ctx.stop_with = status['EVSENotification']
-    elif v.requested is not None:
-        why = 'vehicle requested ' + v.requested
-        ctx.stop_with = v.requested
-        v.requested = None
-    elif v.complete(ctx.discharge):
-        why = 'minimum SoC reached' if ctx.discharge else 'target SoC reached'
-    elif ctx.loops and ctx.loops_done >= ctx.loops:
-        why = '%d loops done' % ctx.loops_done
+    why, kind = _end_reason(ctx, v, status)
     if why is None:
         return 'again'
+    if kind is not None:
+        ctx.stop_with = kind
     ctx.end_reason = why
     ctx.progress = msg.STOP
     return 'stop'
+
+
+def _end_reason(ctx, v, status):
+    """Why the loop ends now and the SessionStop kind it asks for (None:
+    the configured one), or (None, None) to go on."""
+    if status is not None and status['EVSENotification'] in _NOTIFY:
+        return 'EVSE notified ' + status['EVSENotification'], status['EVSENotification']
+    requested = v.take_request()        # the app's control event, taken once
+    if requested is not None:
+        return 'vehicle requested ' + requested, requested
+    if v.complete(ctx.discharge):
+        return ('minimum SoC reached' if ctx.discharge else 'target SoC reached'), None
+    if ctx.loops and ctx.loops_done >= ctx.loops:
+        return '%d loops done' % ctx.loops_done, None
+    return None, None

@@ -187,7 +187,6 @@ class Secc:
     def poll(self, now):
         if self.closed:
             return
-        self.charger.update(now)
         if self.charger.estop and self.ctx.energy:
             self.ctx.energy = False
             self.events.append(("stopped", "emergency_stop"))
@@ -209,7 +208,6 @@ class Secc:
         if self.closed or self._close_at is not None:
             self.dropped += 1
             return
-        self.charger.update(now)
         self._out_mark = len(self.out)
         try:
             name, body = msg.decode(ptype, payload)
