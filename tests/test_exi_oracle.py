@@ -1,7 +1,7 @@
 """Live cross-check against python-iso15118's EXI codec (EXIficient in its jar).
 
 Random valid messages of every -20 and SupportedAppProtocol message type,
-generated from the XSDs (tests/strategies.py), must give the same bytes from
+generated from the XSDs (host/harness/strategies.py), must give the same bytes from
 both codecs, and each codec must decode the other's bytes to the message.
 MICRO15118_ORACLE_EXAMPLES sets how many messages in all (default 1000).
 

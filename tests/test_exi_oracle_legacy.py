@@ -2,7 +2,7 @@
 python-iso15118's EXI codec (EXIficient in its jar).
 
 Random valid V2G_Messages with every -2 and DIN body element type, generated
-from the XSDs (tests/strategies.py), must give the same bytes from both
+from the XSDs (host/harness/strategies.py), must give the same bytes from both
 codecs, and each codec must decode the other's bytes to the message.
 MICRO15118_ORACLE_LEGACY_EXAMPLES sets how many messages in all (default 300).
 
