@@ -1,4 +1,4 @@
-# The board manifests (firmware/manifests/*.py, MicroPython's manifest
+# The board manifests (boards/manifests/*.py, MicroPython's manifest
 # format) freeze no simulation module, and what each freezes is exactly the
 # import closure of its app: a frozen image hits no missing module, and
 # carries nothing its app does not import.
@@ -16,7 +16,7 @@ import pytest
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 FIRMWARE = os.path.join(ROOT, "firmware")
-MANIFESTS = os.path.join(FIRMWARE, "manifests")
+MANIFESTS = os.path.join(ROOT, "boards", "manifests")
 PKG = "micro15118"
 SIM = PKG + ".sim"
 

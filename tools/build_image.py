@@ -1,5 +1,5 @@
 """Build a MicroPython image with one role's manifest frozen
-(firmware/manifests/<role>.py), check it, print its size.
+(boards/manifests/<role>.py), check it, print its size.
 
     python tools/build_image.py charger|vehicle|link [--micropython DIR]
         [--bits 32|64] [--bare] [--manifest FILE] [--jobs N] [--no-check]
@@ -36,7 +36,7 @@ import time
 import urllib.request
 
 REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
-MANIFESTS = os.path.join(REPO, "firmware", "manifests")
+MANIFESTS = os.path.join(REPO, "boards", "manifests")
 VERSION = "1.28.0"
 UPSTREAM = ("https://github.com/micropython/micropython/releases/download/"
             "v%s/micropython-%s.tar.xz" % (VERSION, VERSION))
@@ -187,7 +187,7 @@ def main():
                     help="unix port word size (default 32 when cc -m32 links)")
     ap.add_argument("--bare", action="store_true",
                     help="also build with nothing frozen, to size what the manifest adds")
-    ap.add_argument("--manifest", help="freeze this manifest instead of firmware/manifests/<role>.py "
+    ap.add_argument("--manifest", help="freeze this manifest instead of boards/manifests/<role>.py "
                     "(a board's own, which may include ours); the check still imports the role's app")
     ap.add_argument("--jobs", type=int, default=2)
     ap.add_argument("--no-check", action="store_true")

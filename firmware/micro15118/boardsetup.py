@@ -64,7 +64,7 @@ def build(opts, machine=None):
 
 
 # One role's link per function: a board image freezes the charger's or the
-# vehicle's side (firmware/manifests/, tests/test_manifests.py go by the
+# vehicle's side (boards/manifests/, tests/test_manifests.py go by the
 # _charger/_vehicle/_sim name prefixes).
 
 def _charger_link(mac):

@@ -25,12 +25,12 @@ package(
         "slac/linkmon.py",
         "slac/role.py",
     ],
-    base_path="..",
+    base_path="../../firmware",
 )
-package("micro15118/drivers", base_path="..")
-package("micro15118/net", base_path="..")
+package("micro15118/drivers", base_path="../../firmware")
+package("micro15118/net", base_path="../../firmware")
 
 if options.charger:
-    package("micro15118", files=["link/charger.py", "slac/evse.py"], base_path="..")
+    package("micro15118", files=["link/charger.py", "slac/evse.py"], base_path="../../firmware")
 if options.vehicle:
-    package("micro15118", files=["link/vehicle.py", "slac/ev.py"], base_path="..")
+    package("micro15118", files=["link/vehicle.py", "slac/ev.py"], base_path="../../firmware")

@@ -6,6 +6,6 @@ include("iso20.py")
 package(
     "micro15118",
     files=["secc_main.py", "charger_app.py", "iso20/charger.py", "iso20/envelope.py", "iso20/sap.py"],
-    base_path="..",
+    base_path="../../firmware",
 )
-package("micro15118/iso20/secc", base_path="..")
+package("micro15118/iso20/secc", base_path="../../firmware")

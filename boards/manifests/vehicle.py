@@ -3,5 +3,5 @@
 #   run: micropython -m micro15118.evcc_main vehicle --board board.json
 include("core.py", vehicle=True)
 include("iso20.py")
-package("micro15118", files=["evcc_main.py", "vehicle_app.py", "iso20/vehicle.py"], base_path="..")
-package("micro15118/iso20/evcc", base_path="..")
+package("micro15118", files=["evcc_main.py", "vehicle_app.py", "iso20/vehicle.py"], base_path="../../firmware")
+package("micro15118/iso20/evcc", base_path="../../firmware")
