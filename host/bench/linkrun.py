@@ -54,7 +54,7 @@ def interpreter(runtime, heap=None):
 
 def firmware_env():
     """The environment a firmware process runs in: MicroPython finds the
-    package through MICROPYPATH (its sys.path), CPython through the install."""
+    package through MICROPYPATH (its module path), CPython through the install."""
     env = dict(os.environ)
     env["MICROPYPATH"] = ".frozen:" + PACKAGE_PARENT
     return env
