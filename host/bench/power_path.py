@@ -29,7 +29,7 @@ Physics (documented choices, not from the standard):
 """
 
 from micro15118.sim.battery import Battery
-from micro15118.sim.power import PowerModel
+from micro15118.sim.power import OutputStage, PowerModel
 
 INRUSH_V = 20.0
 
@@ -49,18 +49,9 @@ class Pack(Battery):
         self.energy_wh = min(self.capacity_wh, max(0.0, self.energy_wh + wh))
 
 
-class PowerPath:
-    def __init__(self, now_ms=0, max_voltage=1000.0, max_current=500.0, max_power=150000.0,
-                 slew_v_per_s=200.0, insulation_ms=2000, ac_phases=3, ac_voltage=230.0,
-                 ac_max_current=32.0):
-        self.max_voltage = max_voltage
-        self.max_current = max_current
-        self.max_power = max_power
-        self.slew = slew_v_per_s
-        self.insulation_ms = insulation_ms
-        self.ac_phases = ac_phases
-        self.ac_voltage = ac_voltage
-        self.ac_max_current = ac_max_current
+class PowerPath(OutputStage):
+    def __init__(self, now_ms=0, **ratings):
+        OutputStage.__init__(self, **ratings)
         self.t = now_ms
         # the charger's side
         self.closed = False            # output contactor

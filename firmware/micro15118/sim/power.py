@@ -16,10 +16,13 @@ Numbers (documented choices, not from the standard):
 """
 
 
-class PowerModel:
-    def __init__(self, now=0, max_voltage=1000, max_current=500, max_power=150000,
-                 slew_v_per_s=200, insulation_ms=2000, ac_phases=3, ac_voltage=230,
-                 ac_max_current=32, meter_id="SIM-METER-1"):
+class OutputStage:
+    """What a simulated charger's power electronics can do: its maxima and
+    the numbers above.  PowerModel here and the host's one-cable power path
+    (host/bench/power_path.py) are both one."""
+
+    def __init__(self, max_voltage=1000, max_current=500, max_power=150000, slew_v_per_s=200,
+                 insulation_ms=2000, ac_phases=3, ac_voltage=230, ac_max_current=32):
         self.max_voltage = max_voltage
         self.max_current = max_current
         self.max_power = max_power
@@ -28,6 +31,11 @@ class PowerModel:
         self.ac_phases = ac_phases
         self.ac_voltage = ac_voltage
         self.ac_max_current = ac_max_current
+
+
+class PowerModel(OutputStage):
+    def __init__(self, now=0, meter_id="SIM-METER-1", **ratings):
+        OutputStage.__init__(self, **ratings)
         self.meter_id = meter_id
         self.insulation_fault = False   # tests: make the insulation test fail
         self.contactor_fault = False    # tests: the contactor does not close
