@@ -17,9 +17,11 @@ from micro15118.sim.cable import CableModel
 from host.bench.modem import Modem
 from host.bench.plc_wire import PlcWire
 from host.bench.qca7000_model import Qca7000Model
+from host.bench import linkrun
 
-CHARGER_MAC = bytes.fromhex("020000000001")
-VEHICLE_MAC = bytes.fromhex("020000000002")
+# the same boards as the firmware processes of host/bench/linkrun.py
+CHARGER_MAC = bytes.fromhex(linkrun.CHARGER_MAC.replace(":", ""))
+VEHICLE_MAC = bytes.fromhex(linkrun.VEHICLE_MAC.replace(":", ""))
 
 
 class _Bus:
