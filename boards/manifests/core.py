@@ -1,5 +1,5 @@
 # The core every board image freezes: board layer, pilot, QCA7000 driver,
-# SLAC, IPv6/UDP/TCP, SDP, V2GTP and the link runner, plus one role's link
+# SLAC, IPv6/UDP/TCP, SDP, V2GTP, the link runner and the apps' drive loop, plus one role's link
 # side (options charger=True / vehicle=True; the link bring-up takes both).
 # Included once per image by charger.py, vehicle.py, link.py.
 # Never micro15118/sim: that is the simulation's, not a board's.
@@ -11,6 +11,7 @@ package(
         "__init__.py",
         "compat.py",
         "appkit.py",
+        "drive.py",
         "boardsetup.py",
         "pilot.py",
         "sdp.py",

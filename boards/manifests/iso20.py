@@ -3,5 +3,5 @@
 # here: the codec reads them from the board's file system (/schemas).
 package("micro15118/exi", base_path="../../firmware")
 package(
-    "micro15118", files=["iso20/__init__.py", "iso20/msg.py", "iso20/state_names.py", "drive.py"], base_path="../../firmware"
+    "micro15118", files=["iso20/__init__.py", "iso20/msg.py", "iso20/state_names.py"], base_path="../../firmware"
 )

@@ -5,8 +5,10 @@ events ('connected', 'v2gtp', 'ev_cp', and the ends: 'disconnected',
 'unplugged', 'link_lost'), feeds its session, sends the session's messages,
 and hands every event to `report(who, event, now)` (the firmware's mains
 print them, the host's in-process simulation records them).  `run()` is the
-loop of secc_main and evcc_main; the simulation (host/bench/sessionsim.py)
-steps the same apps on its own virtual clock.
+loop of every app: secc_main, evcc_main and link_main (whose echo apps only
+need link_event/turn/next_deadline/result); the simulation
+(host/bench/sessionsim.py) steps the same session apps on its own virtual
+clock.
 """
 
 LINK_ENDS = ("disconnected", "unplugged", "link_lost")

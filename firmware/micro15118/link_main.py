@@ -17,8 +17,10 @@ import sys
 
 from .appkit import HeapWatch, fmt, mem_alloc, mem_free, parse_args
 from .boardsetup import build, sleep_ms
+from .drive import run
 
 PTYPE = 0x8002          # -20 CommonMessages; any valid type would do
+IN_FLIGHT = 4           # messages the vehicle keeps in flight; the echoes pace it
 OPTIONS = {"--wire": None, "--board": None, "--mac": None, "--count": "20",
            "--size": "500", "--sessions": "1", "--timeout": "60000",
            "--name": "", "--security": "none"}
@@ -36,67 +38,98 @@ def pattern(index, size):
     return bytes(b)
 
 
+def say(now, ev):
+    print("t=%d %s" % (now, " ".join(fmt(v) for v in ev)))
+
+
+class Echo:
+    """The charger: every V2GTP message goes straight back; result 0 once
+    `sessions` TCP connections have ended."""
+
+    def __init__(self, link, sessions):
+        self.link = link
+        self.sessions_left = sessions
+        self.result = None
+
+    def link_event(self, ev, now):
+        say(now, ev)
+        if ev[0] == "v2gtp":
+            self.link.send(ev[1], ev[2], now)
+        elif ev[0] == "disconnected":
+            self.sessions_left -= 1
+            if self.sessions_left <= 0:
+                self.result = 0
+
+    def turn(self, now):
+        pass
+
+    def next_deadline(self):
+        return None
+
+
+class Exchange:
+    """The vehicle: `count` messages of `size` bytes, every echo checked;
+    result 0 when all came back intact, 1 on a mismatch."""
+
+    def __init__(self, link, count, size):
+        self.link = link
+        self.count = count
+        self.size = size
+        self.sent = self.received = self.nbytes = 0
+        self.t_connected = None
+        self.result = None
+
+    def link_event(self, ev, now):
+        say(now, ev)
+        if ev[0] == "v2gtp":
+            if ev[2] != pattern(self.received, self.size):
+                print("t=%d MISMATCH message %d" % (now, self.received))
+                self.result = 1
+            self.received += 1
+            self.nbytes += len(ev[2])
+        elif ev[0] == "connected":
+            # Every connection starts the exchange afresh (what was in
+            # flight when a link dropped is gone).
+            self.t_connected = now
+            self.sent = self.received = self.nbytes = 0
+
+    def turn(self, now):
+        if self.link.stream is None or self.t_connected is None or self.result is not None:
+            return
+        while self.sent < self.count and self.sent - self.received < IN_FLIGHT:
+            self.link.send(PTYPE, pattern(self.sent, self.size), now)
+            self.sent += 1
+        if self.received == self.count:
+            print("t=%d RESULT ok messages=%d bytes=%d time_ms=%d"
+                  % (now, self.count, self.nbytes, now - self.t_connected))
+            self.link.close(now)
+            self.result = 0
+
+    def next_deadline(self):
+        return None
+
+
 def main(argv):
     opts = parse_args(argv, OPTIONS, USAGE)
     runner, board = build(opts)
     gc.collect()
     at_start = mem_alloc()       # code of the imported modules + link objects
-    charger = opts["role"] == "charger"
-    count = int(opts["--count"])
-    size = int(opts["--size"])
-    sessions_left = int(opts["--sessions"])
-    timeout = int(opts["--timeout"])
+    if opts["role"] == "charger":
+        app = Echo(runner.link, int(opts["--sessions"]))
+    else:
+        app = Exchange(runner.link, int(opts["--count"]), int(opts["--size"]))
     heap = HeapWatch()
-    sent = received = 0
-    nbytes = 0
-    t_connected = None
-    result = None
-    while result is None:
-        events = runner.step()
-        now = runner.now_ms
-        heap.sample(now)
-        for ev in events:
-            print("t=%d %s" % (now, " ".join(fmt(v) for v in ev)))
-            name = ev[0]
-            if name == "v2gtp":
-                if charger:
-                    runner.link.send(ev[1], ev[2], now)
-                else:
-                    if ev[2] != pattern(received, size):
-                        print("t=%d MISMATCH message %d" % (now, received))
-                        result = 1
-                    received += 1
-                    nbytes += len(ev[2])
-            elif name == "connected" and not charger:
-                # Every connection starts the exchange afresh (what was in
-                # flight when a link dropped is gone).
-                t_connected = now
-                sent = received = nbytes = 0
-            elif name == "disconnected" and charger:
-                sessions_left -= 1
-                if sessions_left <= 0:
-                    result = 0
-        if not charger and runner.link.stream is not None and t_connected is not None:
-            # Keep a few messages in flight; the echoes pace the sender.
-            while sent < count and sent - received < 4:
-                runner.link.send(PTYPE, pattern(sent, size), now)
-                sent += 1
-            if received == count and result is None:
-                ms = now - t_connected
-                print("t=%d RESULT ok messages=%d bytes=%d time_ms=%d" % (now, count, nbytes, ms))
-                runner.link.close(now)
-                # Let the FIN go out before leaving.
-                end = now + 300
-                while runner.now() < end:
-                    runner.step()
-                    sleep_ms(1)
-                result = 0
-        if timeout and now > timeout:
-            print("t=%d TIMEOUT" % now)
-            result = 3
-        wait = runner.idle_ms()
-        if wait:
-            sleep_ms(1 if wait > 1 else wait)
+    now = run(runner, app, sleep_ms, int(opts["--timeout"]), heap)
+    result = app.result
+    if result is None:
+        print("t=%d TIMEOUT" % now)
+        result = 3
+    elif result == 0 and opts["role"] == "vehicle":
+        # Let the FIN go out before leaving.
+        end = runner.now_ms + 300
+        while runner.now() < end:
+            runner.step()
+            sleep_ms(1)
     print("HEAP peak=%d start=%d free=%d" % (heap.peak, at_start, mem_free()))
     return result
 
