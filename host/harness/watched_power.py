@@ -11,17 +11,10 @@ channel), not against the SECC's own envelope state.
 Used by tests/firmware/test_iso20_secc_envelope.py (also under MicroPython)
 and the SECC fuzzer (host/harness/fuzz/secc.py).
 """
+from micro15118.link.common import earliest as smallest   # the smallest given value, None ignored
 from .scripted_ev import BatteryPower
 
 TOL = 1e-6
-
-
-def _min(*xs):
-    m = None
-    for x in xs:
-        if x is not None and (m is None or x < m):
-            m = x
-    return m
 
 
 def violations(p, secc):
@@ -52,8 +45,8 @@ def violations(p, secc):
     sp = ch.setpoint
     sched = abs(ch.schedule[0][1]) if ch.schedule else None
     pre = "dc_" if dc else "ac_"
-    p_ch = _min(L[pre + "max_charge_power"], ev.get("max_power", 0), sched)
-    p_dis = _min(L[pre + "max_discharge_power"], ev.get("max_dis_power", 0)) if c.bpt else 0
+    p_ch = smallest(L[pre + "max_charge_power"], ev.get("max_power", 0), sched)
+    p_dis = smallest(L[pre + "max_discharge_power"], ev.get("max_dis_power", 0)) if c.bpt else 0
     if sp is not None:
         if sp >= 0:
             p_ch, p_dis = min(p_ch, sp), 0
