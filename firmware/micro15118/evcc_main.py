@@ -1,7 +1,7 @@
 """ISO 15118-20 vehicle on a simulated board: the link (pilot, SLAC, SDP,
 TCP) carrying an Evcc session, the vehicle API and the battery model.
 
-    micropython firmware/micro15118/evcc_main.py vehicle --wire 127.0.0.1:PORT \
+    MICROPYPATH=firmware micropython -m micro15118.evcc_main vehicle --wire 127.0.0.1:PORT \
         --service dc|ac|dc_bpt|ac_bpt --control scheduled|dynamic \
         [--direction charge|discharge] [--soc 50] [--loops 20]
 

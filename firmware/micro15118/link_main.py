@@ -3,8 +3,8 @@
 Runs one role on a simulated board (unix port or CPython) against the wire
 process (host/bench/wire_server.py):
 
-    micropython firmware/micro15118/link_main.py charger --wire 127.0.0.1:PORT
-    micropython firmware/micro15118/link_main.py vehicle --wire 127.0.0.1:PORT --count 50 --size 1000
+    MICROPYPATH=firmware micropython -m micro15118.link_main charger --wire 127.0.0.1:PORT
+    MICROPYPATH=firmware micropython -m micro15118.link_main vehicle --wire 127.0.0.1:PORT --count 50 --size 1000
 
 The charger echoes every V2GTP message; the vehicle sends `count` messages of
 `size` bytes once connected, checks every echo and exits 0 when all came

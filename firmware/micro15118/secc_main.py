@@ -2,7 +2,7 @@
 TCP) carrying a Secc session, the charger API and the power-electronics
 model (whose meter is the source of truth for energy).
 
-    micropython firmware/micro15118/secc_main.py charger --wire 127.0.0.1:PORT [--sessions N]
+    MICROPYPATH=firmware micropython -m micro15118.secc_main charger --wire 127.0.0.1:PORT [--sessions N]
 
 Prints `t=<ms> <event> ...` for link events and `t=<ms> secc <event> ...`
 for session events; exits after --sessions TCP sessions ended, printing
