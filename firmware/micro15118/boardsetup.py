@@ -18,16 +18,24 @@ except AttributeError:  # CPython
         time.sleep(ms / 1000)
 
 # The platform's random source: SLAC run IDs and NMKs, TCP sequence numbers,
-# session IDs.
-rng = os.urandom
-
-# Seconds since 1970 for the -20 TimeStamp: bare-metal MicroPython counts
-# from 2000.
-_EPOCH_OFFSET = 946684800 if time.gmtime(0)[0] == 2000 else 0
+# session IDs.  None on a port without one (MicroPython's qemu port has no
+# os.urandom): build() refuses then, since keys must not be predictable.
+rng = getattr(os, "urandom", None)
 
 
-def clock_s():
-    return time.time() + _EPOCH_OFFSET
+def _wall_clock():
+    """Seconds since 1970 for the -20 TimeStamp, or None on a port without a
+    wall clock (the qemu port's time has no time()): the app must bring one.
+    Bare-metal MicroPython counts from 2000."""
+    now = getattr(time, "time", None)
+    if now is None:
+        return None
+    gmtime = getattr(time, "gmtime", None)
+    offset = 946684800 if gmtime is not None and gmtime(0)[0] == 2000 else 0
+    return lambda: now() + offset
+
+
+clock_s = _wall_clock()
 
 
 def parse_mac(text):
@@ -48,6 +56,9 @@ def build(opts, machine=None):
     process (default, or a board file of kind "sim"), or real hardware from
     a board file (`--board boards/<name>/board.json`: SPI, QCA7000 IRQ, CP/PP
     pins on `machine`)."""
+    if rng is None or clock_s is None:
+        raise ValueError("this port has no %s: a board needs both a random source and a wall clock"
+                         % ("random source (os.urandom)" if rng is None else "wall clock (time.time)"))
     charger = opts["role"] == "charger"
     mac = opts.get("--mac")
     board_file = opts.get("--board")

@@ -84,3 +84,32 @@ def test_vehicle_board_from_file():
         runner.step()
     assert runner.link.state == "unplugged"
     assert len(runner.link.host_mac) == 6
+
+
+class PortWithoutClock:
+    """The time module of a port with no wall clock (MicroPython's qemu port)."""
+    sleep_ms = None
+
+
+def test_a_port_without_wall_clock_has_no_clock_s():
+    real = boardsetup.time
+    boardsetup.time = PortWithoutClock()
+    try:
+        assert boardsetup._wall_clock() is None
+    finally:
+        boardsetup.time = real
+    assert boardsetup._wall_clock()() > 1700000000     # this platform has one
+
+
+def test_build_refuses_a_port_without_random_source_or_clock():
+    for name in ("rng", "clock_s"):
+        real = getattr(boardsetup, name)
+        setattr(boardsetup, name, None)
+        try:
+            boardsetup.build({"role": "charger", "--board": BOARD}, FakeMachine())
+        except ValueError as e:
+            assert "random source" in str(e) if name == "rng" else "wall clock" in str(e), e
+        else:
+            raise AssertionError("built a board without " + name)
+        finally:
+            setattr(boardsetup, name, real)
