@@ -28,40 +28,82 @@ SCHEMAS = {
     "xmldsig": "xmldsig",
 }
 
-# Where the tables live: in the package (micro15118/schemas, installed as package
-# data or copied to the board), /schemas on a board's file system, or the
-# repository's schemas/ when running from a checkout (firmware/micro15118/exi -> ../../..).
+# Where the tables live: frozen into the image (micro15118.grammars, a bytes
+# constant per table, in flash), or files: in the package (micro15118/schemas,
+# installed as package data or copied to the board), /schemas on a board's
+# file system, or the repository's schemas/ when running from a checkout
+# (firmware/micro15118/exi -> ../../..).
 _here = __file__.rsplit("/", 1)[0] if "/" in __file__ else "."
 SCHEMA_DIRS = [_here + "/../schemas", "/schemas", _here + "/../../../schemas"]
 
 # Keep tables in RAM (fast) or read them from the file system on demand (no
 # heap).  On CPython RAM is plentiful; on a board set this before first use.
+# A frozen table is always used in place: it is in flash, costs no heap.
 TABLES_IN_RAM = sys.implementation.name != "micropython"
 
 _grammars = {}
+_frozen = None
+
+
+def frozen():
+    """True when the codec runs frozen into the image: its __file__ is then the
+    path it was frozen under, not a file (and the image freezes its tables)."""
+    global _frozen
+    if _frozen is None:
+        import os
+        try:
+            os.stat(__file__)
+            _frozen = False
+        except OSError:
+            _frozen = True
+    return _frozen
+
+
+def _module_table(table):
+    """The table from its module in micro15118.grammars, or None."""
+    try:
+        return _load_module(table)
+    except ImportError:     # this table's module (or the package) is absent
+        return None
+
+
+def _load_module(table):
+    from .. import grammars
+    return grammars.load(table)
+
+
+def _file_table(table):
+    """The table from a file in SCHEMA_DIRS (bytes, or the open file when
+    not TABLES_IN_RAM), or None."""
+    for d in SCHEMA_DIRS:
+        try:
+            f = open(d + "/" + table + ".exig", "rb")
+        except OSError:
+            continue
+        if not TABLES_IN_RAM:
+            return f        # stays open: records are read on demand
+        with f:
+            return f.read()
+    return None
 
 
 def grammar(schema):
-    """The Grammar of a schema name (a key of SCHEMAS), loaded once."""
+    """The Grammar of a schema name (a key of SCHEMAS), loaded once: from
+    the frozen table module when the image has it, else from a file in
+    SCHEMA_DIRS, else from the table module (which then costs heap)."""
     g = _grammars.get(schema)
     if g is None:
         try:
             table = SCHEMAS[schema]
         except KeyError:
             raise ExiError("unknown schema %r (one of: %s)" % (schema, ", ".join(SCHEMAS)))
-        for d in SCHEMA_DIRS:
-            try:
-                f = open(d + "/" + table + ".exig", "rb")
-                break
-            except OSError:
-                pass
-        else:
-            raise ExiError("grammar table %s.exig not found in %s" % (table, SCHEMA_DIRS))
-        if TABLES_IN_RAM:
-            with f:
-                source = f.read()
-        else:
-            source = f      # stays open: records are read on demand
+        source = _module_table(table) if frozen() else None
+        if source is None:
+            source = _file_table(table)
+        if source is None and not frozen():
+            source = _module_table(table)
+        if source is None:
+            raise ExiError("grammar table %s not frozen, nor %s.exig in %s" % (table, table, SCHEMA_DIRS))
         g = _grammars[schema] = Grammar(source, schema)
     return g
 
