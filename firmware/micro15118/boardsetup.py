@@ -54,8 +54,9 @@ def load_board(path):
 def build(opts, machine=None):
     """(Runner, board) for the role in opts: a simulated board on the wire
     process (default, or a board file of kind "sim"), or real hardware from
-    a board file (`--board boards/<name>/board.json`: SPI, QCA7000 IRQ, CP/PP
-    pins on `machine`)."""
+    a board file (`--board boards/<name>/board.json`): kind "mcu" (SPI,
+    QCA7000 IRQ, CP/PP pins on `machine`) or kind "linux" (the unix port on
+    the network interface the kernel's qca_spi driver offers)."""
     if rng is None or clock_s is None:
         raise ValueError("this port has no %s: a board needs both a random source and a wall clock"
                          % ("random source (os.urandom)" if rng is None else "wall clock (time.time)"))
@@ -65,11 +66,17 @@ def build(opts, machine=None):
     cfg = load_board(board_file) if board_file else {"kind": "sim"}
     if not mac:
         mac = cfg.get("mac") or (cfg.get("macs") or {}).get("evse" if charger else "pev")
-    mac = parse_mac(mac) if mac else b"\x02\x00\x00" + rng(3)
-    if cfg.get("kind", "sim") == "sim":
-        modem, pilot, irq, board = _sim_board(opts, cfg, charger, mac)
+    mac = parse_mac(mac) if mac else None
+    kind = cfg.get("kind", "sim")
+    if kind == "linux":
+        modem, pilot, irq, board = _linux_board(cfg)
+        mac = mac or modem.mac          # the host's MAC on the modem's interface
     else:
-        modem, pilot, irq, board = _hw_board(cfg, charger, machine)
+        mac = mac or b"\x02\x00\x00" + rng(3)
+        if kind == "sim":
+            modem, pilot, irq, board = _sim_board(opts, cfg, charger, mac)
+        else:
+            modem, pilot, irq, board = _hw_board(cfg, charger, machine)
     link = _charger_link(mac) if charger else _vehicle_link(mac)
     return Runner(link, modem, pilot, charger, irq=irq), board
 
@@ -119,3 +126,18 @@ def _hw_board(cfg, charger, machine=None):
     else:
         pilot = pilot_hw.VehiclePilotHw(cfg, machine)
     return modem, pilot, irq, cfg
+
+
+def _linux_board(cfg):
+    """A Linux board: the modem is the interface `cfg["interface"]` (qca_spi),
+    reached through an AF_PACKET socket.  The pilot has no Linux driver yet:
+    "pilot": "fixed" reads what the board file says (drivers/pilot_fixed.py)."""
+    from .drivers.linux_packet import LinuxPacket
+
+    kind = cfg.get("pilot")
+    if kind != "fixed":
+        raise ValueError("a linux board needs \"pilot\": \"fixed\" (no CP driver on Linux yet), not %r"
+                         % (kind,))
+    from .drivers.pilot_fixed import FixedPilot
+    modem = LinuxPacket(cfg["interface"], check_ms=cfg.get("carrier_check_ms", 100))
+    return modem, FixedPilot(cfg), modem, cfg
