@@ -42,66 +42,56 @@ SCHEMA_DIRS = [_here + "/../schemas", "/schemas", _here + "/../../../schemas"]
 TABLES_IN_RAM = sys.implementation.name != "micropython"
 
 _grammars = {}
+# Whether the codec runs frozen into the image (then so do its tables): a
+# frozen module's __file__ is the path it was frozen under, not a file.
 _frozen = None
 
 
-def frozen():
-    """True when the codec runs frozen into the image: its __file__ is then the
-    path it was frozen under, not a file (and the image freezes its tables)."""
-    global _frozen
-    if _frozen is None:
-        import os
-        try:
-            os.stat(__file__)
-            _frozen = False
-        except OSError:
-            _frozen = True
-    return _frozen
-
-
-def _module_table(table):
+def _module(table):
     """The table from its module in micro15118.grammars, or None."""
     try:
-        return _load_module(table)
+        return _import(table)
     except ImportError:     # this table's module (or the package) is absent
         return None
 
 
-def _load_module(table):
+def _import(table):
     from .. import grammars
     return grammars.load(table)
-
-
-def _file_table(table):
-    """The table from a file in SCHEMA_DIRS (bytes, or the open file when
-    not TABLES_IN_RAM), or None."""
-    for d in SCHEMA_DIRS:
-        try:
-            f = open(d + "/" + table + ".exig", "rb")
-        except OSError:
-            continue
-        if not TABLES_IN_RAM:
-            return f        # stays open: records are read on demand
-        with f:
-            return f.read()
-    return None
 
 
 def grammar(schema):
     """The Grammar of a schema name (a key of SCHEMAS), loaded once: from
     the frozen table module when the image has it, else from a file in
     SCHEMA_DIRS, else from the table module (which then costs heap)."""
+    global _frozen
     g = _grammars.get(schema)
     if g is None:
         try:
             table = SCHEMAS[schema]
         except KeyError:
             raise ExiError("unknown schema %r (one of: %s)" % (schema, ", ".join(SCHEMAS)))
-        source = _module_table(table) if frozen() else None
+        if _frozen is None:
+            try:
+                open(__file__).close()
+                _frozen = False
+            except OSError:
+                _frozen = True
+        source = _module(table) if _frozen else None
         if source is None:
-            source = _file_table(table)
-        if source is None and not frozen():
-            source = _module_table(table)
+            for d in SCHEMA_DIRS:
+                try:
+                    f = open(d + "/" + table + ".exig", "rb")
+                except OSError:
+                    continue
+                if TABLES_IN_RAM:
+                    with f:
+                        source = f.read()
+                else:
+                    source = f      # stays open: records are read on demand
+                break
+        if source is None and not _frozen:
+            source = _module(table)
         if source is None:
             raise ExiError("grammar table %s not frozen, nor %s.exig in %s" % (table, table, SCHEMA_DIRS))
         g = _grammars[schema] = Grammar(source, schema)
