@@ -17,6 +17,7 @@ from host import __version__
 from host.cli.common import PROG, _is_input_error, _usage
 from host.cli.exi import EXI_SCHEMAS, add_exi  # noqa: F401  (EXI_SCHEMAS for callers)
 from host.cli.faults import add_faults
+from host.cli.firmware import add_firmware
 from host.cli.link import add_link
 from host.cli.sim import add_sim
 
@@ -60,6 +61,7 @@ COMMANDS = [
     add_link,
     add_sim,
     add_faults,
+    add_firmware,
 ]
 
 
