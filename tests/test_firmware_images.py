@@ -1,0 +1,65 @@
+# The images .ci/run builds (micro15118 firmware build): the charger app
+# imports from the 32-bit unix image's frozen modules alone, and the
+# Cortex-M3 image boots under qemu and runs the frozen EXI codec with its
+# frozen grammar tables.  A missing or stale image fails, naming the command
+# that builds it.
+import os
+import pathlib
+
+import pytest
+
+from host.firmware import check, qemu
+from host.firmware.ports import PORTS
+
+ROOT = pathlib.Path(__file__).resolve().parent.parent
+SOURCES = [ROOT / "firmware" / "micro15118", ROOT / "boards" / "manifests"]
+
+ROUND_TRIP = """
+from micro15118 import exi
+m = {"supportedAppProtocolReq": {"AppProtocol": [{
+    "ProtocolNamespace": "urn:iso:std:iso:15118:-20:DC", "VersionNumberMajor": 1,
+    "VersionNumberMinor": 0, "SchemaID": 1, "Priority": 1}]}}
+data = exi.encode("appProtocol", m)
+assert exi.decode("appProtocol", data) == m
+print(exi.__name__, len(data), "bytes")
+"""
+
+
+def newest_source():
+    # the simulation is in no image: its changes leave the images current
+    sim = ROOT / "firmware" / "micro15118" / "sim"
+    return max(p.stat().st_mtime for d in SOURCES for p in d.rglob("*.py") if sim not in p.parents)
+
+
+def image(port_name, role="charger"):
+    """The built image's path; a failure naming the build command when it is
+    missing or older than the firmware or manifests."""
+    path = PORTS[port_name].image(str(ROOT), role)
+    command = "micro15118 firmware build --port %s --role %s" % (port_name, role)
+    if not os.path.isfile(path):
+        pytest.fail("no %s image at %s: build it with `%s`" % (port_name, path, command))
+    if os.path.getmtime(path) < newest_source():
+        pytest.fail("%s is older than firmware/ or boards/manifests/: rebuild it with `%s`"
+                    % (path, command))
+    return path
+
+
+def test_unix32_charger_app_imports_frozen_only():
+    ok, out = check.run_unix(image("unix32"), "import micro15118.secc_main\n"
+                                               "print(micro15118.secc_main.__name__)")
+    assert ok, out
+    assert out.strip() == "micro15118.secc_main"
+
+
+def test_unix32_simulation_is_not_frozen():
+    ok, out = check.run_unix(image("unix32"), "import micro15118\nimport micro15118.sim")
+    assert not ok and check.SIM_REFUSED in out, out
+
+
+def test_qemu_m3_boots_and_runs_the_frozen_exi_codec():
+    r = qemu.run(image("qemu-m3"), "import sys\nprint(sys.implementation._machine)\n" + ROUND_TRIP,
+                 machine=PORTS["qemu-m3"].machine, timeout=60)
+    assert r.ok, r.output + r.error
+    machine, result = r.output.strip().splitlines()
+    assert "Cortex-M3" in machine
+    assert result == "micro15118.exi 37 bytes"
