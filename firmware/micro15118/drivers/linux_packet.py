@@ -52,7 +52,6 @@ ENOBUFS = 105
 ENETDOWN = 100
 ENXIO = 6
 ENODEV = 19
-EINVAL = 22
 
 UNKNOWN = "unknown"
 READY = "ready"
@@ -214,6 +213,8 @@ class LinuxPacket:
         return frame, (addr[2] if isinstance(addr, tuple) else addr[10])
 
     def _receive(self):
+        if not self._poll.poll(0):
+            return            # cheaper than a failing recvfrom (its buffer, the exception)
         stats = self.stats
         for _ in range(RX_BURST):
             got = self._recv()
