@@ -140,11 +140,12 @@ def _sim_guard(test):
 
 def _needed_imports(tree, role):
     """ImportFrom/Import nodes a board of `role` runs into: all of them
-    except those in a function named _sim* (or _vehicle* on a charger,
+    except those in a function named _sim* or _linux* (or _vehicle* on a charger,
     _charger* on a vehicle), in the body of an `if` on the simulated board,
     or in a `try` that catches ImportError."""
     out = []
-    skip_prefixes = ("_sim",) + OTHER_ROLE[role]
+    # _linux*: a Linux MPU board runs the unix port from files, no frozen image
+    skip_prefixes = ("_sim", "_linux") + OTHER_ROLE[role]
 
     def visit(node, skip):
         if isinstance(node, (ast.Import, ast.ImportFrom)):

@@ -28,7 +28,14 @@ package(
     ],
     base_path="../../firmware",
 )
-package("micro15118/drivers", base_path="../../firmware")
+# the MCU drivers; drivers/linux_packet and pilot_fixed serve a Linux MPU
+# board, which runs the unix port from files (boards/linux-qca7000)
+package(
+    "micro15118",
+    files=["drivers/__init__.py", "drivers/qca7000.py", "drivers/qcafrm.py", "drivers/spibus.py",
+           "drivers/pilot_hw.py"],
+    base_path="../../firmware",
+)
 package("micro15118/net", base_path="../../firmware")
 
 if options.charger:

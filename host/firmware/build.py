@@ -57,6 +57,11 @@ def build_port(tree, port, manifest, build_dir, jobs, log):
     """Make the port with manifest frozen; the path of what it built and the seconds it took."""
     args = ["-C", os.path.join(tree, port.directory), "BUILD=" + build_dir,
             "FROZEN_MANIFEST=" + os.path.abspath(manifest)] + list(port.make_args)
+    # MicroPython's makemanifest regenerates the frozen code only when a frozen
+    # file is newer than it: a file dropped from a manifest would stay frozen
+    frozen = os.path.join(tree, port.directory, build_dir, "frozen_content.c")
+    if os.path.exists(frozen):
+        os.remove(frozen)
     seconds = make(args, jobs, log)
     name = "firmware.elf" if port.emulated else "micropython"
     return os.path.join(tree, port.directory, build_dir, name), seconds
