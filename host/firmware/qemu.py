@@ -33,9 +33,9 @@ class Result:
         return not self.error
 
 
-def command(elf, machine):
+def command(elf, machine, extra=()):
     return ["qemu-system-arm", "-machine", machine, "-nographic", "-monitor", "null",
-            "-semihosting", "-serial", "stdio", "-kernel", elf]
+            "-semihosting", "-serial", "stdio", "-kernel", elf] + list(extra)
 
 
 class _Console:
@@ -90,12 +90,13 @@ def _text(data):
     return data.decode("utf-8", "replace").replace("\r\n", "\n")
 
 
-def run(elf, code, machine="mps2-an385", timeout=60.0):
+def run(elf, code, machine="mps2-an385", timeout=60.0, extra=()):
     """Boot elf, run code on its raw REPL, return its Result; QemuError when
-    the image does not boot or answer within timeout seconds."""
+    the image does not boot or answer within timeout seconds.  extra: more
+    qemu options (e.g. "-icount", "shift=0": one instruction per emulated ns)."""
     if not os.path.isfile(elf):
         raise FileNotFoundError("no image at %s" % elf)
-    proc = subprocess.Popen(command(elf, machine), stdin=subprocess.PIPE,
+    proc = subprocess.Popen(command(elf, machine, extra), stdin=subprocess.PIPE,
                             stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
     try:
         console = _Console(proc, time.monotonic() + timeout)

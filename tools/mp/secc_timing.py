@@ -5,6 +5,7 @@
 #   HEAP peak=<bytes after collection> start=<bytes> total=<heap size>
 #   RESULT <done|failed> ...
 # usage: micropython tools/mp/secc_timing.py [service] [control] [direction] [loops]
+# or, frozen (tools/mp/manifest_bench.py): import secc_timing; secc_timing.main([...])
 # (MicroPython finds the micro15118 package through MICROPYPATH, see
 # host.bench.linkrun.firmware_env; CPython through the install.)
 import gc
@@ -90,4 +91,5 @@ def main(argv):
     return 0 if ev.result and ev.result[0] == "done" else 1
 
 
-sys.exit(main(sys.argv[1:]))
+if __name__ == "__main__":
+    sys.exit(main(sys.argv[1:]))
