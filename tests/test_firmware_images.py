@@ -10,7 +10,7 @@ import sys
 
 import pytest
 
-from host.firmware import check, qemu
+from host.firmware import build, check, qemu
 from host.firmware.ports import PORTS
 
 ROOT = pathlib.Path(__file__).resolve().parent.parent
@@ -67,3 +67,29 @@ def test_qemu_m3_boots_and_runs_the_frozen_exi_codec():
     machine, result = r.output.strip().splitlines()
     assert "Cortex-M3" in machine
     assert result == "micro15118.exi 37 bytes"
+
+
+# Every service in both control modes, SECC and EVCC in one heap (the
+# session script frozen with the whole package: tools/mp/manifest_bench.py).
+SESSIONS = """
+import secc_timing
+for service in ('ac', 'dc', 'ac_bpt', 'dc_bpt'):
+    for control in ('scheduled', 'dynamic'):
+        direction = 'discharge' if service.endswith('bpt') else 'charge'
+        print('SESSION', service, control, direction)
+        secc_timing.main([service, control, direction, '3'])
+"""
+
+
+def test_qemu_m3_runs_every_in_process_session_to_the_end():
+    elf = build.current_image(str(ROOT), PORTS["qemu-m3"], "bench",
+                              str(ROOT / "tools" / "mp" / "manifest_bench.py"),
+                              [str(ROOT / "firmware" / "micro15118"), str(ROOT / "tools" / "mp")],
+                              print)
+    r = qemu.run(elf, SESSIONS, machine=PORTS["qemu-m3"].machine, timeout=300)
+    assert r.ok, r.output[-2000:] + r.error
+    sessions = r.output.split("SESSION ")[1:]
+    assert len(sessions) == 8, r.output[-2000:]
+    for s in sessions:
+        name = s.splitlines()[0]
+        assert "RESULT ('done', 'Terminate: 3 loops done')" in s, (name, s[-600:])

@@ -53,13 +53,10 @@ def log(*words):
 
 
 def image(port, role, manifest):
-    """The image of (port, role) from manifest, built when missing."""
-    path = PORTS[port].image(ROOT, role)
-    if not os.path.isfile(path):
-        tree = source.source_tree(ROOT, None, log)
-        build.mpy_cross(tree, 2, log)
-        build.build_image(tree, PORTS[port], manifest, role, ROOT, 2, log)
-    return path
+    """The image of (port, role) from manifest, built when missing or stale."""
+    sources = [os.path.join(ROOT, "firmware", "micro15118"), os.path.join(ROOT, "tools", "mp"),
+               os.path.join(ROOT, "boards", "manifests")]
+    return build.current_image(ROOT, PORTS[port], role, manifest, sources, log)
 
 
 def frozen_run(binary, args, heap_kib, timeout=300):

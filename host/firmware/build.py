@@ -83,3 +83,27 @@ def build_bare(tree, port, jobs, log):
         open(empty, "w").close()
         built, _ = build_port(tree, port, empty, "build-bare-%s" % port.name, jobs, log)
         return size(port.size_tool(), built)
+
+
+def newest_mtime(paths, skip=()):
+    """The newest modification time of the .py files under paths (files or folders)."""
+    newest = 0.0
+    for path in paths:
+        files = [path] if os.path.isfile(path) else [
+            os.path.join(d, f) for d, _, names in os.walk(path) for f in names if f.endswith(".py")]
+        for f in files:
+            if not any(os.path.commonpath([f, s]) == s for s in skip):
+                newest = max(newest, os.path.getmtime(f))
+    return newest
+
+
+def current_image(root, port, role, manifest, sources, log, jobs=2):
+    """The image of (port, role) with manifest frozen, built first when it is
+    missing or older than any .py under sources."""
+    from host.firmware import source         # the MicroPython tree, only when building
+    path = port.image(root, role)
+    if os.path.isfile(path) and os.path.getmtime(path) >= newest_mtime(sources + [manifest]):
+        return path
+    tree = source.source_tree(root, None, log)
+    mpy_cross(tree, jobs, log)
+    return build_image(tree, port, manifest, role, root, jobs, log).path
