@@ -4,12 +4,9 @@
     python tools/build_image.py charger|vehicle|link|all [--port unix32|unix64|qemu-m3|qemu-m7]
         [--micropython DIR] [--manifest FILE] [--bare] [--jobs N] [--no-check]
 """
-import os
 import sys
 
-sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
-
-from host.cli import main  # noqa: E402
+from host.cli import main
 
 if __name__ == "__main__":
     if len(sys.argv) < 2 or sys.argv[1].startswith("-"):

@@ -93,11 +93,7 @@ class LinuxPacket:
                              % (ifname, ifname))
         self.mac = bytes(int(p, 16) for p in _read_sys(ifname, "address").split(":"))
         self.state = UNKNOWN
-        self.rx = []
-        self.events = []
-        self.stats = {}
-        for k in STAT_KEYS:
-            self.stats[k] = 0
+        qcafrm.modem_outputs(self, STAT_KEYS)
         self._check_at = 0
         self._changes = None
         self._check_now = False
@@ -151,12 +147,8 @@ class LinuxPacket:
 
     def send(self, frame):
         """Write one Ethernet frame (padded to 60); False if not ready or no room."""
-        if self.state != READY:
-            self.stats["tx_not_ready"] += 1
-            return False
         n = len(frame)
-        if n > qcafrm.MAX_LEN:
-            self.stats["tx_too_long"] += 1
+        if not qcafrm.may_send(self.stats, self.state == READY, n):
             return False
         if n < qcafrm.MIN_LEN:
             frame = bytes(frame) + bytes(qcafrm.MIN_LEN - n)

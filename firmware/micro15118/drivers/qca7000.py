@@ -92,11 +92,7 @@ class Qca7000:
         self.check_ms = check_ms                  # signature check while ready
         self.poll_ms = poll_ms                    # advisory service period without IRQ
         self.state = UNKNOWN
-        self.rx = []
-        self.events = []
-        self.stats = {}
-        for k in STAT_KEYS:
-            self.stats[k] = 0
+        qcafrm.modem_outputs(self, STAT_KEYS)
         self.decoder = qcafrm.RxDecoder(spi=True)
         # Preallocated transaction buffers: TX (command + framed frame) and RX
         # (read command followed by zeros clocked out while the chip talks).
@@ -221,12 +217,8 @@ class Qca7000:
 
     def send(self, frame):
         """Write one Ethernet frame (padded to 60); False if not ready or no room."""
-        if self.state != READY:
-            self.stats["tx_not_ready"] += 1
-            return False
         n = len(frame)
-        if n > qcafrm.MAX_LEN:
-            self.stats["tx_too_long"] += 1
+        if not qcafrm.may_send(self.stats, self.state == READY, n):
             return False
         flen = qcafrm.framed_len(n)
         need = flen + HW_PKT_LEN

@@ -206,3 +206,25 @@ class RxDecoder:
         if p and rest:
             self._mv[0:rest] = self._mv[p:self._n]
         self._n = rest
+
+
+def may_send(stats, ready, n):
+    """Whether a modem may take an Ethernet frame of n bytes now; when not,
+    counts why in stats ("tx_not_ready", "tx_too_long")."""
+    if not ready:
+        stats["tx_not_ready"] += 1
+        return False
+    if n > MAX_LEN:
+        stats["tx_too_long"] += 1
+        return False
+    return True
+
+
+def modem_outputs(modem, stat_keys):
+    """The outputs the link Runner reads of any modem driver: received
+    frames, events, and counters (all stat_keys at 0)."""
+    modem.rx = []
+    modem.events = []
+    modem.stats = {}
+    for k in stat_keys:
+        modem.stats[k] = 0
