@@ -52,9 +52,20 @@ def _unpack(tarball, dest, log):
     return os.path.join(tmp, top)
 
 
+class SourceUnavailable(RuntimeError):
+    """No MicroPython source on this machine, and the upstream release could
+    not be fetched (no network to it)."""
+
+
 def _download(tarball, log):
     log("downloading", UPSTREAM)
-    urllib.request.urlretrieve(UPSTREAM, tarball + ".part")
+    try:
+        urllib.request.urlretrieve(UPSTREAM, tarball + ".part")
+    except OSError as e:        # URLError is an OSError
+        raise SourceUnavailable(
+            "no MicroPython %s source here and %s could not be fetched (%s): give a source "
+            "tree (--micropython DIR or $MICROPYTHON_SRC) or a tarball ($MICROPYTHON_TARBALL)"
+            % (VERSION, UPSTREAM, e))
     os.replace(tarball + ".part", tarball)
 
 
