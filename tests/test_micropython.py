@@ -83,3 +83,29 @@ def test_firmware_on_micropython(test_file, name, collect_error):
             f"(exit {proc.returncode}, heap {HEAP}):\n{output}",
             pytrace=False,
         )
+
+
+def unix32():
+    """The 32-bit unix MicroPython image (the bench image, built when missing
+    or stale): the firmware tests also run on a 32-bit build, as on an MCU
+    (small ints of 31 bits, 4-byte pointers)."""
+    from test_firmware_images import ROOT, require_source
+    from host.firmware import build
+    from host.firmware.ports import PORTS
+    require_source()
+    return build.current_image(str(ROOT), PORTS["unix32"], "bench",
+                               str(ROOT / "tools" / "mp" / "manifest_bench.py"),
+                               [str(ROOT / "firmware" / "micro15118"), str(ROOT / "tools" / "mp")],
+                               print)
+
+
+@pytest.mark.parametrize("test_file", FIRMWARE_TESTS, ids=[f.name for f in FIRMWARE_TESTS])
+def test_firmware_file_on_unix32(test_file):
+    # mprun puts firmware/ ahead of the image's frozen modules: the sources run
+    proc = subprocess.run([unix32(), "-X", f"heapsize={HEAP}", str(MPRUN), str(test_file)],
+                          cwd=REPO, capture_output=True, text=True, timeout=TIMEOUT,
+                          stdin=subprocess.DEVNULL)
+    output = proc.stdout + proc.stderr
+    last = proc.stdout.strip().splitlines()[-1:] or [""]
+    assert proc.returncode == 0 and last[0].endswith(" passed, 0 failed"), (
+        f"{test_file.name} on the 32-bit unix build (exit {proc.returncode}):\n{output[-4000:]}")
