@@ -59,6 +59,20 @@ def test_sim_cpython_runtime_and_bad_arguments(tmp_path):
     assert bad.stderr.strip() == "micro15118: error: --direction discharge needs an _bpt service"
 
 
+def test_sim_on_the_32_bit_frozen_build(tmp_path):
+    # both firmwares run the frozen package on the 32-bit unix build
+    from test_firmware_images import require_source
+    require_source()
+    proc = subprocess.run([sys.executable, "-m", "host.cli", "sim", "--runtime", "unix32",
+                           "--service", "dc_bpt", "--control", "dynamic", "--direction", "discharge",
+                           "--loops", "5", "--out", str(tmp_path)],
+                          capture_output=True, text=True, timeout=600)
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    result = json.loads((tmp_path / "result.json").read_text())
+    assert result["verdict"] == "pass", result
+    assert result["pairing"]["runtime"] == "unix32"
+
+
 SERVICES = [(s, c) for s in ("dc", "ac", "dc_bpt", "ac_bpt") for c in ("scheduled", "dynamic")]
 
 

@@ -6,3 +6,7 @@ power path `power_path`), the same on a virtual clock in one process
 (`linksim`, `sessionsim`), the firmware runner (`linkrun`), and what judges a
 run: `sim` (`micro15118 sim`), `faults` (`micro15118 faults`), `verdict`.
 """
+
+# What our firmware processes can run on: the MicroPython unix port (the
+# wheel), the 32-bit unix build with the firmware frozen, or CPython.
+RUNTIMES = ("micropython", "unix32", "cpython")

@@ -43,10 +43,25 @@ def micropython():
     return path
 
 
+def unix32_image():
+    """The 32-bit unix MicroPython with the whole package frozen
+    (tools/mp/manifest_bench.py), built first when missing or stale; the
+    firmware processes then run the frozen modules, as a board does."""
+    from host.firmware import build, checkout
+    from host.firmware.ports import PORTS
+    root = checkout.find_checkout()
+    mp = os.path.join(root, "tools", "mp")
+    return build.current_image(root, PORTS["unix32"], "bench", os.path.join(mp, "manifest_bench.py"),
+                               [os.path.join(root, "firmware", "micro15118"), mp],
+                               lambda *words: None)
+
+
 def interpreter(runtime, heap=None):
+    """The command that runs firmware: the MicroPython wheel, the 32-bit
+    frozen build (unix32) or CPython."""
     if runtime == "cpython":
         return [sys.executable]
-    cmd = [micropython()]
+    cmd = [unix32_image() if runtime == "unix32" else micropython()]
     if heap:
         cmd += ["-X", f"heapsize={heap}"]
     return cmd

@@ -1,4 +1,5 @@
 """``micro15118 link``: the link layers alone, plug-in to a V2GTP exchange."""
+from host.bench import RUNTIMES
 from host.cli.common import PROG
 
 # Link events worth a progress line (per-message events are summarised).
@@ -50,7 +51,7 @@ def add_link(subparsers):
                     "virtual PLC wire.  Plugs the cable in, waits for SLAC, SDP and TCP, then the "
                     "vehicle sends V2GTP messages that the charger echoes.  Exit 0 only if every "
                     "echo came back intact.")
-    p.add_argument("--runtime", choices=("micropython", "cpython"), default="micropython")
+    p.add_argument("--runtime", choices=RUNTIMES, default="micropython")
     p.add_argument("--count", type=int, default=20, help="V2GTP messages to exchange (20)")
     p.add_argument("--size", type=int, default=1000, help="payload bytes per message (1000)")
     p.add_argument("--loss", type=float, default=0.0,

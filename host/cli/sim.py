@@ -2,6 +2,8 @@
 import argparse
 import math
 
+from host.bench import RUNTIMES
+
 # Option types: argparse turns their ArgumentTypeError into one usage error
 # line ("argument --soc: ...") before anything starts.
 
@@ -68,7 +70,7 @@ def add_sim(subparsers):
                         "the kernel stack in a network namespace, on a TAP bridged to the wire)")
     p.add_argument("--charger", choices=("ours", "josev"), default="ours",
                    help="our SECC firmware, or python-iso15118's SECC (needs root)")
-    p.add_argument("--runtime", choices=("micropython", "cpython"), default="micropython")
+    p.add_argument("--runtime", choices=RUNTIMES, default="micropython")
     p.add_argument("--loops", type=_int_at_least(1), default=20,
                    help="charge loops before stopping, at least 1 (20)")
     p.add_argument("--soc", type=_number_in(0.0, 100.0), default=50.0,
