@@ -50,10 +50,14 @@ _frozen = None
 def _module(table):
     """The table from its module in micro15118.grammars, or None."""
     try:
-        from .. import grammars
-        return grammars.load(table)
+        return _import(table)
     except ImportError:     # this table's module (or the package) is absent
         return None
+
+
+def _import(table):
+    from .. import grammars
+    return grammars.load(table)
 
 
 def grammar(schema):
