@@ -56,6 +56,9 @@ def _module(table):
 
 
 def _import(table):
+    # Kept apart from _module's `except ImportError`: a board image needs the
+    # table modules (boards/manifests/iso20.py freezes them), and an import
+    # inside that try would read as optional (tests/test_manifests.py).
     from .. import grammars
     return grammars.load(table)
 
