@@ -72,7 +72,11 @@ def build_image(tree, port, manifest, role, root, jobs, log):
     built, seconds = build_port(tree, port, manifest, port.build_dir(role), jobs, log)
     out = port.image(root, role)
     os.makedirs(os.path.dirname(out), exist_ok=True)
-    shutil.copy(built, out)     # dated now: the image is as new as its build
+    # dated now: the image is as new as its build.  Copied beside and renamed
+    # over, so that a process still running the old image keeps its file
+    # (writing into a running executable fails with ETXTBSY).
+    shutil.copy(built, out + ".new")
+    os.replace(out + ".new", out)
     return Image(out, *size(port.size_tool(), out), seconds)
 
 
