@@ -83,10 +83,17 @@ class V2gtpReader:
     def __init__(self, max_payload=MAX_PAYLOAD, allowed_types=None):
         self.max_payload = max_payload
         self.allowed_types = allowed_types
-        self.error = None
         self._hdr = bytearray(HEADER_LEN)
         self._buf = bytearray(max_payload)
         self._mv = memoryview(self._buf)
+        self.reset()
+
+    def reset(self):
+        """Ready for a new connection.  A link keeps one reader for all its
+        connections: the payload buffer is the largest allocation it makes,
+        and taken once at start-up it needs no contiguous block later, in a
+        fragmented heap."""
+        self.error = None
         self._hlen = 0          # header bytes collected
         self._ptype = 0
         self._need = -1         # payload length, -1 while reading the header

@@ -476,3 +476,35 @@ def test_fin_wait_2_times_out_when_peer_never_closes():
     assert ("tcp_closed", client, "timeout") in a.events
     link.run(lambda: server.state == "CLOSED")                     # our RST reached it
     assert ("tcp_closed", server, "reset") in b.events
+
+
+def _closed_pair():
+    """A connection both sides closed (in TIME_WAIT and beyond); returns
+    (a, b, link, the server's rings while it was open)."""
+    a, b, link, client, server = connected()
+    rings = (server.rx, server.tx)
+    client.close(link.now)
+    server.close(link.now)
+    link.run(lambda: client.state == "CLOSED" and server.state == "CLOSED", limit_ms=60000)
+    return a, b, link, rings
+
+
+def test_next_connection_takes_over_the_rings_of_a_closed_one():
+    a, b, link, rings = _closed_pair()
+    b.events = []           # the owner has heard the last of the old connection
+    client = a.tcp_connect(b.ip, PORT, link.now)
+    link.run(lambda: any(e[0] == "tcp_accept" for e in b.events))
+    server = events(b, "tcp_accept")[0][1]
+    assert (server.rx, server.tx) == rings and server.rx.n == 0 and server.tx.n == 0
+    up = Transfer(client, server, pattern(9000, 3))       # more than a ring holds
+    link.run(up.done, limit_ms=60000, work=lambda: up.work(link.now))
+    assert up.got == up.data
+
+
+def test_rings_stay_with_a_closed_connection_the_owner_has_not_heard_of():
+    a, b, link, rings = _closed_pair()
+    assert any(e[0] == "tcp_closed" for e in b.events)     # not read by the owner yet
+    client = a.tcp_connect(b.ip, PORT, link.now)
+    link.run(lambda: any(e[0] == "tcp_accept" for e in b.events))
+    server = events(b, "tcp_accept")[0][1]
+    assert server.rx is not rings[0] and server.tx is not rings[1]

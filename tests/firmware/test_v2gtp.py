@@ -112,3 +112,14 @@ def test_reader_large_message_in_many_segments():
         seg = seg % 13 + 1
     assert got == [(0x8002, payload), (0x8002, b'z')]
     assert r.pending() == 0
+
+
+def test_reader_reset_starts_a_new_connection_clean():
+    r = v2gtp.V2gtpReader(64)
+    frame = v2gtp.encode(0x8001, b"abc")
+    assert r.feed(frame[:10]) == [] and r.pending() == 10
+    r.reset()
+    assert r.pending() == 0 and r.feed(frame) == [(0x8001, b"abc")]
+    assert r.feed(b"\x02\xfd\x80\x01\x00\x00\x01\x00") == [] and r.error   # too long for 64
+    r.reset()
+    assert r.error is None and r.feed(frame) == [(0x8001, b"abc")]

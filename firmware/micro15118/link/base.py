@@ -43,6 +43,8 @@ class Link:
         self.monitor_kick = False   # poll at once on the peer's first IPv6 frame
         self.net = NetStack(self.host_mac, rng=rng, rx_window=RX_WINDOW)
         self.stream = None
+        # one reader for every connection (see V2gtpReader.reset)
+        self.reader = v2gtp.V2gtpReader(max_payload)
         self.leave = LeaveNetwork(self.host_mac, rng)
 
     # ---- inputs -------------------------------------------------------
@@ -120,7 +122,8 @@ class Link:
         self._emit("slac_matched", peer_mac)
 
     def _open_stream(self, conn):
-        self.stream = V2gtpStream(conn, v2gtp.V2gtpReader(self.max_payload))
+        self.reader.reset()
+        self.stream = V2gtpStream(conn, self.reader)
         self._emit("connected", conn.remote)
 
     def _on_monitor(self, ev, now):

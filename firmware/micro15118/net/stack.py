@@ -60,6 +60,11 @@ class NetStack:
         self._conns = {}         # (remote ip, remote port, local port) -> TcpConnection
         self._surfaced = set()   # id() of connections the owner knows about
         self._now = 0
+        # Closed connections whose (rx, tx) rings the next ones take over:
+        # the largest allocations of the stack are made once per concurrent
+        # connection, not once per connection (a fragmented MCU heap may have
+        # no contiguous block left for them later).
+        self._closed = []
 
     # ----------------------------------------------------------- owner API
     def udp_bind(self, port):
@@ -107,6 +112,7 @@ class NetStack:
                 conn.state = tcp.CLOSED
             conn.out = []
             self._take_events(conn)
+            self._retire(conn)
         self._conns = {}
         self._surfaced = set()
         self._nc = {}
@@ -263,9 +269,10 @@ class NetStack:
     # ----------------------------------------------------------- internals
     def _new_conn(self, lport, rip, rport):
         iss = int.from_bytes(self.rng(4), "big")
+        rings = self._reusable_rings()
         return tcp.TcpConnection(self.ip, lport, rip, rport, iss, mss=self.mss,
                                  rx_window=self.rx_window, tx_buffer=self.tx_buffer,
-                                 **self.tcp_opts)
+                                 rings=rings, **self.tcp_opts)
 
     def _drain(self, conn, now):
         if conn.out:
@@ -278,7 +285,23 @@ class NetStack:
             key = (conn.remote_ip, conn.remote_port, conn.local_port)
             if self._conns.get(key) is conn:
                 del self._conns[key]
+                self._retire(conn)
             self._surfaced.discard(id(conn))
+
+    def _retire(self, conn):
+        self._closed.append(conn)
+        if len(self._closed) > self.max_conns:
+            self._closed.pop(0)         # its rings go to the collector
+
+    def _reusable_rings(self):
+        """The rings of a closed connection the owner has heard the last of
+        (no event about it still queued: a tcp_data the owner has not read
+        yet keeps its rx ring), or None."""
+        for i, conn in enumerate(self._closed):
+            if not any(len(ev) > 1 and ev[1] is conn for ev in self.events):
+                del self._closed[i]
+                return conn.release()
+        return None
 
     def _take_events(self, conn):
         if not conn.events:

@@ -189,17 +189,24 @@ class _Ring:
         self.head = (self.head + k) % self.size
         self.n -= k
 
+    def clear(self):
+        self.head = 0
+        self.n = 0
+
     def read(self, k):
         data = self.peek(0, k)
         self.consume(k)
         return data
 
 
+_NO_RING = _Ring(1)      # what a released connection holds (n = 0: no data)
+
+
 class TcpConnection:
     def __init__(self, local_ip, local_port, remote_ip, remote_port, iss,
                  mss=DEFAULT_MSS, rx_window=4096, tx_buffer=4096, rto=250, rto_max=4000,
                  max_retries=7, connect_timeout=10000, user_timeout=30000, time_wait=1000,
-                 fin_wait_2_timeout=60000):
+                 fin_wait_2_timeout=60000, rings=None):
         self.local_ip = local_ip
         self.local_port = local_port
         self.remote_ip = remote_ip
@@ -215,8 +222,11 @@ class TcpConnection:
         self.state = CLOSED
         self.out = []
         self.events = []
-        self.rx = _Ring(min(rx_window, 65535))
-        self.tx = _Ring(tx_buffer)
+        # rings: an (rx, tx) pair to reuse (NetStack recycles them, see
+        # release()), else new ones
+        if rings is None:
+            rings = _Ring(min(rx_window, 65535)), _Ring(tx_buffer)
+        self.rx, self.tx = rings
         self.iss = iss & _M
         self.snd_una = self.iss
         self.snd_nxt = self.iss
@@ -299,6 +309,15 @@ class TcpConnection:
 
     def available(self):
         return self.rx.n
+
+    def release(self):
+        """The (rx, tx) rings of a CLOSED connection, emptied, for the next
+        one; this connection keeps empty rings (nothing to read or send)."""
+        rings = self.rx, self.tx
+        self.rx = self.tx = _NO_RING
+        for r in rings:
+            r.clear()
+        return rings
 
     def close(self, now):
         st = self.state
