@@ -39,8 +39,12 @@ The private key never reaches this module: :class:`DelegatedECDSAKey` and
 """
 
 import errno
+import warnings
 
-import tlslite
+with warnings.catch_warnings():
+    # tlslite's package __init__ imports its asyncore integration
+    warnings.simplefilter("ignore", DeprecationWarning)
+    import tlslite
 from tlslite import TLSConnection
 from tlslite.constants import (AlertDescription, CertificateStatusType,
                                CipherSuite, ExtensionType,
