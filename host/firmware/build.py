@@ -53,10 +53,14 @@ def size(tool, binary):
     return int(line[0]), int(line[1]), int(line[2])
 
 
-def build_port(tree, port, manifest, build_dir, jobs, log):
-    """Make the port with manifest frozen; the path of what it built and the seconds it took."""
+def build_port(tree, port, manifest, build_dir, jobs, log, root=None):
+    """Make the port with manifest frozen; the path of what it built and the seconds it took.
+    root: the checkout, for a port that builds files of it (Port.c_modules)."""
     args = ["-C", os.path.join(tree, port.directory), "BUILD=" + build_dir,
             "FROZEN_MANIFEST=" + os.path.abspath(manifest)] + list(port.make_args)
+    if port.c_modules:
+        from host.firmware import checkout
+        args += port.checkout_make_args(root or checkout.find_checkout())
     # MicroPython's makemanifest regenerates the frozen code only when a frozen
     # file is newer than it: a file dropped from a manifest would stay frozen
     frozen = os.path.join(tree, port.directory, build_dir, "frozen_content.c")
@@ -69,7 +73,7 @@ def build_port(tree, port, manifest, build_dir, jobs, log):
 
 def build_image(tree, port, manifest, role, root, jobs, log):
     """The role's image of port, built and copied to build/images/."""
-    built, seconds = build_port(tree, port, manifest, port.build_dir(role), jobs, log)
+    built, seconds = build_port(tree, port, manifest, port.build_dir(role), jobs, log, root)
     out = port.image(root, role)
     os.makedirs(os.path.dirname(out), exist_ok=True)
     # dated now: the image is as new as its build.  Copied beside and renamed

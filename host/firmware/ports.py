@@ -4,7 +4,10 @@ it needs, and where its image lands (build/images/ of the checkout).
 unix32/unix64 are the unix port (ffi, ssl and btree left out: they need
 submodules a release tarball lacks); qemu-m3/qemu-m7 are the qemu port's
 MPS2_AN385 (Cortex-M3) and MPS2_AN500 (Cortex-M7) boards, which run under
-qemu-system-arm.
+qemu-system-arm.  qemu-m3-fs is the emulated board `micro15118 deploy` copies
+files to (boards/qemu-m3): the same Cortex-M3 with littlefs (vfs.VfsLfs2, on a
+RAM disk its manifest freezes) and a 1 MiB heap, since modules loaded from
+files live in the heap, where frozen ones stay in flash.
 """
 import os
 import shutil
@@ -22,6 +25,13 @@ class Port:
     make_args: tuple = ()
     board: str = None           # the qemu port's BOARD
     machine: str = None         # qemu-system-arm -machine
+    c_modules: str = None       # USER_C_MODULES: a folder of the checkout
+
+    def checkout_make_args(self, root):
+        """make arguments naming files of the checkout at root."""
+        if self.c_modules is None:
+            return []
+        return ["USER_C_MODULES=" + os.path.join(root, self.c_modules)]
 
     @property
     def emulated(self):
@@ -64,6 +74,10 @@ PORTS = {
     "unix64": Port("unix64", os.path.join("ports", "unix"), _UNIX_ARGS),
     "qemu-m3": Port("qemu-m3", os.path.join("ports", "qemu"), ("BOARD=MPS2_AN385",),
                     board="MPS2_AN385", machine="mps2-an385"),
+    "qemu-m3-fs": Port("qemu-m3-fs", os.path.join("ports", "qemu"),
+                       ("BOARD=MPS2_AN385", "MICROPY_VFS_LFS2=1", "MICROPY_HEAP_SIZE=1048576"),
+                       board="MPS2_AN385", machine="mps2-an385",
+                       c_modules=os.path.join("boards", "qemu-m3", "cmodules")),
     "qemu-m7": Port("qemu-m7", os.path.join("ports", "qemu"), ("BOARD=MPS2_AN500",),
                     board="MPS2_AN500", machine="mps2-an500"),
 }
