@@ -15,6 +15,9 @@ import sys
 
 from host import __version__
 from host.cli.common import PROG, _is_input_error, _usage
+from host.cli.console import add_console
+from host.cli.deploy import add_deploy
+from host.cli.emulate import add_emulate
 from host.cli.exi import EXI_SCHEMAS, add_exi  # noqa: F401  (EXI_SCHEMAS for callers)
 from host.cli.faults import add_faults
 from host.cli.firmware import add_firmware
@@ -62,6 +65,9 @@ COMMANDS = [
     add_sim,
     add_faults,
     add_firmware,
+    add_emulate,
+    add_deploy,
+    add_console,
 ]
 
 
