@@ -366,7 +366,11 @@ def test_garbage_from_the_chip_is_a_t1_error():
 
 def test_oversized_response_is_refused():
     chip, sleep, t1 = link(Chip(lambda a: pattern(300) + b"\x90\x00"), rsp_size=200)
-    raises(T1Error, t1.transceive, b"\x01")
+    e = raises(Se050Error, t1.transceive, b"\x01")
+    assert "302 bytes" in str(e)
+    assert t1.stats["resyncs"] == 0
+    chip.handler = echo
+    assert bytes(t1.transceive(b"\x01")) == b"\x01\x90\x00"     # still in step
 
 
 def test_ifsd_can_be_lowered():
@@ -475,9 +479,9 @@ def test_random_in_chunks():
     assert len(r) == 300 and calls == [253, 47]
 
 
-def test_write_key_pair_wipes_the_buffers():
+def test_write_private_key_wipes_the_buffers():
     chip, se = se_with()
     scalar = b"\x5a" * 66
-    se.write_key_pair(0x20, se050.NIST_P521, scalar, b"\x04" + bytes(132))
+    se.write_private_key(0x20, se050.NIST_P521, scalar, b"\x04" + bytes(132))
     assert scalar in chip.apdus[0]
     assert scalar not in bytes(se._cmd) and b"\x5a\x5a\x5a\x5a" not in bytes(se.t1._tx)

@@ -18,7 +18,7 @@ T1Error (a Se050Error with sw None) when the chip cannot be talked to.  A
 wrong argument (digest length, payload too big) is a ValueError.
 
 The private keys stay in the chip: the firmware only names them by object
-ID.  write_key_pair() exists for provisioning (a factory step, not the
+ID.  write_private_key() exists for provisioning (a factory step, not the
 charging firmware); it wipes its buffers after the command.
 
 APDU form: short (Lc 1 byte, Le 00) when the data fits 255 bytes, else
@@ -53,6 +53,7 @@ P1_PUBLIC = const(0x20)
 
 P2_DEFAULT = const(0x00)
 P2_CREATE = const(0x04)
+P2_SIZE = const(0x07)
 P2_SIGN = const(0x09)
 P2_VERIFY = const(0x0A)
 P2_INIT = const(0x0B)
@@ -340,10 +341,11 @@ class Se050:
         self._send("WriteECKey", INS_WRITE | (INS_TRANSIENT if transient else 0),
                    P1_EC | P1_PUBLIC, P2_DEFAULT, le=False)
 
-    def write_key_pair(self, obj_id, curve, scalar, point, policy=None):
-        """Provisioning only: a key pair from outside (private scalar,
-        big-endian, field size; public point).  The charging firmware never
-        calls this; the buffers that held the scalar are zeroed after."""
+    def write_private_key(self, obj_id, curve, scalar, point=None, policy=None):
+        """Provisioning only: a key from outside (private scalar, big-endian,
+        field size), stored as a key pair with its public point, or as a
+        private key alone without it.  The charging firmware never calls
+        this; the buffers that held the scalar are zeroed after."""
         try:
             self._begin()
             if policy is not None:
@@ -351,8 +353,11 @@ class Se050:
             self._obj(obj_id)
             self._tlv_int(TAG_2, curve, 1)
             self._tlv(TAG_3, scalar)
-            self._tlv(TAG_4, point)
-            self._send("WriteECKey", INS_WRITE, P1_EC | P1_KEY_PAIR, P2_DEFAULT, le=False)
+            if point is not None:
+                self._tlv(TAG_4, point)
+            self._send("WriteECKey", INS_WRITE,
+                       P1_EC | (P1_KEY_PAIR if point is not None else P1_PRIVATE), P2_DEFAULT,
+                       le=False)
         finally:
             self.wipe()
 
@@ -396,6 +401,32 @@ class Se050:
             self._tlv_int(TAG_3, length, 2)
         return bytes(self._get(self._send("ReadObject", INS_READ, P1_DEFAULT, P2_DEFAULT,
                                           ext=True)))
+
+    def read_size(self, obj_id):
+        """ReadSize: a file's length, a key's size in bytes."""
+        self._begin()
+        self._obj(obj_id)
+        r = self._get(self._send("ReadSize", INS_READ, P1_DEFAULT, P2_SIZE))
+        if len(r) != 2:
+            raise Se050Error("SE050 ReadSize: bad size")
+        return (r[0] << 8) | r[1]
+
+    def read_binary(self, obj_id):
+        """A whole binary file (a certificate, say), read in parts that fit
+        the response buffer."""
+        size = self.read_size(obj_id)
+        out = bytearray(size)
+        off = 0
+        while off < size:
+            k = size - off
+            if k > _CHUNK:
+                k = _CHUNK
+            part = self.read_object(obj_id, off, k)
+            if len(part) != k:
+                raise Se050Error("SE050 ReadObject: %d bytes for %d" % (len(part), k))
+            out[off:off + k] = part
+            off += k
+        return bytes(out)
 
     def read_public_key(self, obj_id):
         return self.read_object(obj_id)

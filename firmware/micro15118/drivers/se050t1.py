@@ -20,8 +20,11 @@ block).  A block is read as a 3-byte header, then INF and CRC.
 
 Error recovery (ISO 7816-3 §11.6.3): a bad block (CRC, NAD, LEN, PCB, wrong
 sequence number, no answer within the BWT) is answered with an R-block
-asking for a repeat; an R-block from the SE that asks for our block makes
-the driver send it again.  After `retries` failures in a row the driver
+asking for a repeat; an R-block from the SE whose N(R) is the N(S) of our
+last I-block makes the driver send its last block again; one with the
+other N(R) (the SE has our I-block) is answered by asking for the SE's
+block (or, while we chain, is the acknowledgement that lets us send the
+next part).  After `retries` failures in a row the driver
 resynchronises (S(RESYNCH), falling back to an interface soft reset) and
 sends the whole APDU again once if the caller allows it (`redo`), else
 raises.  Every failure the driver gives up on is a T1Error (a Se050Error);
@@ -67,7 +70,7 @@ FRAME_MAX = const(259)        # 3 + 254 + 2
 _CRC_T = (0x0000, 0x1081, 0x2102, 0x3183, 0x4204, 0x5285, 0x6306, 0x7387,
           0x8408, 0x9489, 0xA50A, 0xB58B, 0xC60C, 0xD68D, 0xE70E, 0xF78F)
 
-STAT_KEYS = ("blocks_tx", "blocks_rx", "bad_blocks", "retransmits", "wtx", "nacks",
+STAT_KEYS = ("blocks_tx", "blocks_rx", "bad_blocks", "retransmits", "requests", "wtx", "nacks",
              "resyncs", "soft_resets", "redos", "failures")
 
 
@@ -86,6 +89,11 @@ class T1Error(Se050Error):
 
 class _Broken(Exception):
     # internal: this exchange cannot go on (sequence lost); resync decides
+    pass
+
+
+class _TooLong(Exception):
+    # internal: a whole response, longer than the buffer (the link is in step)
     pass
 
 
@@ -253,14 +261,19 @@ class T1:
                 elif pcb & 0xC0 == R_BLOCK:
                     if pcb & 0x2C == 0 and ln == 0:
                         nr = 1 if pcb & R_SEQ else 0
-                        if chain_ack and pcb & 3 == 0 and nr != self._ns:
-                            return pcb
-                        # a request to repeat our last block
+                        if chain_ack and nr != self._ns:
+                            return pcb          # it has our block and wants the next
                         errors += 1
                         if errors > self.retries:
                             raise _Broken()
-                        self.stats["retransmits"] += 1
-                        self._send_last()
+                        if nr == self._ns:
+                            # it wants our block N(S) (again): the last one we sent
+                            self.stats["retransmits"] += 1
+                            self._send_last()
+                        else:
+                            # it has our last I-block: ask for its block N(S) = N(R)
+                            self.stats["requests"] += 1
+                            self._send_ctl(R_BLOCK | (R_SEQ if self._nr else 0))
                         continue
                 elif pcb == S_BLOCK | S_WTX and ln == 1:
                     wtx += 1
@@ -362,6 +375,9 @@ class T1:
         for attempt in range(tries):
             try:
                 return self._exchange(apdu, n)
+            except _TooLong as e:
+                raise Se050Error("SE050 response of %d bytes is longer than the %d-byte buffer"
+                                 % (e.args[0], len(self._rsp)))
             except _Broken:
                 self._dirty = True
                 self.stats["failures"] += 1
@@ -395,20 +411,22 @@ class T1:
             if not more:
                 break
         # the SE's answer: I-blocks, chained with M, each acknowledged by R(N(R))
-        got = 0
+        got = total = 0
         rx = self._rx
         rsp = self._rsp
         while True:
             ln = rx[2]
-            if got + ln > len(rsp):
-                raise _Broken()
-            rsp[got:got + ln] = self._rxmv[HDR:HDR + ln]
-            got += ln
+            total += ln
+            if total <= len(rsp):       # past the buffer: read on, keep nothing
+                rsp[got:got + ln] = self._rxmv[HDR:HDR + ln]
+                got += ln
             self._nr ^= 1
             if not rx[1] & I_MORE:
                 break
             self._txn = frame(tx, NAD_HOST, R_BLOCK | (R_SEQ if self._nr else 0))
             self._reply(False)
+        if total > len(rsp):
+            raise _TooLong(total)
         if got < 2:
             raise _Broken()
         return self._rspmv[0:got]
