@@ -8,12 +8,13 @@ methods are overridden, see :mod:`host.tls._tlslite`).  The one handshake
 signature goes to a ``signer(digest, algorithm)`` callback
 (:mod:`host.tls.signer`)."""
 
+import importlib
 import warnings
 
 with warnings.catch_warnings():
     # tlslite's package __init__ imports its asyncore integration
     warnings.simplefilter("ignore", DeprecationWarning)
-    import tlslite  # noqa: F401
+    importlib.import_module("tlslite")
 
 from .endpoint import (CLOSED, FAILED, GROUPS, HANDSHAKE, OPEN, SIG_ALGS,
                        SIG_ALGS_ED448, SUITES, TlsClient, TlsError, TlsServer)

@@ -94,6 +94,28 @@ class _KeyLog(object):
                 f.write(line)
 
 
+_OWN_CHAINS = {}
+
+
+def _tlslite_chain(chain):
+    """tlslite's parse of our own chain, kept per chain (tlslite parses keys
+    with pure-Python python-ecdsa; a server makes one endpoint per TCP
+    connection with the same chain).  tlslite only reads it."""
+    key = tuple(c.public_bytes(Encoding.DER) for c in chain)
+    tl = _OWN_CHAINS.get(key)
+    if tl is None:
+        xs = []
+        for der in key:
+            x = X509()
+            x.parseBinary(bytearray(der))
+            xs.append(x)
+        tl = X509CertChain(xs)
+        if len(_OWN_CHAINS) > 16:
+            _OWN_CHAINS.clear()
+        _OWN_CHAINS[key] = tl
+    return tl
+
+
 class _Endpoint(object):
     _role = None          # "server" | "client"
     _peer_role = None
@@ -126,12 +148,7 @@ class _Endpoint(object):
             if own not in self._sig_algs:
                 raise ValueError("own leaf signs with %s, not in %s"
                                  % (own, ", ".join(self._sig_algs)))
-            tl = []
-            for c in self._chain:
-                x = X509()
-                x.parseBinary(bytearray(c.public_bytes(Encoding.DER)))
-                tl.append(x)
-            self._tl_chain = X509CertChain(tl)
+            self._tl_chain = _tlslite_chain(self._chain)
             self._key = T.delegated_key(self._chain[0].public_key(),
                                         self._call_signer)
         else:

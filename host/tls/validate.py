@@ -129,10 +129,27 @@ def _issued_by(cert, issuer):
     ski = _key_id(issuer, ExtensionOID.SUBJECT_KEY_IDENTIFIER)
     if aki is not None and ski is not None and aki != ski:
         return False
+    return _signature_ok(cert, issuer)
+
+
+# Verified (certificate, issuer) pairs: the same sub-CAs come with every
+# handshake, and a P-521 verification costs about a millisecond.  Only
+# successes are kept; the key is the exact DER of both.
+_VERIFIED = {}
+_VERIFIED_MAX = 512
+
+
+def _signature_ok(cert, issuer):
+    key = (cert, issuer)   # x509.Certificate hashes and compares its DER
+    if key in _VERIFIED:
+        return True
     try:
         cert.verify_directly_issued_by(issuer)
     except (ValueError, TypeError, InvalidSignature, UnsupportedAlgorithm):
         return False
+    if len(_VERIFIED) >= _VERIFIED_MAX:
+        _VERIFIED.clear()
+    _VERIFIED[key] = True
     return True
 
 
@@ -161,9 +178,7 @@ def _paths(leaf, pool, roots):
 
 def _check_path(path, purpose, now, algorithms):
     for i, cert in enumerate(path):
-        role = "leaf" if i == 0 else ("root" if i == len(path) - 1
-                                      else "sub-CA %d" % (len(path) - 1 - i))
-        who = "%s (%s)" % (role, cert.subject.rfc4514_string())
+        who = _Who(cert, i, len(path))
         if not cert.not_valid_before_utc <= now <= cert.not_valid_after_utc:
             raise ChainError(CERTIFICATE_EXPIRED,
                              "%s is not valid at %s (valid %s .. %s)"
@@ -218,6 +233,19 @@ def _check_path(path, purpose, now, algorithms):
         if ku is not None and not ku.key_cert_sign:
             raise ChainError(BAD_CERTIFICATE,
                              "%s: key usage lacks keyCertSign" % who)
+
+
+class _Who(object):
+    """'leaf (CN=...)', formatted only when an error needs it."""
+
+    def __init__(self, cert, i, n):
+        self.cert, self.i, self.n = cert, i, n
+
+    def __str__(self):
+        role = "leaf" if self.i == 0 else (
+            "root" if self.i == self.n - 1
+            else "sub-CA %d" % (self.n - 1 - self.i))
+        return "%s (%s)" % (role, self.cert.subject.rfc4514_string())
 
 
 def _key_desc(pub):
