@@ -442,6 +442,14 @@ def serve_once(make_server, reply=True):
         ls.close()
         server = make_server()
         result["server"] = server
+        result["sent"] = sent = bytearray()
+        records_out = server.records_out
+
+        def recording():
+            data = records_out()
+            sent.extend(data)
+            return data
+        server.records_out = recording
         got = bytearray()
 
         def on_plain(ep, data):
@@ -492,6 +500,7 @@ def test_openssl_client_mutual_auth_with_ocsp_staple(pki, files):
     assert res["got"] == b"HELLO\n"
     assert server.stapled and server.signatures == 1
     assert server.peer_leaf == pki.vehicle.cert
+    assert 20 not in [t for t, _, _ in records(bytes(res["sent"]))]
 
 
 def test_openssl_client_hello_retry(pki, files):
@@ -504,6 +513,10 @@ def test_openssl_client_hello_retry(pki, files):
     assert p.returncode == 0, p.stderr.decode()
     assert "Server Temp Key: X448" in p.stdout.decode()
     assert res["server"].group == "x448"
+    # the ClientHello had a session id (OpenSSL's compatibility mode), and
+    # still no ChangeCipherSpec after the HelloRetryRequest or ServerHello
+    kinds = [t for t, _, _ in records(bytes(res["sent"]))]
+    assert kinds[:2] == [22, 22] and 20 not in kinds
 
 
 def test_openssl_tls12_is_refused(pki, files):

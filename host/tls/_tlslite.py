@@ -10,10 +10,11 @@ version.  What is overridden, and why:
   empty legacy_session_id (no middlebox compatibility mode), only the -20
   groups and signature schemes, status_request added, and the TLS 1.2-only
   and resumption extensions dropped.
-- ``_ccs_sent`` is set at the start, so neither side ever sends the
-  middlebox-compatibility ChangeCipherSpec (tlslite sends it whenever the
-  peer's ClientHello carries a session id).  A CCS *received* during the
-  handshake is still ignored, as RFC 8446 requires.
+- ``_sendMsg`` drops every ChangeCipherSpec and ``_ccs_sent`` is set at
+  the start, so neither side ever sends the middlebox-compatibility CCS
+  (tlslite sends it after a ServerHello or HelloRetryRequest whenever the
+  peer's ClientHello carries a session id, as OpenSSL's does).  A CCS
+  *received* during the handshake is still ignored, as RFC 8446 requires.
 - ``_getMsg``: sees every handshake message as it arrives: the ClientHello
   (its random, for the key log) and the peer's Certificate, which it hands to
   the endpoint (X.509 path validation, the OCSP staple, the -20 profile);
@@ -61,7 +62,8 @@ from tlslite.extensions import (CertificateStatusExtension,
                                 SupportedVersionsExtension)
 from tlslite.handshakesettings import HandshakeSettings
 from tlslite.keyexchange import ECDHKeyExchange
-from tlslite.messages import (Certificate, CertificateRequest, ClientHello,
+from tlslite.messages import (Certificate, CertificateRequest,
+                              ChangeCipherSpec, ClientHello,
                               CompressedCertificate)
 from tlslite.recordlayer import RecordLayer
 from tlslite.utils.ecdsakey import ECDSAKey
@@ -487,8 +489,12 @@ class Connection(TLSConnection):
             return CryptographyKEX(group, version)
         return ECDHKeyExchange(group, version)
 
-    # -- ClientHello (client) --
+    # -- ClientHello (client); never a ChangeCipherSpec --
     def _sendMsg(self, msg, randomizeFirstBlock=True, update_hashes=True):
+        if isinstance(msg, ChangeCipherSpec):
+            # tlslite sends one after a HelloRetryRequest whenever the
+            # ClientHello had a session id, whatever _ccs_sent says
+            return iter(())
         if isinstance(msg, ClientHello) and self._client:
             self._rewrite_client_hello(msg)
             self._hooks._tls_on_client_random(bytes(msg.random))
