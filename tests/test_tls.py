@@ -226,6 +226,21 @@ def test_plaintext_queued_until_handshake_done(pki):
     assert client.ocsp is None    # no staple configured, none required
 
 
+def test_transport_closed_mid_handshake(pki):
+    server = TlsServer(pki.secc_chain, SoftwareSigner(pki.secc.key),
+                       [pki.root.pem])
+    client = TlsClient(pki.vehicle_chain, SoftwareSigner(pki.vehicle.key),
+                       [pki.root.pem])
+    hello = client.records_out()
+    server.feed_records(hello[:40])
+    assert server.state == "handshake" and server.records_out() == b""
+    server.feed_eof()
+    assert server.state == FAILED and server.error.alert is None
+    assert server.peer_chain is None
+    with pytest.raises(Exception):
+        server.send_plaintext(b"x")
+
+
 def test_client_hello_is_the_20_profile(pki):
     for sig_algs, want in ((None, [0x0603]),
                            (SIG_ALGS_ED448, [0x0603, 0x0808])):

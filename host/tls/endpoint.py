@@ -12,6 +12,7 @@ Both classes have the same edge::
     ep.state                   # "handshake" | "open" | "closed" | "failed"
     ep.error                   # TlsError (alert code, who sent it) or None
     ep.peer_chain              # validated path, leaf first .. trust root
+                               # (set once the handshake succeeded)
 
 After every call, send ``records_out()`` to the MCU and read
 ``plaintext_out()``.  Nothing here blocks on I/O; the one blocking call is
@@ -175,6 +176,7 @@ class _Endpoint(object):
         self.state = HANDSHAKE
         self.error = None
         self.peer_chain = None
+        self._validated_path = None
         self.client_random = None
         self.cipher_suite = None
         self.group = None
@@ -291,7 +293,7 @@ class _Endpoint(object):
             raise T.PeerCertificateRejected(e.alert, str(e))
         if self._role == "client":
             self._check_staple(entries[0], path, now)
-        self.peer_chain = path
+        self._validated_path = path
         # peer's CertificateVerify: verify with cryptography, not python-ecdsa
         entries[0].certificate.publicKey = T.verifying_key(
             path[0].public_key())
@@ -316,6 +318,7 @@ class _Endpoint(object):
 
     def _handshake_done(self):
         self.state = OPEN
+        self.peer_chain = self._validated_path
         s = self._conn.session
         self.cipher_suite = T.suite_name(s.cipherSuite)
         self.group = GroupName.toStr(self._conn.ecdhCurve) \
