@@ -9,9 +9,11 @@ What an app copies is what its manifest freezes (APPS: a role's manifest in
 boards/manifests/, read by MicroPython's own tools/manifestfile.py, so the
 set follows the manifest as it changes), each file compiled by the source
 tree's mpy-cross into lib/ (on sys.path of every port); plus the board's
-settings as /board.json, /deploy.json (what was sent, for the check) and
-/main.py, which a real port runs at power-up and `micro15118 console start`
-runs on request.
+settings as board.json, deploy.json (what was sent, for the check) and
+main.py, which a real port runs at power-up and `micro15118 console start`
+runs on request.  All of them go to the root of the board's file system,
+the directory the port boots in: / (esp32, rp2, the emulated board), /flash
+(stm32).
 
 The board side is one mpremote invocation (`connect PORT exec .. + fs cp ..
 + ..`): prepare (mount the emulated board's RAM disk; remove the previous
@@ -33,9 +35,9 @@ from dataclasses import dataclass
 # The app's entry, as the lines of /main.py; {role}: "charger" or "vehicle"
 # by the board's "role" (link bring-up runs either).
 _APP_MAIN = {
-    "charger": "from micro15118 import secc_main\nsecc_main.main(['charger', '--board', '/board.json'])\n",
-    "vehicle": "from micro15118 import evcc_main\nevcc_main.main(['vehicle', '--board', '/board.json'])\n",
-    "link": "from micro15118 import link_main\nlink_main.main(['{role}', '--board', '/board.json'])\n",
+    "charger": "from micro15118 import secc_main\nsecc_main.main(['charger', '--board', 'board.json'])\n",
+    "vehicle": "from micro15118 import evcc_main\nevcc_main.main(['vehicle', '--board', 'board.json'])\n",
+    "link": "from micro15118 import link_main\nlink_main.main(['{role}', '--board', 'board.json'])\n",
     "session": "import session_main\nsession_main.main([])\n",
 }
 
@@ -231,8 +233,12 @@ else:
 
 FORMAT_RAM = "import ramdisk\nramdisk.mount(format=True)\n"
 
+# Paths on the board are relative to the directory a port boots in, the
+# root of its file system: / on the esp32 and rp2 ports (and the emulated
+# board), /flash on stm32 (whose sys.path has /flash/lib).
 _PREPARE = """\
 import os, sys
+R = os.getcwd().rstrip('/')
 def _rm(p):
     try:
         st = os.stat(p)
@@ -245,32 +251,33 @@ def _rm(p):
     else:
         os.remove(p)
 for p in %(remove)r:
-    _rm(p)
+    _rm(R + '/' + p)
 m = getattr(sys.implementation, '_mpy', 0) & 0x3ff
 v = (m & 0xff, m >> 8)
 if m and v != %(mpy)r:
     raise RuntimeError('this board loads .mpy v%%d.%%d, mpy-cross made v%%d.%%d: use the mpy-cross of '
                        'the MicroPython version the board runs' %% (v + %(mpy)r))
-s = os.statvfs('/')
+s = os.statvfs(R or '/')
 free = s[0] * s[3]
 need = %(bytes)d + %(count)d * s[0]
 if free < need:
     raise OSError('not enough room on the board: %%d bytes free, the deploy needs about %%d' %% (free, need))
 try:
-    os.mkdir('/lib')
+    os.mkdir(R + '/lib')
 except OSError:
     pass
-print('deploy: board loads .mpy v%%d.%%d, %%d bytes free' %% (v + (free,)))
+print('deploy: board loads .mpy v%%d.%%d, %%d bytes free in %%s' %% (v + (free, R or '/')))
 """
 
 CHECK = """\
 import json, os
-with open('/deploy.json') as f:
+R = os.getcwd().rstrip('/')
+with open(R + '/deploy.json') as f:
     d = json.load(f)
 bad = []
 for p, n in d['files'].items():
     try:
-        size = os.stat('/' + p)[6]
+        size = os.stat(R + '/' + p)[6]
     except OSError:
         bad.append(p + ' missing')
         continue
@@ -282,13 +289,13 @@ try:
     import micro15118
 except ImportError:
     raise ImportError('micro15118 does not import: the image does not freeze it' if d['frozen']
-                      else 'micro15118 does not import from /lib')
+                      else 'micro15118 does not import from %s/lib' % R)
 f = getattr(micro15118, '__file__', '')
 if d['frozen'] and f.startswith('/'):
     raise ImportError('micro15118 imports from %r: the image does not freeze it' % f)
-if not d['frozen'] and not f.startswith('/lib/'):
-    raise ImportError('micro15118 imports from %r, not the deployed /lib: the image freezes it '
-                      '(deploy --frozen)' % f)
+if not d['frozen'] and not f.startswith(R + '/lib/'):
+    raise ImportError('micro15118 imports from %r, not the deployed %s/lib: the image freezes it '
+                      '(deploy --frozen)' % (f, R))
 __import__(d['module'])
 print('deploy check: %d files on the board as sent, %s imports' % (len(d['files']), d['module']))
 """
@@ -299,10 +306,10 @@ START = "import main\n"
 def prepare_code(board, stage):
     """Remove what an earlier deploy left (main.py first: a board reset
     half-way must not start half an app), check the .mpy version and room."""
-    remove = ["/main.py", "/deploy.json", "/board.json"]
+    remove = ["main.py", "deploy.json", "board.json"]
     for top in stage.owned:
         name = top[:-len(".mpy")] if top.endswith(".mpy") else top
-        remove += ["/lib/" + top, "/lib/%s.py" % name, "/" + name, "/%s.py" % name, "/%s.mpy" % name]
+        remove += ["lib/" + top, "lib/%s.py" % name, name, "%s.py" % name, "%s.mpy" % name]
     return _PREPARE % {"remove": remove, "mpy": stage.mpy, "bytes": stage.bytes,
                        "count": len(stage.files)}
 
