@@ -260,8 +260,11 @@ def main(argv=None):
     skip = set(filter(None, args.skip.split(",")))
     pki = TestPki()
     staple = pki.ocsp_response()
-    tmp = tempfile.mkdtemp(prefix="bench_tls_")
-    files = pki.write(tmp)
+    with tempfile.TemporaryDirectory(prefix="bench_tls_") as tmp:
+        return run(args, skip, pki, staple, pki.write(tmp))
+
+
+def run(args, skip, pki, staple, files):
     result = {"runs": args.runs}
 
     print("TLS 1.3, TLS_AES_256_GCM_SHA384, secp521r1, mutual P-521 "
