@@ -22,6 +22,7 @@ from host.cli.exi import EXI_SCHEMAS, add_exi  # noqa: F401  (EXI_SCHEMAS for ca
 from host.cli.faults import add_faults
 from host.cli.firmware import add_firmware
 from host.cli.link import add_link
+from host.cli.pki import add_pki
 from host.cli.sim import add_sim
 
 
@@ -68,6 +69,7 @@ COMMANDS = [
     add_emulate,
     add_deploy,
     add_console,
+    add_pki,
 ]
 
 
