@@ -409,3 +409,31 @@ def test_uart_port_between_two_links():
     assert b"".join(e[2] for e in events if e[0] == "app_data") == b"\x01\xfe" * 300
     assert a.waiting() == 0 and a.tx_bytes > 600
     assert b.link.decoder.error_count() == 0
+
+
+def test_request_too_long_for_the_peer_changes_nothing():
+    p = up_pair(a_max=frame.MIN_PAYLOAD)            # a takes frames of 256 bytes at most
+    assert p.b.chunk == frame.MIN_PAYLOAD
+    try:
+        p.b.request_config_set(b"key", b"v" * 300, p.t)
+    except ValueError:
+        pass
+    else:
+        raise AssertionError("a request longer than the peer takes was accepted")
+    assert p.b.pending() == [] and p.b.tx == [] and p.b.events == []
+    # an Ed448 signature request fits the smallest link
+    rid = p.b.request_sign(1, msg.ALG_ED448, b"m" * 180, p.t)
+    p.shuttle()
+    assert p.take("a") == [("sign_request", rid, 1, msg.ALG_ED448, msg.SIG_DER, b"m" * 180)]
+
+
+def test_max_payload_below_the_minimum_is_refused():
+    try:
+        Link(msg.ROLE_HOST, 0, 1, b"", max_payload=frame.MIN_PAYLOAD - 1)
+    except ValueError:
+        pass
+    else:
+        raise AssertionError("accepted")
+    b = Link(msg.ROLE_HOST, 0, 1, b"")
+    b.feed(frame.encode(msg.HELLO, 0, msg.encode_hello(msg.ROLE_CHARGER, msg.HELLO_ACK, 100, 2)), 0)
+    assert not b.up and b.stats["bad_payload"] == 1

@@ -61,7 +61,8 @@ HEADER_LEN = const(6)
 CRC_LEN = const(4)
 OVERHEAD = const(10)            # HEADER_LEN + CRC_LEN
 MAX_PAYLOAD = const(2048)
-MIN_PAYLOAD = const(64)         # the least a peer may announce in HELLO
+MIN_PAYLOAD = const(256)        # the least a Link takes, and a peer may announce in HELLO:
+                                # room for any request (an Ed448 SIGN_REQUEST is ~160 bytes)
 DELIM = const(0)
 
 CRC = "crc"

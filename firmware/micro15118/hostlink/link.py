@@ -75,6 +75,8 @@ _RESPONSES = (msg.SIGN_RESPONSE, msg.CERT_RESPONSE, msg.CONFIG_RESULT)
 class Link:
     def __init__(self, role, now, boot_id, fw=b"", keepalive_ms=KEEPALIVE_MS, lost_ms=LOST_MS,
                  request_ms=REQUEST_MS, max_payload=MAX_PAYLOAD, slots=SLOTS):
+        if max_payload < MIN_PAYLOAD:
+            raise ValueError("max_payload below %d" % MIN_PAYLOAD)
         self.role = role
         self.boot_id = boot_id
         self.fw = bytes(fw)[:msg.FW_MAX]
@@ -213,9 +215,12 @@ class Link:
 
     # -- requests ---------------------------------------------------------------
 
-    def _request(self, rtype, now, timeout_ms):
-        """(id, slot) for a new request; slot -1 when the link is down (the
-        request already failed), None when every slot is taken."""
+    def _request(self, rtype, payload, now, timeout_ms):
+        """Sends a request whose payload was built with id 0; its id, or
+        None when every slot is taken.  Down, the request ends at once
+        (LINK_LOST event) and nothing is sent."""
+        if len(payload) > self.chunk:
+            raise ValueError("request too long for the link")
         self._now = now
         ids = self._p_id
         slot = -1
@@ -232,38 +237,32 @@ class Link:
         if slot < 0:
             self.stats["failed_link"] += 1
             self._failed_event(rtype, rid, msg.LINK_LOST)
-            return rid, -1
+            return rid
         ids[slot] = rid
         self._p_type[slot] = rtype
         self._p_deadline[slot] = now + (self.request_ms if timeout_ms is None else timeout_ms)
-        return rid, slot
+        p = bytearray(payload)
+        p[0] = rid >> 8
+        p[1] = rid & 0xFF
+        self._send(rtype, p)
+        return rid
 
     def request_sign(self, key_id, alg, digest, now, fmt=msg.SIG_DER, timeout_ms=None):
         """Ask the peer's secure element for a signature: the request id (its
         sign_response event follows), or None if too many are pending."""
-        r = self._request(msg.SIGN_REQUEST, now, timeout_ms)
-        if r is not None and r[1] >= 0:
-            self._send(msg.SIGN_REQUEST, msg.encode_sign_request(r[0], key_id, alg, fmt, digest))
-        return None if r is None else r[0]
+        return self._request(msg.SIGN_REQUEST, msg.encode_sign_request(0, key_id, alg, fmt, digest),
+                             now, timeout_ms)
 
     def request_cert(self, chain, offset, now, max_len=0, timeout_ms=None):
         """Part of a chain from offset (max_len 0: as much as a frame holds)."""
-        r = self._request(msg.CERT_REQUEST, now, timeout_ms)
-        if r is not None and r[1] >= 0:
-            self._send(msg.CERT_REQUEST, msg.encode_cert_request(r[0], chain, offset, max_len))
-        return None if r is None else r[0]
+        return self._request(msg.CERT_REQUEST, msg.encode_cert_request(0, chain, offset, max_len),
+                             now, timeout_ms)
 
     def request_config_set(self, key, value, now, timeout_ms=None):
-        r = self._request(msg.CONFIG_SET, now, timeout_ms)
-        if r is not None and r[1] >= 0:
-            self._send(msg.CONFIG_SET, msg.encode_config_set(r[0], key, value))
-        return None if r is None else r[0]
+        return self._request(msg.CONFIG_SET, msg.encode_config_set(0, key, value), now, timeout_ms)
 
     def request_config_get(self, key, now, timeout_ms=None):
-        r = self._request(msg.CONFIG_GET, now, timeout_ms)
-        if r is not None and r[1] >= 0:
-            self._send(msg.CONFIG_GET, msg.encode_config_get(r[0], key))
-        return None if r is None else r[0]
+        return self._request(msg.CONFIG_GET, msg.encode_config_get(0, key), now, timeout_ms)
 
     def respond_sign(self, rid, status, fmt=msg.SIG_DER, signature=b""):
         return self._if_up(msg.SIGN_RESPONSE, msg.encode_sign_response(rid, status, fmt, signature))
