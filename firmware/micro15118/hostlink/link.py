@@ -46,6 +46,10 @@ Events (tuples in .events):
     ("sign_response", id, status, fmt, signature)
     ("cert_response", id, status, total, offset, chunk)
     ("config_result", id, status, value)
+request_*() return the id, or None when every slot is taken; a payload
+longer than .chunk (the smaller of both ends' max_payload, at least 256)
+raises ValueError and changes nothing, as send_*() do (streams are cut
+into frames of .chunk instead).
 A request that gets no response within its timeout ends with status
 msg.TIMEOUT; a request pending when the link is lost, or made while it is
 down, ends with msg.LINK_LOST: a pending signature never hangs.  A response
