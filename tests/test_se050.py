@@ -377,14 +377,34 @@ def test_resync_after_lost_blocks_and_link_state(rig, lost):
     assert rig.se.t1.stats["redos"] == 1
 
 
-def test_soft_reset_returns_atr_and_deselects(rig):
+def test_soft_reset_returns_atr_and_the_driver_selects_again(rig):
+    selects = rig.chip.stats["commands"]["SELECT"]
     assert rig.se.t1.soft_reset() == model.DEFAULT_ATR
-    with pytest.raises(Se050Error) as e:
-        rig.se.random(4)
-    assert e.value.sw == 0x6D00                                  # applet not selected
-    rig.se.open()
+    assert not rig.chip.selected                                 # the model deselects
+    assert rig.chip.apdu(b"\x80\x04\x00\x20\x00")[-2:] == b"\x6d\x00"
+    assert len(rig.se.random(4)) == 4                            # SELECT first, then the command
+    assert rig.chip.stats["commands"]["SELECT"] == selects + 1
     assert len(rig.se.random(4)) == 4
+    assert rig.chip.stats["commands"]["SELECT"] == selects + 1
+    rig.se.open()
     assert rig.chip.stats["soft_resets"] == 3
+
+
+def test_resync_falling_back_to_soft_reset_reselects(rig):
+    rig.se.generate_key(KEY, se050.NIST_P521)
+    if rig.se.t1._ns == 0:
+        rig.se.random(1)
+    rig.chip.inject_link_reset()
+    real = rig.chip._s_block
+
+    def no_resynch(pcb, inf):               # a chip that ignores S(RESYNCH)
+        if pcb == 0xC0:
+            return rig.chip._r(2)
+        return real(pcb, inf)
+    rig.chip._s_block = no_resynch
+    digest = hashlib.sha512(b"fallback").digest()
+    se_pub(rig).verify(rig.se.sign_sha512(KEY, digest), digest, PREHASHED_512)
+    assert rig.se.t1.stats["soft_resets"] == 2 and rig.chip.stats["soft_resets"] == 2
 
 
 def test_chip_gone_is_a_t1_error(rig):

@@ -82,8 +82,10 @@ drops the host's next n blocks; inject_link_reset() restarts our T=1 state
 (sequence numbers 0, nothing to resend) without telling the host, as an
 interface-layer restart would, so that only a RESYNCH brings the two back
 together; force_wtx(n) makes the next command send n
-WTX requests first; `read_hook(data) -> bytes` rewrites every read (it may
-raise OSError: a NACK), `write_hook(data) -> bytes` every write.
+WTX requests first; `block_hook(block) -> bytes` rewrites each block we
+offer (a whole block: the fuzzer forges blocks with good CRCs there),
+`read_hook(data) -> bytes` every read (it may raise OSError: a NACK),
+`write_hook(data) -> bytes` every write.
 
 Provisioning bundle (JSON, `load_bundle(path | text | list | dict)`): a
 list of objects, or {"objects": [...]}; each object
@@ -402,6 +404,7 @@ class Se050Model:
         self.stats["commands"] = {}
         self.read_hook = None
         self.write_hook = None
+        self.block_hook = None
         self._crc_to_host = 0
         self._crc_from_host = 0
         self._lost = 0
@@ -530,6 +533,8 @@ class Se050Model:
         if remember:
             self._last = blk
         out = blk
+        if self.block_hook is not None:
+            out = bytes(self.block_hook(blk))
         if self._crc_to_host:
             self._crc_to_host -= 1
             self.stats["injected_to_host"] += 1

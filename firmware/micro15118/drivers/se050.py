@@ -11,6 +11,10 @@
     h = se.sha512(data)                         # one shot, or in chunks when long
     r = se.random(32)
 
+After select(), a soft reset of the T=1 interface (a failed resync falls
+back to one; it may deselect the applet) makes the driver SELECT again
+before the next command, or after a command that got 6D00 from it.
+
 Every method returns bytes (or bool) and raises Se050Error on a refusal
 (e.sw is the status word: 6985 conditions not satisfied, e.g. reading a
 private key; 6986 not allowed by the object's policy; 6A80 wrong data) or
@@ -123,8 +127,10 @@ SW_CONDITIONS = const(0x6985)
 SW_SECURITY = const(0x6982)
 SW_WRONG_DATA = const(0x6A80)
 SW_DENIED_POLICY = const(0x6986)
+SW_INS = const(0x6D00)
 
 AID = b"\xa0\x00\x00\x03\x96\x54\x53\x00\x00\x00\x01\x03\x00\x00\x00\x00"
+SELECT_APDU = b"\x00\xa4\x04\x00\x10" + AID + b"\x00"
 MAX_PAYLOAD = const(892)
 _DATA = const(7)                 # payload offset in the command buffer
 DIGEST_CRYPTO_ID = const(0x5A06)  # the crypto object a chunked digest uses
@@ -175,6 +181,7 @@ class Se050:
         self._n = _DATA
         self.version = None            # (major, minor, patch) after select()
         self.applet_config = 0
+        self._resets = 0               # the T=1 soft resets seen at the last SELECT
 
     # -- APDU building ----------------------------------------------------------
 
@@ -235,12 +242,32 @@ class Se050:
         c[s + 1] = ins
         c[s + 2] = p1
         c[s + 3] = p2
-        rsp = self.t1.transceive(self._mv[s:end], end - s, redo)
+        t1 = self.t1
+        if self.version is not None and t1.stats["soft_resets"] != self._resets:
+            self._reselect()
+        rsp = t1.transceive(self._mv[s:end], end - s, redo)
         n = len(rsp)
         sw = (rsp[n - 2] << 8) | rsp[n - 1]
+        if sw == SW_INS and self.version is not None and t1.stats["soft_resets"] != self._resets:
+            # the link fell back to a soft reset inside this exchange: select, once more
+            self._reselect()
+            rsp = t1.transceive(self._mv[s:end], end - s, redo)
+            n = len(rsp)
+            sw = (rsp[n - 2] << 8) | rsp[n - 1]
         if sw != SW_OK:
             raise Se050Error("SE050 %s: SW %04X" % (what, sw), sw)
         return rsp[0:n - 2]
+
+    def _reselect(self):
+        # The interface was soft-reset under us (a failed resync falls back to
+        # it); the applet may be deselected: SELECT again (own buffer: the
+        # command buffer holds the APDU being sent).
+        self._resets = self.t1.stats["soft_resets"]
+        rsp = self.t1.transceive(SELECT_APDU)
+        n = len(rsp)
+        if (rsp[n - 2] << 8) | rsp[n - 1] != SW_OK:
+            raise Se050Error("SE050 SELECT after a reset: SW %02X%02X" % (rsp[n - 2], rsp[n - 1]),
+                             (rsp[n - 2] << 8) | rsp[n - 1])
 
     def _get(self, rsp, tag=TAG_1):
         i, ln = tlv_find(rsp, len(rsp), tag)
@@ -261,6 +288,8 @@ class Se050:
         self._begin()
         self._cmd[self._n:self._n + len(AID)] = AID
         self._n += len(AID)
+        self.version = None
+        self._resets = self.t1.stats["soft_resets"]
         rsp = self._send("SELECT", 0xA4, 0x04, 0x00, cla=0x00)
         if len(rsp) < 3:
             raise Se050Error("SE050 SELECT: short version")

@@ -15,8 +15,9 @@ over NAD..INF, sent least significant byte first.  PCB:
 
 The SE NACKs its address while it is busy; the driver polls every `poll_ms`
 (MPOT from the ATR, 1 ms by default) for up to the block waiting time (BWT
-from the ATR, 1000 ms by default; a WTX request multiplies it for the next
-block).  A block is read as a 3-byte header, then INF and CRC.
+from the ATR, 1000 ms by default, believed up to `max_bwt_ms`; a WTX
+request multiplies it for the next block).  A block is read as a 3-byte
+header, then INF and CRC.
 
 Error recovery (ISO 7816-3 §11.6.3): a bad block (CRC, NAD, LEN, PCB, wrong
 sequence number, no answer within the BWT) is answered with an R-block
@@ -29,7 +30,7 @@ resynchronises (S(RESYNCH), falling back to an interface soft reset) and
 sends the whole APDU again once if the caller allows it (`redo`), else
 raises.  Every failure the driver gives up on is a T1Error (a Se050Error);
 bus exceptions (OSError, a NACK) never escape.  The time spent is bounded by
-the retry counts, the BWT and `max_wtx` WTX requests per block.
+the retry counts, the BWT and `max_wtx` WTX requests per exchange.
 
 Timing goes through the injected `sleep_ms`, the bus through the injected
 `bus` (machine.I2C on a board, the software model in tests): no platform
@@ -64,6 +65,7 @@ ERR_OTHER = const(2)
 IFS_MAX = const(254)          # 1-byte LEN (UM11225): 254 is the largest INF
 HDR = const(3)
 FRAME_MAX = const(259)        # 3 + 254 + 2
+RSP_MAX = const(65538)        # the longest response APDU: 65536 bytes + SW
 
 # CRC-16/X.25 by nibbles: T[i] is nibble i run through 4 rounds of the
 # reflected polynomial 0x8408.
@@ -153,7 +155,7 @@ def parse_atr(atr):
 
 class T1:
     def __init__(self, bus, sleep_ms, addr=ADDR, poll_ms=1, bwt_ms=1000, retries=3,
-                 max_wtx=500, rsp_size=1024 + 2, ifsd=IFS_MAX):
+                 max_wtx=500, rsp_size=1024 + 2, ifsd=IFS_MAX, max_bwt_ms=5000):
         self.bus = bus
         self.sleep_ms = sleep_ms
         self.addr = addr
@@ -161,6 +163,7 @@ class T1:
         self.bwt_ms = bwt_ms
         self.retries = retries
         self.max_wtx = max_wtx
+        self.max_bwt_ms = max_bwt_ms    # an ATR asking for more is not believed
         self.ifsc = IFS_MAX             # what the SE takes per block (from the ATR)
         self.ifsd = ifsd                # what we take per block (S(IFS) to change)
         self.atr = None
@@ -168,7 +171,6 @@ class T1:
         self._tx = bytearray(FRAME_MAX)     # the last block sent (resent on request)
         self._txmv = memoryview(self._tx)
         self._txn = 0
-        self._tx_is_i = False
         self._ctl = bytearray(8)            # R-blocks and S-blocks of our own
         self._ctlmv = memoryview(self._ctl)
         self._rx = bytearray(FRAME_MAX)
@@ -178,6 +180,7 @@ class T1:
         self._ns = 0                    # N(S) of our next I-block
         self._nr = 0                    # N(S) we expect of the SE's next I-block
         self._dirty = False             # the last exchange broke: resync first
+        self._wtx_left = max_wtx        # WTX requests still allowed in this exchange
 
     # -- bus ------------------------------------------------------------------
 
@@ -245,7 +248,6 @@ class T1:
         self._send_last()
         wait = self.bwt_ms
         errors = 0
-        wtx = 0
         rx = self._rx
         while True:
             n = self._read(wait)
@@ -276,15 +278,18 @@ class T1:
                             self._send_ctl(R_BLOCK | (R_SEQ if self._nr else 0))
                         continue
                 elif pcb == S_BLOCK | S_WTX and ln == 1:
-                    wtx += 1
                     self.stats["wtx"] += 1
-                    if wtx > self.max_wtx:
+                    self._wtx_left -= 1
+                    if self._wtx_left < 0:
                         raise _Broken()
                     m = rx[HDR] or 1
                     self._send_ctl(S_BLOCK | S_RESP | S_WTX, self._rxmv[HDR:HDR + 1], 1)
                     wait = self.bwt_ms * m
                     continue
                 elif pcb == S_BLOCK | S_IFS and ln == 1 and 0 < rx[HDR] < 0xFF:
+                    errors += 1                 # rare: counted, so that a loop of them ends
+                    if errors > self.retries:
+                        raise _Broken()
                     self.ifsc = min(rx[HDR], IFS_MAX)
                     self._send_ctl(S_BLOCK | S_RESP | S_IFS, self._rxmv[HDR:HDR + 1], 1)
                     continue
@@ -311,8 +316,9 @@ class T1:
     # -- public -------------------------------------------------------------
 
     def soft_reset(self):
-        """Interface soft reset; returns the ATR (bytes) and takes BWT, IFSC
-        and MPOT from it (defaults kept if it does not parse)."""
+        """Interface soft reset; returns the ATR (bytes) and takes BWT (at
+        most max_bwt_ms), IFSC and MPOT from it (defaults kept if it does
+        not parse)."""
         self.stats["soft_resets"] += 1
         n = self._s_request(S_SOFT_RESET)
         atr = bytes(self._rxmv[HDR:HDR + n])
@@ -321,7 +327,7 @@ class T1:
         if p is not None:
             bwt, ifsc, mpot = p
             if bwt:
-                self.bwt_ms = bwt
+                self.bwt_ms = min(bwt, self.max_bwt_ms)
             if 0 < ifsc:
                 self.ifsc = min(ifsc, IFS_MAX)
             if mpot:
@@ -397,6 +403,7 @@ class T1:
     def _exchange(self, apdu, n):
         tx = self._tx
         off = 0
+        self._wtx_left = self.max_wtx
         while True:
             k = n - off
             if k > self.ifsc:
@@ -417,6 +424,8 @@ class T1:
         while True:
             ln = rx[2]
             total += ln
+            if total > RSP_MAX:
+                raise _Broken()         # longer than any APDU response: a broken chip
             if total <= len(rsp):       # past the buffer: read on, keep nothing
                 rsp[got:got + ln] = self._rxmv[HDR:HDR + ln]
                 got += ln
