@@ -37,7 +37,8 @@ from host.firmware.ports import PORTS
 
 ROOT = checkout.find_checkout(os.path.dirname(os.path.abspath(__file__)))
 BENCH_MANIFEST = os.path.join(ROOT, "tools", "mp", "manifest_bench.py")
-TABLES = ("appProtocol", "iso20_CommonMessages", "iso20_AC", "iso20_DC")   # what a board freezes
+# what a board freezes (the -20 tables extend iso20_CommonTypes)
+TABLES = ("appProtocol", "iso20_CommonTypes", "iso20_CommonMessages", "iso20_AC", "iso20_DC")
 MHZ = 133
 
 CODEC = """

@@ -13,6 +13,15 @@ states: a repeated element gets a "family" of at most three states (below
 minOccurs, between, at maxOccurs) and the runtime keeps the count.  That is
 equivalent to the spec's unrolled grammar and keeps the tables small.
 
+The -20 message schemas all import V2G_CI_CommonTypes.xsd (and through it
+xmldsig), so their tables would each repeat those grammars.  Instead the
+grammars of the CommonTypes schema set are built first, in an order that does
+not depend on the importing schema, and written once as the base table
+iso20_CommonTypes; each -20 table holds only what follows and extends that
+base (its indices continue the base's, its byte offsets count from the
+base's start).  The generator checks that every table sharing a base derives
+exactly the same base bytes, and fails otherwise.
+
 Each table is written twice, with the same bytes: as schemas/<name>.exig
 (read from a file system) and as the Python module
 firmware/micro15118/grammars/<name>.py holding one bytes constant, which a
@@ -23,34 +32,44 @@ import argparse
 import os
 import struct
 import sys
+import zlib
 
 from host.harness.xsd_model import UNBOUNDED, SchemaError, SchemaSet
 
 REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 
-# Schema sets: table name -> root XSD (relative to the schema directory).
+# Base tables: name -> the XSD whose schema set (it and what it imports) the
+# base holds.  A base has no document grammar; the tables that name it
+# extend it.
+BASES = {
+    "iso20_CommonTypes": "iso15118_20/V2G_CI_CommonTypes.xsd",
+}
+
+# Schema sets: (table name, root XSD relative to the schema directory, the
+# base table it extends or None).
 SCHEMA_SETS = [
-    ("appProtocol", "V2G_CI_AppProtocol.xsd"),
-    ("iso20_CommonMessages", "iso15118_20/V2G_CI_CommonMessages.xsd"),
-    ("iso20_AC", "iso15118_20/V2G_CI_AC.xsd"),
-    ("iso20_DC", "iso15118_20/V2G_CI_DC.xsd"),
-    ("iso20_ACDP", "iso15118_20/V2G_CI_ACDP.xsd"),
-    ("iso20_WPT", "iso15118_20/V2G_CI_WPT.xsd"),
-    ("iso2", "iso15118_2/V2G_CI_MsgDef.xsd"),
-    ("din", "din_spec/V2G_CI_MsgDef.xsd"),
+    ("appProtocol", "V2G_CI_AppProtocol.xsd", None),
+    ("iso20_CommonMessages", "iso15118_20/V2G_CI_CommonMessages.xsd", "iso20_CommonTypes"),
+    ("iso20_AC", "iso15118_20/V2G_CI_AC.xsd", "iso20_CommonTypes"),
+    ("iso20_DC", "iso15118_20/V2G_CI_DC.xsd", "iso20_CommonTypes"),
+    ("iso20_ACDP", "iso15118_20/V2G_CI_ACDP.xsd", "iso20_CommonTypes"),
+    ("iso20_WPT", "iso15118_20/V2G_CI_WPT.xsd", "iso20_CommonTypes"),
+    ("iso2", "iso15118_2/V2G_CI_MsgDef.xsd", None),
+    ("din", "din_spec/V2G_CI_MsgDef.xsd", None),
     # xmldsig alone: python-iso15118 encodes SignedInfo fragments with this grammar
-    ("xmldsig", "xmldsig-core-schema.xsd"),
+    ("xmldsig", "xmldsig-core-schema.xsd", None),
 ]
 
 # The tables every -20 board (charger or vehicle) uses: SupportedAppProtocol
 # and the -20 messages the V2GTP payload types 0x8002-0x8004 carry
-# (micro15118/iso20/msg.py).  grammars/__init__.py imports these by name, so
-# that they are in the apps' import closure and boards/manifests/iso20.py
-# freezes them (tests/test_manifests.py); other tables load only by name.
-BOARD_TABLES = ("appProtocol", "iso20_CommonMessages", "iso20_AC", "iso20_DC")
+# (micro15118/iso20/msg.py), with the base the -20 ones extend.
+# grammars/__init__.py imports these by name, so that they are in the apps'
+# import closure and boards/manifests/iso20.py freezes them
+# (tests/test_manifests.py); other tables load only by name.
+BOARD_TABLES = ("appProtocol", "iso20_CommonTypes", "iso20_CommonMessages", "iso20_AC", "iso20_DC")
 
 # Must match firmware/micro15118/exi/grammar.py.
-MAGIC = b"EXG1"
+MAGIC = b"EXG2"
 EE, SE, SE_SIMPLE, AT, CH, CH_MIXED, SE_ANY, SE_AMBIGUOUS = range(8)
 F_FAMILY = 0x40
 F_LIST = 0x80
@@ -443,44 +462,90 @@ class GrammarBuilder:
             count += 2
         return (count - 1).bit_length()
 
+    # -- base (shared) grammars ----------------------------------------------
+    def prelude(self, namespaces):
+        """Build first what a base table holds: the grammars of every element
+        declared in `namespaces` (in declaration order), then of every named
+        type there but the abstract complex ones (by name), so that the
+        records come out the same whichever schema imports them."""
+        for decl in self.s.all_elements:
+            if decl.qname[0] in namespaces:
+                self.element_production(decl)
+        named = sorted((q for q in self.s.types if q[0] in namespaces), key=lambda q: (q[1], q[0]))
+        for qn in named:
+            t = self.s.types[qn]
+            if t.simple:
+                self.simple_datatype(qn)
+            elif not t.abstract:
+                self.type_grammar(qn)
+
+    def mark(self):
+        """Counts of (strings, qnames, datatypes, families, states) so far."""
+        return (len(self.t.strings), len(self.t.qnames), len(self.t.datatypes),
+                len(self.families), len(self.states))
+
     # -- serialisation -----------------------------------------------------
-    def serialise(self, doc, frag):
-        # Lay out states; a state id in the table is its byte offset.
-        header_len = 4 + 2 * 9
-        strings = [s.encode("utf-8") for s in self.t.strings]
-        str_off = header_len
-        str_len = 2 * (len(strings) + 1) + sum(len(s) for s in strings)
+    def serialise(self, lo, hi, offsets, trailer=None, base_name="", base=b""):
+        """The table of the records from mark lo up to mark hi.
+
+        A table extending `base` (named base_name) is laid out as if
+        appended to it: its byte offsets count from the base's start, its
+        indices continue the base's.  offsets maps state index -> byte
+        offset; this fills it for the states lo..hi.  trailer: the document
+        and fragment states (None for a base table)."""
+        s0, q0, d0, f0, st0 = lo
+        s1, q1, d1, f1, st1 = hi
+        origin = len(base)
+        name = base_name.encode("ascii")
+        header_len = 4 + 2 * 2 + 2 * 9 + 1 + len(name)
+        strings = [x.encode("utf-8") for x in self.t.strings[s0:s1]]
+        str_off = origin + header_len
+        str_len = 2 * (len(strings) + 1) + sum(len(x) for x in strings)
         qn_off = str_off + str_len
-        dt_off = qn_off + 4 * len(self.t.qnames)
-        fam_off = dt_off + 8 * len(self.t.datatypes)
-        st_off = fam_off + 10 * len(self.families)
-        offsets = []
+        dt_off = qn_off + 4 * (q1 - q0)
+        fam_off = dt_off + 8 * (d1 - d0)
+        st_off = fam_off + 10 * (f1 - f0)
         pos = st_off
-        for prods in self.states:
-            offsets.append(pos)
-            pos += 4 + 7 * len(prods)
-        total = pos
+        for i in range(st0, st1):
+            offsets[i] = pos
+            pos += 4 + 7 * len(self.states[i])
+        total = pos + 4
         if total > 0xFFFF:
             raise SchemaError("table too large for 16-bit offsets (%d bytes)" % total)
+
+        def check(what, i, end):
+            # a base must not refer to what only an importing schema adds
+            if i >= end:
+                raise SchemaError("%s %d lies past the table's end (%d)" % (what, i, end))
+            return i
+
         out = bytearray()
         out += MAGIC
-        out += struct.pack("<9H", len(strings), len(self.t.qnames), len(self.t.datatypes),
-                           len(self.families), str_off, qn_off, dt_off, fam_off, st_off)
+        out += struct.pack("<HH", 0, stamp(base) if base else 0)   # stamp filled in below
+        # the numbers of the first string, qname, datatype and family (how
+        # many there are follows from the offsets)
+        out += struct.pack("<9H", s0, q0, d0, f0, str_off, qn_off, dt_off, fam_off, st_off)
+        out += struct.pack("<B", len(name)) + name
         # string pool: offset table then UTF-8 bytes
         acc = 2 * (len(strings) + 1)
-        for s in strings:
+        for x in strings:
             out += struct.pack("<H", acc)
-            acc += len(s)
+            acc += len(x)
         out += struct.pack("<H", acc)
-        for s in strings:
-            out += s
-        for uri, local in self.t.qnames:
-            out += struct.pack("<HH", uri, local)
-        for kind, width, count, arg in self.t.datatypes:
+        for x in strings:
+            out += x
+        for uri, local in self.t.qnames[q0:q1]:
+            out += struct.pack("<HH", check("string", uri, s1), check("string", local, s1))
+        for kind, width, count, arg in self.t.datatypes[d0:d1]:
+            if kind == DT_ENUM:
+                check("string", arg + count - 1, s1)
             out += struct.pack("<BBHi", kind, width, count, arg)
-        for lo, hi, below, mid, full in self.families:
-            out += struct.pack("<HHHHH", lo, hi, offsets[below], offsets[mid], offsets[full])
-        for i, prods in enumerate(self.states):
+        for lo_, hi_, below, mid, full in self.families[f0:f1]:
+            out += struct.pack("<HHHHH", lo_, hi_, *(offsets[check("state", x, st1)]
+                                                    for x in (below, mid, full)))
+        doc, frag = trailer or (None, None)
+        for i in range(st0, st1):
+            prods = self.states[i]
             n = len(prods)
             if i in (doc, frag):
                 width = (n - 1).bit_length()          # no escape: DT/CM/PI are pruned
@@ -490,24 +555,66 @@ class GrammarBuilder:
                 width2 = self.second_level_width(i, prods)
             out += struct.pack("<HBB", n, width, width2)
             for kind, flags, qn, typ, target in prods:
+                if kind in (SE, SE_SIMPLE, AT, SE_AMBIGUOUS):
+                    check("qname", qn, q1)
                 if kind == SE:
-                    typ = offsets[typ]
+                    typ = offsets[check("state", typ, st1)]
+                elif kind in (SE_SIMPLE, AT, CH):
+                    check("datatype", typ, d1)
                 if i in (doc, frag) or kind in (EE, SE_AMBIGUOUS):
                     target = 0
-                elif not flags & F_FAMILY:
-                    target = offsets[target]
+                elif flags & F_FAMILY:
+                    check("family", target, f1)
+                else:
+                    target = offsets[check("state", target, st1)]
                 out += struct.pack("<BHHH", kind | flags, qn, typ, target)
-        assert len(out) == total, (len(out), total)
+        assert origin + len(out) == total - 4, (origin + len(out), total)
         # doc and frag state offsets go in a small trailer read by the loader
-        out += struct.pack("<HH", offsets[doc], offsets[frag])
+        # (0, 0 in a base table: it has no document grammar)
+        out += struct.pack("<HH", offsets[doc] if trailer else 0, offsets[frag] if trailer else 0)
+        struct.pack_into("<H", out, 4, stamp(out))
         return bytes(out)
 
 
-def generate(xsd_dir, name, rel):
+def stamp(table):
+    """16 bits naming a table's content (its stamp field read as 0): a table
+    records its base's, so that the loader refuses a base of another build."""
+    blob = bytearray(table)
+    blob[4:6] = b"\0\0"
+    return zlib.crc32(blob) & 0xFFFF
+
+
+NOTHING = (0, 0, 0, 0, 0)
+
+
+def generate(xsd_dir, rel, base_namespaces=None, base_name=""):
+    """(builder, table bytes, base table bytes) of the schema set of `rel`;
+    with base_namespaces, the grammars of those namespaces go to the base
+    table (else the base is b"" and the table stands alone)."""
     schema = SchemaSet(os.path.join(xsd_dir, rel))
     b = GrammarBuilder(schema)
+    if base_namespaces:
+        b.prelude(base_namespaces)
+    split = b.mark()
     doc, frag = b.build()
-    return b, b.serialise(doc, frag)
+    offsets = [None] * len(b.states)
+    base = b.serialise(NOTHING, split, offsets) if base_namespaces else b""
+    return b, b.serialise(split, b.mark(), offsets, (doc, frag), base_name, base), base
+
+
+def agree(base_name, derived):
+    """The bytes of base table base_name, given {table: the base bytes it
+    derived} of the tables extending it.  They must all be the same bytes:
+    SchemaError otherwise (such a table cannot share the base)."""
+    if not derived:
+        raise SchemaError("base table %s: no table extends it" % base_name)
+    first, blob = next(iter(derived.items()))
+    for name, other in derived.items():
+        if other != blob:
+            raise SchemaError("base table %s: %s derives it differently from %s (%d vs %d bytes); "
+                              "its grammars depend on the importing schema, so they cannot be shared"
+                              % (base_name, name, first, len(other), len(blob)))
+    return blob
 
 
 GENERATED = "# Generated by tools/gen_grammars.py from the official XSDs; do not edit.\n"
@@ -534,12 +641,13 @@ def py_bytes(blob):
     return lines
 
 
-def table_module(name, blob):
+def table_module(name, blob, note):
     """Source of the module grammars/<name>.py: the table as one bytes constant."""
     return "".join(line + "\n" for line in [
         GENERATED.rstrip("\n"),
         "# EXI grammar table %s (%d bytes; layout in micro15118/exi/grammar.py)," % (name, len(blob)),
         "# the same bytes as schemas/%s.exig.  Frozen into an image, it stays in flash." % name,
+        "# %s" % note,
         "TABLE = (",
     ] + py_bytes(blob) + [")"])
 
@@ -595,17 +703,37 @@ def main(argv=None):
                              if os.path.abspath(args.out) == os.path.join(REPO, "schemas")
                              else os.path.join(args.out, "grammars"))
     changed = []
-    names = [name for name, _ in SCHEMA_SETS]
+    names = [name for name, _, _ in SCHEMA_SETS] + list(BASES)
     assert set(BOARD_TABLES) <= set(names)
+    assert all(base in BOARD_TABLES for name, _, base in SCHEMA_SETS if base and name in BOARD_TABLES)
     write_if_changed(os.path.join(py_out, "__init__.py"), package_init(BOARD_TABLES).encode(),
                      args.check, changed, "grammars/__init__.py")
-    for name, rel in SCHEMA_SETS:
-        b, blob = generate(xsd_dir, name, rel)
+
+    def write(name, blob, note):
         write_if_changed(os.path.join(args.out, name + ".exig"), blob, args.check, changed, name + ".exig")
-        write_if_changed(os.path.join(py_out, name + ".py"), table_module(name, blob).encode(),
+        write_if_changed(os.path.join(py_out, name + ".py"), table_module(name, blob, note).encode(),
                          args.check, changed, "grammars/%s.py" % name)
-        print("%-22s %6d bytes  %4d states  %3d families  %4d qnames  %3d datatypes" % (
-            name, len(blob), len(b.states), len(b.families), len(b.t.qnames), len(b.t.datatypes)))
+
+    namespaces = {base: set(SchemaSet(os.path.join(xsd_dir, rel)).namespaces) for base, rel in BASES.items()}
+    derived = {base: {} for base in BASES}
+    tables = []
+    for name, rel, base in SCHEMA_SETS:
+        b, blob, base_blob = generate(xsd_dir, rel, namespaces.get(base), base or "")
+        if base:
+            derived[base][name] = base_blob
+        tables.append((name, blob, "Extends the base table %s." % base if base else "A table of its own (no base)."))
+        print("%-22s %6d bytes  %4d states  %3d families  %4d qnames  %3d datatypes%s" % (
+            name, len(blob), len(b.states), len(b.families), len(b.t.qnames), len(b.t.datatypes),
+            "  (after the %d bytes of %s)" % (len(base_blob), base) if base else ""))
+    # every base is checked before anything is written
+    for base in BASES:
+        users = sorted(derived[base])
+        blob = agree(base, derived[base])
+        tables.append((base, blob, "The base table of %s: the grammars they share, no document grammar."
+                       % ", ".join(users)))
+        print("%-22s %6d bytes  (the base of %d tables)" % (base, len(blob), len(users)))
+    for name, blob, note in tables:
+        write(name, blob, note)
     if args.check and changed:
         print("gen_grammars: out of date: %s" % ", ".join(changed), file=sys.stderr)
         return 1

@@ -78,3 +78,25 @@ def test_a_missing_table_is_an_exi_error():
             assert False, "no ExiError"
         finally:
             grammars.load = saved
+
+
+def test_the_iso20_tables_share_one_base_read_in_place():
+    with _Setting([], True):
+        gs = [exi.grammar(s) for s in ("-20:CommonMessages", "-20:AC", "-20:DC")]
+        base = gs[0].base
+        assert base is not None and gs[1].base is base and gs[2].base is base
+        # the frozen constant itself (in flash on a board), not a copy
+        assert base._mem is grammars.load("iso20_CommonTypes")
+        assert exi.grammar("appProtocol").base is None
+
+
+def test_a_base_of_another_build_is_refused():
+    from micro15118.exi.grammar import Grammar
+    stale = bytearray(grammars.load("iso20_CommonTypes"))
+    stale[4] ^= 1       # its stamp
+    try:
+        Grammar(grammars.load("iso20_DC"), "-20:DC", lambda name: Grammar(bytes(stale), name))
+    except exi.ExiError as e:
+        assert "iso20_CommonTypes" in str(e), str(e)
+    else:
+        assert False, "no ExiError"

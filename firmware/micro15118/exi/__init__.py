@@ -15,7 +15,8 @@ from .grammar import Grammar
 from .decoder import Decoder
 from .encoder import Encoder
 
-# schema name -> grammar table (schemas/<name>.exig)
+# schema name -> grammar table (schemas/<name>.exig); the -20 tables extend
+# the base table iso20_CommonTypes, loaded with the first of them
 SCHEMAS = {
     "appProtocol": "appProtocol",
     "-20:CommonMessages": "iso20_CommonMessages",
@@ -67,38 +68,52 @@ def grammar(schema):
     """The Grammar of a schema name (a key of SCHEMAS), loaded once: from
     the frozen table module when the image has it, else from a file in
     SCHEMA_DIRS, else from the table module (which then costs heap)."""
-    global _frozen
     g = _grammars.get(schema)
     if g is None:
         try:
             table = SCHEMAS[schema]
         except KeyError:
             raise ExiError("unknown schema %r (one of: %s)" % (schema, ", ".join(SCHEMAS)))
-        if _frozen is None:
-            try:
-                open(__file__).close()
-                _frozen = False
-            except OSError:
-                _frozen = True
-        source = _module(table) if _frozen else None
-        if source is None:
-            for d in SCHEMA_DIRS:
-                try:
-                    f = open(d + "/" + table + ".exig", "rb")
-                except OSError:
-                    continue
-                if TABLES_IN_RAM:
-                    with f:
-                        source = f.read()
-                else:
-                    source = f      # stays open: records are read on demand
-                break
-        if source is None and not _frozen:
-            source = _module(table)
-        if source is None:
-            raise ExiError("grammar table %s not frozen, nor %s.exig in %s" % (table, table, SCHEMA_DIRS))
-        g = _grammars[schema] = Grammar(source, schema)
+        g = _grammars[schema] = Grammar(_source(table), schema, _base)
     return g
+
+
+def _base(table):
+    """The base table a table extends, loaded once for all that extend it
+    (the -20 tables share iso20_CommonTypes: one Grammar, one copy)."""
+    for g in _grammars.values():
+        if g.base is not None and g.base.name == table:
+            return g.base
+    return Grammar(_source(table), table, _base)
+
+
+def _source(table):
+    """A table's bytes (or its open file), from where grammar() says."""
+    global _frozen
+    if _frozen is None:
+        try:
+            open(__file__).close()
+            _frozen = False
+        except OSError:
+            _frozen = True
+    source = _module(table) if _frozen else None
+    if source is None:
+        for d in SCHEMA_DIRS:
+            try:
+                f = open(d + "/" + table + ".exig", "rb")
+            except OSError:
+                continue
+            if TABLES_IN_RAM:
+                with f:
+                    source = f.read()
+            else:
+                source = f      # stays open: records are read on demand
+            break
+    if source is None and not _frozen:
+        source = _module(table)
+    if source is None:
+        raise ExiError("grammar table %s not frozen, nor %s.exig in %s" % (table, table, SCHEMA_DIRS))
+    return source
 
 
 def _values(capacity, max_length):

@@ -13,6 +13,8 @@ def load(name):
     """The bytes of table `name`; ImportError if its module is absent."""
     if name == "appProtocol":
         from . import appProtocol as m
+    elif name == "iso20_CommonTypes":
+        from . import iso20_CommonTypes as m
     elif name == "iso20_CommonMessages":
         from . import iso20_CommonMessages as m
     elif name == "iso20_AC":
