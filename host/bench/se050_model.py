@@ -185,7 +185,7 @@ def _hexint(h):
 
 # Domain parameters (A, B, N, prime) of the NIST curves, SEC 2 / FIPS 186-4;
 # G comes from `cryptography` (the generator is the public key of scalar 1).
-# tests/test_se050.py checks each against `cryptography`.
+# tests/test_se050_model.py checks each against `cryptography`.
 _P256_P = 2**256 - 2**224 + 2**192 + 2**96 - 1
 _P384_P = 2**384 - 2**128 - 2**96 + 2**32 - 1
 _P521_P = 2**521 - 1

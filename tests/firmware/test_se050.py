@@ -1,6 +1,6 @@
 """SE050 driver, T=1 over I2C and APDU framing, against a small scripted chip
 in this file (runs under CPython and MicroPython; the full software model
-with the applet and `cryptography` is tests/test_se050.py)."""
+with the applet and `cryptography` is tests/test_se050_model.py)."""
 from micro15118.drivers import se050, se050t1
 from micro15118.drivers.se050t1 import T1, T1Error, Se050Error
 
