@@ -1,4 +1,8 @@
-"""The charger application: one -20 Secc per TCP connection (drive.py)."""
+"""The charger application: one -20 Secc per TCP connection (drive.py).
+
+With TLS on the host link (link/tls.py), 'connected' comes once the host's
+handshake passed, and a lost host link ('host_lost') ends the session at
+once: power off, session closed, its data kept as for any lost connection."""
 from .iso20.secc.context import PauseStore
 from .iso20.secc.session import Secc
 from .drive import LINK_ENDS, pump, quiet
@@ -37,6 +41,12 @@ class ChargerApp:
             secc.handle(ev[1], ev[2], now)
         elif name == "ev_cp":
             secc.ev_pilot(ev[1], now)
+        elif name == "host_lost":
+            # The host link is gone, and with it the TLS endpoint: power off
+            # and end the session now (a paused session is kept); the link
+            # resets the TCP connection, whose 'disconnected' follows.
+            secc.connection_lost(now)
+            pump(secc, self.link, now, self._session_event)
         elif name in LINK_ENDS:
             secc.connection_lost(now)       # power off, keep a paused session
             pump(secc, self.link, now, self._session_event)

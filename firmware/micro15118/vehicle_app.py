@@ -24,6 +24,12 @@ class VehicleApp:
         name = ev[0]
         if name != "v2gtp":
             self.report("link", ev, now)
+        if name in ("sdp_refused", "tls_failed") and self.evcc is None and self.result is None:
+            # no session in the clear: a charger without TLS, or a handshake
+            # that failed, ends this vehicle's attempt with the reason
+            self.result = ("failed", name + ": " + ev[1])
+            self.report("evcc", self.result, now)
+            return
         if name == "connected":
             if self.evcc is None:
                 self.evcc = Evcc(self.config, self.vehicle, now, self.clock_s)
@@ -32,7 +38,7 @@ class VehicleApp:
             return
         elif name == "v2gtp":
             self.evcc.handle(ev[1], ev[2], now)
-        elif name in LINK_ENDS:
+        elif name in LINK_ENDS or name == "host_lost":
             self.evcc.connection_lost(now)
 
     def turn(self, now):

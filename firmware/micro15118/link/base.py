@@ -16,6 +16,14 @@ A role defines:
     _link_lost(reason, now)
 and may extend _homeplug_frame, _start_slac, _event_sources (more parts to
 drain) and _send_datagrams (UDP a part queued).
+
+TLS mode: with `link.tls` set (a link/tls.py TlsMode, put there by the board
+layer when the board has a host link and TLS is on), the TCP connection
+carries TLS terminated on the host: the stream's bytes go to and come from
+the host link, the link reports 'connected' only once the host's handshake
+passed, and host_event(ev, now) takes the host link's events (the runner
+passes them on).  Extra events then: ('tls_open', suite), ('tls_failed',
+reason), ('host_up',), ('host_lost', reason).
 """
 
 from .. import v2gtp
@@ -46,6 +54,7 @@ class Link:
         # one reader for every connection (see V2gtpReader.reset)
         self.reader = v2gtp.V2gtpReader(max_payload)
         self.leave = LeaveNetwork(self.host_mac, rng)
+        self.tls = None             # TlsMode (link/tls.py): TLS terminated on the host
 
     # ---- inputs -------------------------------------------------------
     def modem_frame(self, frame, now):
@@ -81,10 +90,24 @@ class Link:
             self.net.poll(now)
             if self.stream is not None:
                 self.stream.flush()
+        if self.tls is not None:
+            self.tls.poll(now)
+        self._pump(now)
+
+    def host_event(self, ev, now):
+        """An event of the host link (TLS records, plaintext, TLS events,
+        link up/lost); nothing to do without TLS mode."""
+        if self.tls is None:
+            return
+        self.tls.host_event(ev, now)
+        if self.stream is not None and self._linked():
+            self.net.poll(now)      # TLS records the host sent go out
         self._pump(now)
 
     def next_deadline(self):
         d = earliest(self.leave.next_deadline(), self._retry_at())
+        if self.tls is not None:
+            d = earliest(d, self.tls.next_deadline())
         if self.state == SLAC:
             d = earliest(d, self.slac.next_deadline())
         elif self._linked():
@@ -121,10 +144,49 @@ class Link:
         self.monitor_kick = True
         self._emit("slac_matched", peer_mac)
 
-    def _open_stream(self, conn):
+    def _open_stream(self, conn, now):
         self.reader.reset()
-        self.stream = V2gtpStream(conn, self.reader)
-        self._emit("connected", conn.remote)
+        if self.tls is None:
+            self.stream = V2gtpStream(conn, self.reader)
+            self._emit("connected", conn.remote)
+            return
+        # TLS: 'connected' once the host's handshake passed (_on_tls)
+        stream = self.tls.open(conn, self.reader, now)
+        if stream is None:
+            self._emit("tls_failed", "host link down")
+            conn.abort(now)
+            return
+        self.stream = stream
+
+    def _close_stream(self, now):
+        """Close the V2G connection gracefully; with TLS the host first sends
+        close_notify (a ('close',) of the TlsMode closes TCP then)."""
+        if self.tls is not None and self.tls.close(now):
+            return
+        self.stream.conn.close(now)
+        self._pump(now)
+
+    def _on_tls(self, ev, now):
+        name = ev[0]
+        stream = self.stream
+        if name == "v2gtp" or name == "host_up":
+            self._emit(*ev)
+        elif name == "connected":
+            if stream is not None:
+                self._emit("tls_open", ev[1])
+                self._emit("connected", stream.conn.remote)
+        elif name == "close":
+            if stream is not None:
+                stream.conn.close(now)
+        elif name == "host_lost":
+            # TLS cannot go on without the host: the session never continues in the clear
+            self._emit(*ev)
+            if stream is not None:
+                stream.conn.abort(now)
+        else:       # 'abort' (TLS failed) and 'v2gtp_error'
+            self._emit("tls_failed" if name == "abort" else name, ev[1])
+            if stream is not None:
+                stream.conn.abort(now)
 
     def _on_monitor(self, ev, now):
         if ev[0] == "link_up":
@@ -151,7 +213,8 @@ class Link:
     def _event_sources(self):
         # (part, handler) pairs, drained in this order
         return ((self.pilot, self._on_pilot), (self.slac, self._on_slac),
-                (self.monitor, self._on_monitor), (self.net, self._on_net))
+                (self.monitor, self._on_monitor), (self.net, self._on_net),
+                (self.tls, self._on_tls))
 
     def _send_datagrams(self, now):
         """Send what a part queued for UDP; True when there was any."""
@@ -178,3 +241,5 @@ class Link:
                     part.tx = []
             if not busy:
                 break
+        if self.tls is not None:
+            self.tls.sync(self.stream)      # a connection the link dropped: tell the host

@@ -52,6 +52,13 @@ class ChargerLink(Link):
         self.net.udp_bind(SDP_PORT)
         self.net.tcp_listen(tcp_port)
         self.sdp = sdp.SdpServer(self.net.ip, tcp_port)
+
+    def use_tls(self, tls):
+        """TLS mode (link/tls.py TlsMode): SDP announces the server as TLS
+        (security 0x00) to every vehicle; None: plain TCP (0x10)."""
+        self.tls = tls
+        port = self.tcp_port
+        self.sdp = sdp.SdpServer(self.net.ip, None if tls else port, port if tls else None)
         self.ef_until = None
         # The modem ignores its host while it restarts, and every CM_SET_KEY
         # restarts it: a key sent soon after another one (a quick re-plug
@@ -82,8 +89,7 @@ class ChargerLink(Link):
     def close(self, now):
         """Close the TCP connection gracefully (after SessionStop)."""
         if self.stream is not None:
-            self.stream.conn.close(now)
-            self._pump(now)
+            self._close_stream(now)
 
     # ---- internals ----------------------------------------------------
     def _linked(self):
@@ -187,7 +193,7 @@ class ChargerLink(Link):
             if self.stream is not None:
                 conn.abort(now)     # one V2G session at a time
             else:
-                self._open_stream(conn)
+                self._open_stream(conn, now)
         elif name == "tcp_closed":
             if self.stream is not None and ev[1] is self.stream.conn:
                 self.stream = None

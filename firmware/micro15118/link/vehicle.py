@@ -8,6 +8,7 @@ Outputs: .tx (Ethernet frames for the modem) and .events:
              ('plugged',) ('unplugged',) ('slac_matched', evse_mac)
              ('link_up',) ('slac_failed', reason) ('link_lost', reason)
              ('secc', ip, port, security) ('sdp_failed',)
+             ('sdp_refused', reason)  the charger answered without the TLS we asked for
              ('connected', remote) ('v2gtp', ptype, payload)
              ('v2gtp_error', reason) ('disconnected', reason)
 """
@@ -87,8 +88,17 @@ class VehicleLink(Link):
     def close(self, now):
         self.closing = True
         if self.conn is not None:
-            self.conn.close(now)
-            self._pump(now)
+            if self.stream is not None:
+                self._close_stream(now)
+            else:
+                self.conn.close(now)
+                self._pump(now)
+
+    def use_tls(self, tls):
+        """TLS mode (link/tls.py TlsMode): SDP asks for TLS, and a charger
+        that answers without it is refused; None: plain TCP."""
+        self.tls = tls
+        self.security = sdp.TLS if tls else sdp.NO_TLS
 
     # ---- internals ----------------------------------------------------
     def _linked(self):
@@ -162,7 +172,13 @@ class VehicleLink(Link):
             self._wait_retry(now)
 
     def _on_sdp(self, ev, now):
-        if ev[0] == "secc" and self.state == SDP:
+        if ev[0] == "secc" and self.state == SDP and self.tls is not None and ev[3] != sdp.TLS:
+            # We asked for TLS and the charger offers the V2G server without it:
+            # never start the session in the clear.
+            self._emit("sdp_refused", "the charger offers no TLS (SDP security 0x%02x)" % ev[3])
+            self._clear()
+            self._wait_retry(now)
+        elif ev[0] == "secc" and self.state == SDP:
             self.state = TCP
             self.sdp = None
             self._emit("secc", ev[1], ev[2], ev[3])
@@ -179,7 +195,7 @@ class VehicleLink(Link):
                 self.sdp.handle(ev[4], now)
         elif name == "tcp_connected":
             if ev[1] is self.conn:
-                self._open_stream(self.conn)
+                self._open_stream(self.conn, now)
         elif name == "tcp_closed":
             if ev[1] is self.conn:
                 self.conn = None
