@@ -1,6 +1,8 @@
 # The core every board image freezes: board layer, pilot, QCA7000 driver,
 # SLAC, IPv6/UDP/TCP, SDP, V2GTP, the link runner and the apps' drive loop, plus one role's link
-# side (options charger=True / vehicle=True; the link bring-up takes both).
+# side (options charger=True / vehicle=True; the link bring-up takes both);
+# and the host link with TLS mode (hostlink/, hostend.py, link/tls.py) and
+# the SE050 driver that signs the host's TLS handshakes.
 # Included once per image by charger.py, vehicle.py, link.py.
 # Never micro15118/sim: that is the simulation's, not a board's.
 options.defaults(charger=False, vehicle=False)
@@ -20,6 +22,13 @@ package(
         "link/base.py",
         "link/common.py",
         "link/runner.py",
+        "link/tls.py",
+        "hostend.py",
+        "hostlink/__init__.py",
+        "hostlink/frame.py",
+        "hostlink/link.py",
+        "hostlink/msg.py",
+        "hostlink/port.py",
         "slac/__init__.py",
         "slac/keys.py",
         "slac/mme.py",
@@ -33,7 +42,7 @@ package(
 package(
     "micro15118",
     files=["drivers/__init__.py", "drivers/qca7000.py", "drivers/qcafrm.py", "drivers/spibus.py",
-           "drivers/pilot_hw.py"],
+           "drivers/pilot_hw.py", "drivers/se050.py", "drivers/se050t1.py", "drivers/se050curves.py"],
     base_path="../../firmware",
 )
 package("micro15118/net", base_path="../../firmware")

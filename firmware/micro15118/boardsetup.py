@@ -5,6 +5,24 @@ protocol code takes them from here, never a default of its own).
 
 micro15118.sim is imported only for a simulated board (functions _sim*): no
 board image freezes it.
+
+The host link and TLS (issue 12).  A board may have a link to a host PC
+(hostlink/): `--host-link PATH|HOST:PORT` on the unix port (a pty or tty
+path, or a TCP socket; drivers/hostport_unix.py), or on an MCU the board
+file's "host_uart_id" (with "host_uart_tx", "host_uart_rx",
+"host_uart_baudrate", default 921600) for machine.UART.  With TLS on
+(`--tls 1`, or "tls": true in the board file) the V2G TCP connection
+carries TLS 1.3 terminated on the host (link/tls.py); the host's handshake
+signature is made by the board's SE050 (drivers/se050.py; on an MCU
+"se050_i2c_id", "se050_scl", "se050_sda", "se050_freq", "se050_addr"; on a
+simulated board the wire process's SE050 model, reached over the board
+socket) with the key object `--tls-key` / "tls_key" (default: the role's
+first leaf in host/pki's object-ID map, 0x15118100 for the SECC,
+0x15118200 for the vehicle), and the certificate chain the host presents
+comes from here: `--tls-chain` / "tls_chain", a comma list (a list in the
+board file) of SE050 binary objects ("0x15118180") and certificate files
+(PEM or DER), leaf first; default the role's leaf certificate object
+(0x15118180 / 0x15118280) alone.  The private key never leaves the SE050.
 """
 import os
 import time
@@ -78,7 +96,136 @@ def build(opts, machine=None):
         else:
             modem, pilot, irq, board = _hw_board(cfg, charger, machine)
     link = _charger_link(mac) if charger else _vehicle_link(mac)
-    return Runner(link, modem, pilot, charger, irq=irq), board
+    tls = _flag(opts.get("--tls"), cfg.get("tls"))
+    host = host_end(opts, cfg, charger, board, machine, tls)
+    if tls:
+        if host is None:
+            raise ValueError("TLS needs a host link (--host-link PATH|HOST:PORT, or host_uart_id "
+                             "in the board file): the host terminates TLS")
+        if host.keys is None:
+            raise ValueError("TLS needs the board's SE050 for the handshake signature")
+        from .link.tls import TlsMode
+        link.use_tls(TlsMode(host.link))
+    return Runner(link, modem, pilot, charger, irq=irq, host=host), board
+
+
+def _flag(option, board_value):
+    if option is not None:
+        return option not in ("0", "no", "off", "false", "")
+    return bool(board_value)
+
+
+# SE050 object IDs of host/pki's map (host/pki/se050.py): slot 0 of each role
+TLS_KEY = {True: 0x15118100, False: 0x15118200}        # charger: SECC leaf; vehicle: vehicle leaf
+TLS_CERT = {True: 0x15118180, False: 0x15118280}
+
+
+def host_end(opts, cfg, charger, board, machine=None, tls=False):
+    """The board's host link (hostend.HostEnd), or None when it has none."""
+    spec = opts.get("--host-link")
+    if spec:
+        port = _linux_host_port(spec)
+    elif cfg.get("host_uart_id") is not None:
+        port = _uart_host_port(cfg, machine)
+    else:
+        return None
+    from .hostend import HostEnd
+    from .hostlink import msg
+    from .hostlink.link import Link
+    from .hostlink.port import UartPort
+    boot = rng(4)
+    boot_id = (boot[0] << 24) | (boot[1] << 16) | (boot[2] << 8) | boot[3]
+    link = Link(msg.ROLE_CHARGER if charger else msg.ROLE_VEHICLE, 0, boot_id,
+                b"micro15118 " + (b"secc" if charger else b"evcc"))
+    return HostEnd(UartPort(port, link), _key_server(opts, cfg, charger, board, machine, tls))
+
+
+def _linux_host_port(spec):
+    # the unix port (simulated and Linux boards): a pty/tty path or HOST:PORT
+    from .drivers.hostport_unix import open_port
+    return open_port(spec)
+
+
+def _uart_host_port(cfg, machine=None):
+    if machine is None:
+        import machine
+    kw = {"baudrate": cfg.get("host_uart_baudrate", 921600), "timeout": 0,
+          "rxbuf": cfg.get("host_uart_rxbuf", 4096)}
+    if cfg.get("host_uart_tx") is not None:
+        kw["tx"] = machine.Pin(cfg["host_uart_tx"])
+        kw["rx"] = machine.Pin(cfg["host_uart_rx"])
+    return machine.UART(cfg["host_uart_id"], **kw)
+
+
+def _object_id(value):
+    return value if isinstance(value, int) else int(value, 0)
+
+
+def _key_server(opts, cfg, charger, board, machine=None, tls=False):
+    """The SE050 and what the host may ask of it, or None without an SE050."""
+    bus = _se050_bus(opts, cfg, board, machine, tls)
+    if bus is None:
+        return None
+    from .drivers.se050 import Se050
+    from .hostend import KeyServer
+    se = Se050(bus, sleep_ms, cfg.get("se050_addr", 0x48))
+    se.open()
+    key = opts.get("--tls-key") or cfg.get("tls_key") or TLS_KEY[charger]
+    items = opts.get("--tls-chain") or cfg.get("tls_chain") or [TLS_CERT[charger]]
+    if isinstance(items, str):
+        items = items.split(",")
+    return KeyServer(se, (_object_id(key),), load_chain(items, se))
+
+
+def _se050_bus(opts, cfg, board, machine=None, tls=False):
+    if hasattr(board, "request"):
+        # a simulated board: the wire process's SE050 model (provisioned
+        # there); by default used when TLS is on
+        return board.i2c if _flag(opts.get("--se050"), cfg.get("se050", tls)) else None
+    if cfg.get("se050_i2c_id") is None:
+        return None
+    if machine is None:
+        import machine
+    Pin = machine.Pin
+    if cfg.get("se050_enable_pin") is not None:
+        Pin(cfg["se050_enable_pin"], Pin.OUT, value=1)
+    return machine.I2C(cfg["se050_i2c_id"], scl=Pin(cfg["se050_scl"]), sda=Pin(cfg["se050_sda"]),
+                       freq=cfg.get("se050_freq", 400000))
+
+
+def load_chain(items, se):
+    """Concatenated DER certificates from SE050 binary objects (an int or
+    "0x..." each) and certificate files (PEM, any number of certificates,
+    or DER), in the order given."""
+    out = bytearray()
+    for item in items:
+        if isinstance(item, int) or item.strip().startswith("0x"):
+            out.extend(se.read_binary(_object_id(item)))
+            continue
+        with open(item.strip(), "rb") as f:
+            data = f.read()
+        if b"-----BEGIN" in data:
+            out.extend(_pem_certificates(data))
+        else:
+            out.extend(data)
+    return bytes(out)
+
+
+def _pem_certificates(data):
+    import binascii
+    out = bytearray()
+    body = None
+    for line in data.split(b"\n"):
+        line = line.strip()
+        if line.startswith(b"-----BEGIN CERTIFICATE"):
+            body = []
+        elif line.startswith(b"-----END"):
+            if body is not None:
+                out.extend(binascii.a2b_base64(b"".join(body)))
+            body = None
+        elif body is not None and line:
+            body.append(line)
+    return out
 
 
 # One role's link per function: a board image freezes the charger's or the

@@ -9,6 +9,11 @@ Switches the pilot to state C for power transfer (B otherwise), prints
 `t=<ms> <event> ...` for link events and `t=<ms> evcc <event> ...` for
 session events, and exits 0 when the session ended as planned, printing
 `BATTERY soc=.. net_wh=..`.
+
+With `--host-link PATH|HOST:PORT --tls 1` SDP asks for TLS (a charger that
+offers none is refused) and the V2G connection carries TLS 1.3 terminated
+on the host at the other end of the host link; the handshake signature
+comes from the board's SE050 (boardsetup.py).
 """
 import gc
 import sys
@@ -23,7 +28,10 @@ from .drive import run
 OPTIONS = {"--wire": None, "--board": None, "--mac": None, "--timeout": "120000", "--name": "",
            "--service": "dc", "--control": "scheduled", "--direction": "charge",
            "--soc": "50", "--loops": "20", "--capacity-wh": "60000",
-           "--precharge-tolerance": "10", "--msg-timeout": "2000", "--loop-timeout": "500"}
+           "--precharge-tolerance": "10", "--msg-timeout": "2000", "--loop-timeout": "500",
+           # host link and TLS (boardsetup.py): TLS 1.3 terminated on the host
+           "--host-link": None, "--tls": None, "--tls-key": None, "--tls-chain": None,
+           "--se050": None}
 USAGE = ("usage: evcc_main.py vehicle [--wire HOST:PORT] [--service dc|ac|dc_bpt|ac_bpt] "
          "[--control scheduled|dynamic] [--direction charge|discharge] [--soc PCT] [--loops N]")
 PROGRESS_MS = 200       # soc and power lines at most this often
@@ -70,7 +78,9 @@ def main(argv):
               "precharge_tolerance_v": float(opts["--precharge-tolerance"]),
               # V2G_EVCC_Msg_Timeout: 2 s, 0.5 s in the charge loop
               "timeouts": {"default": int(opts["--msg-timeout"]),
-                           "ChargeLoop": int(opts["--loop-timeout"])}}
+                           "ChargeLoop": int(opts["--loop-timeout"])},
+              # the session runs over TLS (the host terminates it; link/tls.py)
+              "tls": runner.link.tls is not None}
     app = VehicleApp(runner.link, runner.pilot, vehicle, battery, config, clock_s, Reporter())
     Evcc(app.config, vehicle, 0, clock_s)   # refuse a bad configuration before plug-in
     heap = HeapWatch()

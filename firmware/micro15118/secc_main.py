@@ -7,6 +7,10 @@ model (whose meter is the source of truth for energy).
 Prints `t=<ms> <event> ...` for link events and `t=<ms> secc <event> ...`
 for session events; exits after --sessions TCP sessions ended, printing
 `METER charged_wh=.. discharged_wh=..`.
+
+With `--host-link PATH|HOST:PORT --tls 1` the V2G connection carries TLS 1.3
+terminated on the host at the other end of the host link; the handshake
+signature comes from the board's SE050 (boardsetup.py).
 """
 import gc
 import sys
@@ -19,8 +23,12 @@ from .drive import run
 
 OPTIONS = {"--wire": None, "--board": None, "--mac": None, "--sessions": "1",
            "--timeout": "120000", "--name": "", "--evse-id": "DE*M15*E0001",
-           "--sequence-timeout": "60000", "--estop-after-loops": "0"}
-USAGE = "usage: secc_main.py charger [--wire HOST:PORT] [--mac XX:..] [--sessions N]"
+           "--sequence-timeout": "60000", "--estop-after-loops": "0",
+           # host link and TLS (boardsetup.py): TLS 1.3 terminated on the host
+           "--host-link": None, "--tls": None, "--tls-key": None, "--tls-chain": None,
+           "--se050": None}
+USAGE = ("usage: secc_main.py charger [--wire HOST:PORT] [--mac XX:..] [--sessions N] "
+         "[--host-link PATH|HOST:PORT --tls 1 [--tls-key ID] [--tls-chain ID|FILE,...]]")
 
 
 def say(who, event, now):
@@ -43,7 +51,9 @@ def main(argv):
     runner, board = build(opts)
     charger = Charger(power_stage(board), authorized=True)
     config = {"evse_id": opts["--evse-id"],
-              "timers": {"sequence": int(opts["--sequence-timeout"])}}
+              "timers": {"sequence": int(opts["--sequence-timeout"])},
+              # the session runs over TLS (the host terminates it; link/tls.py)
+              "tls": runner.link.tls is not None}
     app = ChargerApp(runner.link, charger, config, rng, clock_s,
                      sessions=int(opts["--sessions"]),
                      estop_after_loops=int(opts["--estop-after-loops"]), report=say)

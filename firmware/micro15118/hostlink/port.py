@@ -37,10 +37,15 @@ class UartPort:
             if n < len(buf):
                 break
         link.poll(now)
+        self.send_queued()
+
+    def send_queued(self):
+        """Takes the frames the link queued and writes what the port takes."""
+        link = self.link
         if link.tx:
             self._out.extend(link.tx)
             link.tx = []
-        self.flush()
+        return self.flush()
 
     def flush(self):
         """Write queued frames until the port takes no more; True when all went."""

@@ -3,7 +3,9 @@
 `Runner.step()` samples the pilot, services the modem, feeds the link and
 sends what it produced; it returns the link's application events.  The same
 loop runs on a board (machine drivers), on the unix port and on CPython
-(simulated board).
+(simulated board).  With a host link (`host`: hostend.HostEnd) the runner
+services its port too and hands its events to the link (TLS records,
+plaintext, TLS events, host link up/lost: link.host_event).
 """
 import time
 
@@ -22,8 +24,9 @@ TX_QUEUE_MAX = 64
 
 
 class Runner:
-    def __init__(self, link, modem, pilot, charger, sample_ms=5, clock=None, irq=None):
+    def __init__(self, link, modem, pilot, charger, sample_ms=5, clock=None, irq=None, host=None):
         self.link = link
+        self.host = host
         self.irq = irq          # the modem's interrupt line: work waiting, don't sleep
         self.modem = modem
         self.pilot = pilot
@@ -71,6 +74,10 @@ class Runner:
             for frame in frames:
                 link.modem_frame(frame, now)
         link.poll(now)
+        host = self.host
+        if host is not None:
+            for ev in host.service(now):
+                link.host_event(ev, now)
         self.flush()
         evs = link.events
         link.events = []
@@ -89,10 +96,19 @@ class Runner:
         while len(q) > TX_QUEUE_MAX:
             q.pop(0)
             self.tx_dropped += 1
+        if self.host is not None:
+            self.host.flush()
 
     def idle_ms(self):
         """How long the caller may sleep before the next step is due."""
         d = self.link.next_deadline()
+        host = self.host
+        if host is not None:
+            h = host.next_deadline()
+            if d is None or h < d:
+                d = h
+            if host.busy():
+                return 0
         wait = self._next_sample - self.now_ms
         if d is not None and d - self.now_ms < wait:
             wait = d - self.now_ms

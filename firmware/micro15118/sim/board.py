@@ -7,6 +7,8 @@
     board.pilot.set_duty(permille)     # charger
     board.pilot.set_state('B'|'C'|'D') # vehicle
     board.pilot.read() -> (high_mv, low_mv, duty_permille, pp_ohms or None if open)
+    board.i2c.writeto(addr, buf) / board.i2c.readfrom_into(addr, buf)
+                             # the board's I2C bus: the wire process's SE050 model
 
 Protocol (docs/link-design.md): every message is type (1 ASCII byte) +
 length (2, big-endian) + payload; one request, then exactly one reply whose
@@ -44,6 +46,7 @@ class SimBoard:
         self.spi = SimSpi(self)
         self.irq = SimIrq(self)
         self.pilot = SimPilot(self)
+        self.i2c = SimI2C(self)
 
     def close(self):
         self._sock.close()
@@ -99,6 +102,40 @@ class SimIrq:
         level = 1 if reply and reply[0] else 0
         self._board.last_irq = level
         return level
+
+
+class SimI2C:
+    """The board's I2C bus with machine.I2C's target-access API, reaching the
+    SE050 model the wire process keeps for this board (request T): a NACK or
+    a missing device is an OSError with the errno the model gave (ENODEV), as
+    machine.I2C raises, so drivers.se050 runs unchanged."""
+
+    def __init__(self, board):
+        self._board = board
+
+    def writeto(self, addr, buf, stop=True):
+        r = self._board.request(b"T", b"W" + bytes((addr,)) + bytes(buf))
+        if len(r) != 1:
+            raise OSError("sim board: bad I2C reply")
+        if r[0]:
+            raise OSError(r[0])
+        return len(buf)
+
+    def readfrom_into(self, addr, buf, stop=True):
+        n = len(buf)
+        r = self._board.request(b"T", bytes((0x52, addr, n >> 8, n & 0xFF)))   # 'R'
+        if not r:
+            raise OSError("sim board: bad I2C reply")
+        if r[0]:
+            raise OSError(r[0])
+        if len(r) != n + 1:
+            raise OSError("sim board: bad I2C read length")
+        buf[0:n] = r[1:]
+
+    def readfrom(self, addr, n, stop=True):
+        buf = bytearray(n)
+        self.readfrom_into(addr, buf, stop)
+        return bytes(buf)
 
 
 class SimPilot:
