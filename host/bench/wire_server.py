@@ -25,10 +25,19 @@ wire (the PLC signal rides on the pilot line).  Bridges (TAP devices or AF_PACKE
 end, host/peers/tap.py) put a kernel stack or another tool (pyslac) behind a
 modem of its own, always on the wire.
 
+A board may also have an SE050 on its I2C bus: `se050={"evse": bundle,
+"pev": bundle}` gives each board of that role an Se050Model
+(host/bench/se050_model.py) provisioned from the bundle (a path, or parsed:
+host/pki's DIR/se050/<device>.json, or the model's own object list); the
+board's driver reaches it with request T (docs/link-design.md).
+`server.se050_stats()` has each model's command counts.
+
 Every public method is thread-safe: the loop holds `lock` while it works
 and control calls take it too, then wake the loop.
 """
 import argparse
+import errno
+import json
 import selectors
 import socket
 import struct
@@ -64,6 +73,36 @@ def _default_chip_factory(modem, clock):
 
 class ProtocolError(Exception):
     pass
+
+
+def se050_objects(bundle):
+    """The Se050Model objects of a provisioning bundle: host/pki's format
+    ({"entries": [{"key": {...}, "cert": {...}}]}: each leaf's key pair,
+    usable to sign, its public part readable, and its certificate as a
+    readable binary object) or the model's own ([...] / {"objects": [...]})."""
+    if isinstance(bundle, (str, bytes)) or hasattr(bundle, "__fspath__"):
+        with open(bundle) as f:
+            bundle = json.load(f)
+    if isinstance(bundle, list) or "objects" in bundle:
+        return bundle
+    objects = []
+    for e in bundle.get("entries", []):
+        key = e.get("key") or {}
+        if key.get("se050_supported", True) and key.get("private_key"):
+            objects.append({"object_id": key["object_id"], "curve": key["curve"],
+                            "private_key_hex": key["private_key"], "policy": ["sign", "read"]})
+        cert = e.get("cert")
+        if cert and cert.get("der"):
+            objects.append({"object_id": cert["object_id"], "data_hex": cert["der"],
+                            "policy": ["read"]})
+    return objects
+
+
+def _se050_model(bundle, clock):
+    from host.bench.se050_model import Se050Model
+    chip = Se050Model(clock=clock)
+    chip.load_bundle(se050_objects(bundle))
+    return chip
 
 
 class Cable:
@@ -102,6 +141,7 @@ class Client:
         self.host_mac = None
         self.modem = None
         self.chip = None
+        self.se050 = None         # Se050Model on the board's I2C bus, or None
         self.cable = None
         self.requests = 0
 
@@ -139,8 +179,11 @@ class Bridge:
 class WireServer:
     def __init__(self, listen=("127.0.0.1", 0), pcap=None, clock=time.monotonic,
                  pp_ohms=220, boot_ms=100, atten_db=20, setkey_result_ok=0x00,
-                 chip_factory=None, couple_on_plug=True, log=None, **impairments):
+                 chip_factory=None, couple_on_plug=True, log=None, se050=None, **impairments):
         self.clock = clock
+        roles = {"charger": "evse", "vehicle": "pev"}
+        self.se050_bundles = {roles.get(k, k): v for k, v in (se050 or {}).items()}
+        self.se050_models = {}       # board name -> Se050Model (kept after the board left)
         seed = impairments.get("seed", 0)
         self.seed = seed
         self.wire = PlcWire(pcap=pcap, **impairments)
@@ -399,7 +442,36 @@ class WireServer:
             return b"q", struct.pack(">hhHI", high, low, duty, pp)
         if mtype == b"W":
             return b"w", self._power(c, payload, now)
+        if mtype == b"T":
+            return b"t", self._i2c(c, payload)
         raise ProtocolError("unknown request type %r" % mtype)
+
+    def _i2c(self, c, payload):
+        """The board's I2C bus: W + addr + bytes (a write), R + addr + n (2,
+        BE) (a read); the reply's first byte is 0 or the errno of the
+        target's NACK (ENODEV: no device, or busy), a read's bytes follow."""
+        if len(payload) < 2 or payload[0:1] not in (b"W", b"R"):
+            raise ProtocolError("I2C request must be W + addr + data or R + addr + n")
+        addr = payload[1]
+        chip = c.se050
+        try:
+            if chip is None:
+                raise OSError(errno.ENODEV, "no device on the bus")
+            if payload[0:1] == b"W":
+                chip.writeto(addr, payload[2:])
+                return b"\x00"
+            if len(payload) != 4:
+                raise ProtocolError("I2C read takes addr + n (2)")
+            buf = bytearray((payload[2] << 8) | payload[3])
+            chip.readfrom_into(addr, buf)
+            return b"\x00" + bytes(buf)
+        except OSError as e:
+            return bytes(((e.errno or errno.EIO) & 0xFF,))
+
+    def se050_stats(self):
+        """{board name: the SE050 model's stats} of every board that had one."""
+        with self.lock:
+            return {name: json.loads(json.dumps(chip.stats)) for name, chip in self.se050_models.items()}
 
     def _power(self, c, payload, now):
         """The power path of the board's cable: the charger drives its output
@@ -453,6 +525,10 @@ class WireServer:
                         seed=self.seed + 1000 + len(self.clients) + self._modem_seq,
                         atten_db=self.atten_db)
         c.chip = self.chip_factory(c.modem, self.clock)
+        bundle = self.se050_bundles.get(role)
+        if bundle is not None:
+            c.se050 = _se050_model(bundle, self.clock)
+            self.se050_models[c.name] = c.se050
         c.cable = self._assign_cable(c)
         if role == "pev" and self.couple_on_plug and not c.cable.plugged:
             self.wire.detach(c.modem)
