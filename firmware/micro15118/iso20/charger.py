@@ -22,8 +22,34 @@ Three interfaces (issue 5), one object:
   (voltage, current) and `ac_power` the power actually commanded, and
   `envelope.last` what was clamped.  The contactor does not close before
   the session has set the envelope.
-* security: `certificates()` and `sign(data)` raise NotImplementedError
-  until Plug-and-Charge (the seam).
+* Plug-and-Charge: `pnc_authorize(evidence, now)` judges a signed PnC
+  AuthorizationReq: None while undecided (the session answers
+  EVSEProcessing=Ongoing and asks again with the same evidence object on
+  the EV's repeated request), then the -20 ResponseCode: "OK" (or
+  "OK_CertificateExpiresSoon") authorizes; WARNING_CertificateExpired /
+  _CertificateNotYetValid / _CertificateRevoked / _CertificateValidationError,
+  WARNING_eMSPUnknown, WARNING_GeneralPnCAuthorizationError refuse (the
+  session goes on, the EV may use EIM); FAILED_SignatureError or FAILED
+  end the session.  It delegates to `self.pnc`, the verifier given to
+  the constructor (`pnc.pnc_authorize(evidence, now)`; None: this charger
+  offers no PnC): on the host `host.pnc.verify.Verifier`, on a board a
+  request over the MCU-host link to it.  The evidence (a dict, built by
+  iso20/xmldsig.py and the SECC's authorization.py):
+      "id"           the Id of PnC_AReqAuthorizationMode
+      "element"      its EXI fragment (-20:CommonMessages grammar)
+      "digest"       the Reference's DigestValue (SHA-512 the EV claims)
+      "signed_info"  the EXI fragment of SignedInfo: the signed octets
+      "method"       the SignatureMethod URI (ecdsa-sha512 or eddsa-ed448)
+      "signature"    SignatureValue: raw r || s (132 bytes for P-521)
+      "leaf"         the contract certificate (DER)
+      "sub_cas"      [DER] its SubCertificates, leaf side first
+      "challenge"    the GenChallenge (the SECC has checked it is ours)
+      "evccid"       the EVCCID of the session
+  The verifier checks all of it: the digest of "element", the signature
+  over "signed_info" with the leaf's key, the chain to a trusted MO root,
+  validity, revocation.
+* security: `certificates()` and `sign(data)` (the SECC's TLS side) raise
+  NotImplementedError until the TLS wiring.
 
 Units: W, A, V, Wh; + charges the EV, - discharges it.  Limits are the
 charger's, always positive (the session applies the configured sign of
@@ -45,8 +71,9 @@ LIMITS = {
 
 
 class Charger:
-    def __init__(self, power, limits=None, authorized=None, schedule_ready=True):
+    def __init__(self, power, limits=None, authorized=None, schedule_ready=True, pnc=None):
         self.power = power
+        self.pnc = pnc                  # the PnC verifier; None: no PnC
         self.envelope = Envelope()
         self._dc_req = None             # the last DC output commanded (V, A)
         self._ac_req = None             # and AC (W)
@@ -179,6 +206,17 @@ class Charger:
 
     def update(self, now):
         self.power.update(now)
+
+    # --- Plug-and-Charge ----------------------------------------------------
+    def pnc_enabled(self):
+        return self.pnc is not None
+
+    def pnc_authorize(self, evidence, now):
+        """The verdict on a PnC AuthorizationReq (module docstring): None
+        while pending, else a -20 ResponseCode."""
+        if self.pnc is None:
+            return "WARNING_GeneralPnCAuthorizationError"
+        return self.pnc.pnc_authorize(evidence, now)
 
     # --- security seam ----------------------------------------------------
     def certificates(self):

@@ -8,7 +8,12 @@ class Context:
         self.pauses_seen = 0        # the charger's pause/stop requests before this session
         self.stops_seen = 0
         self.protocol = None        # (namespace, major, minor) from SAP
-        self.auth_service = None    # 'EIM'
+        self.tls = False            # the connection runs over TLS (PnC only then)
+        self.auth_service = None    # 'EIM' | 'PnC' once authorized
+        self.auth_offered = ()      # AuthorizationServices of our AuthorizationSetupRes
+        self.challenge = None       # GenChallenge offered for PnC; None once spent
+        self.pnc_request = None     # (PnC_AReqAuthorizationMode, Signature) being judged
+        self.pnc_evidence = None    # and its evidence (charger.pnc_authorize)
         self.service = None         # selected energy-transfer ServiceID
         self.parameter_set = None
         self.control_mode = None    # msg.SCHEDULED / msg.DYNAMIC

@@ -26,10 +26,18 @@ decoding, the SessionID, the sequence, the emergency stop, and the timers
   the SessionSetupReq;
 * ongoing limits: EIM authorization 180 s, ScheduleExchange 55 s (the
   values EVerest's libiso15118 uses), cable check 40 s (the EV's
-  V2G_EVCC_CableCheck_Timeout); past them the answer is FAILED.
+  V2G_EVCC_CableCheck_Timeout); past them the answer is FAILED.  A PnC
+  verification still pending after 55 s (inside the EV's 60 s
+  V2G_EVCC_Ongoing_Timeout) is WARNING_GeneralPnCAuthorizationError, so
+  the EV may still use EIM.
+
+Authorization: config "auth" lists the services the charger offers, in
+order ("EIM", "PnC"); PnC is offered only on a TLS connection (config
+"tls", or connection_made(now, tls=True)) and when the charger has a PnC
+verifier (Charger.pnc_authorize); secc/authorization.py tells the rest.
 
 Events: ('state', name) ('protocol', namespace) ('session', id, resumed)
-('auth_request', evccid) ('authorized', ok) ('service', id, set, mode)
+('auth_request', evccid) ('authorized', ok) ('pnc', code) ('service', id, set, mode)
 ('ev_status', dict) ('energy', on) ('power', w, charged_wh, discharged_wh)
 ('stopped', reason) ('metering_confirmed', meter_info) ('warning', what, ...)
 ('close', reason).  `ev_pilot(state, now)`: the EV's CP state from the link.
@@ -82,6 +90,7 @@ TIMERS = {
     "comm_setup": 18000,        # V2G_SECC_CommunicationSetup_Performance_Time
     "close": 5000,              # close after SessionStopRes / FAILED
     "eim_ongoing": 180000,
+    "pnc_ongoing": 55000,
     "schedule_ongoing": 55000,
     "cable_check_ongoing": 40000,
 }
@@ -91,7 +100,10 @@ DEFAULTS = {
     "protocols": sap.SECC_DEFAULT,
     "services": (msg.SERVICE_DC, msg.SERVICE_DC_BPT, msg.SERVICE_AC, msg.SERVICE_AC_BPT),
     "control_modes": (msg.SCHEDULED, msg.DYNAMIC),
-    "auth": ("EIM",),           # PnC needs the security seam (later issue)
+    "auth": ("EIM",),           # offered, in order: "EIM", "PnC"
+    "tls": False,               # the connections run over TLS (PnC needs it)
+    "certificate_installation": False,  # CertificateInstallationService (PnC only)
+    "supported_providers": None,        # PnC: [ProviderID] to list, or None
     "free_service": True,
     "service_renegotiation": True,
     "standby_allowed": False,
@@ -138,9 +150,11 @@ class Secc:
         self.connection_made(now)
 
     # --- connection -------------------------------------------------------
-    def connection_made(self, now):
-        """A new TCP connection: start over at SAP (paused sessions stay)."""
+    def connection_made(self, now, tls=None):
+        """A new TCP connection: start over at SAP (paused sessions stay).
+        tls: the connection runs over TLS (None: as config "tls" says)."""
         self.ctx = context.Context()
+        self.ctx.tls = bool(self.cfg["tls"] if tls is None else tls)
         if self.charger is not None:
             self.charger.envelope.close()   # a new session sets its own
         self.state = None

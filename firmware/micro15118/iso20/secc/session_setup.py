@@ -8,6 +8,7 @@ def handle(s, name, body, now):
     old = s.store.take(sid) if sid != msg.NEW_SESSION_ID else None
     if old is not None:
         old.protocol = s.ctx.protocol
+        old.tls = s.ctx.tls             # of this connection
         old.resumed = True
         s.ctx = old
         code = msg.OK_OLD_SESSION
