@@ -13,6 +13,13 @@ never above the limits below); `contactor(closed)`, and the Evcc's events.
 The battery behind it is duck-typed: `sim/battery.py` in simulation, the BMS
 on a car (soc(), voltage(), departure_time(now), update(now, power_w) and
 the capacity/limit attributes).
+
+Plug-and-Charge: `crypto` is the crypto seam the EVCC signs with
+(iso20/xmldsig.py: sha512(data), sign_sha512(key_ref, digest) -> DER,
+read_certificate(ref) -> DER; on a board `xmldsig.Se050Crypto(se050)`, the
+contract key inside the chip), and `certificate(ref)` resolves the
+references of the Evcc config's contract_chain: an int is a binary object
+of the crypto seam (an SE050 object ID), a str a DER file, bytes the DER.
 """
 
 LIMITS = ('max_charge_power', 'min_charge_power', 'max_charge_current', 'min_charge_current',
@@ -21,9 +28,10 @@ LIMITS = ('max_charge_power', 'min_charge_power', 'max_charge_current', 'min_cha
 
 
 class Vehicle:
-    def __init__(self, battery, **limits):
+    def __init__(self, battery, crypto=None, **limits):
         b = battery
         self.battery = b
+        self.crypto = crypto      # the crypto seam for PnC (None: no PnC)
         # limits the stack sends (W, A, V); discharge values are magnitudes
         self.max_charge_power = b.max_charge_power
         self.min_charge_power = 100.0
@@ -114,6 +122,18 @@ class Vehicle:
         if discharging:
             return self.soc() <= self.battery.min_soc
         return self.soc() >= self.battery.target_soc
+
+    # -- Plug-and-Charge -------------------------------------------------
+    def certificate(self, ref):
+        """The DER certificate a contract_chain reference names."""
+        if isinstance(ref, int):
+            if self.crypto is None:
+                raise ValueError('no crypto seam to read certificate %r' % ref)
+            return bytes(self.crypto.read_certificate(ref))
+        if isinstance(ref, str):
+            with open(ref, 'rb') as f:
+                return f.read()
+        return bytes(ref)
 
     # -- uplink --------------------------------------------------------
     def delivered(self, now, power_w, voltage=None, current=None):

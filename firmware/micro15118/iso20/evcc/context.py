@@ -27,6 +27,18 @@ config (a dict, every key optional):
   welding_voltage_v       voltage under which welding detection ends (default 60)
   max_supporting_points   ScheduleExchangeReq (12..1024, default 1024)
   stop         how the session ends: 'Terminate' (default), 'Pause'
+  auth         'eim' (default) | 'pnc': Plug-and-Charge when the SECC offers it
+               (and the connection runs over TLS), else EIM
+  tls          the connection runs over TLS (default False); PnC needs it
+  contract_key       PnC: the contract private key's reference in the crypto
+               seam (vehicle.crypto; on an SE050 its object ID: an int or
+               '0x...' string)
+  contract_chain     PnC: the contract certificate and its sub-CAs, leaf side
+               first (1 + 1..3), as references the vehicle seam resolves
+               (vehicle.certificate(ref)): an int or '0x...' string is an
+               SE050 binary object, another string a DER file, bytes the DER
+  eim_fallback       PnC: use EIM (if offered) when the SECC refuses PnC with
+               a WARNING or the signature cannot be made (default True)
   timeouts     dict overriding TIMEOUTS below (ms)
   tolerances   dict overriding TOLERANCES below
 """
@@ -62,6 +74,13 @@ TOLERANCES = {
 _SERVICES = {'ac': msg.SERVICE_AC, 'dc': msg.SERVICE_DC,
              'ac_bpt': msg.SERVICE_AC_BPT, 'dc_bpt': msg.SERVICE_DC_BPT}
 _CONTROLS = {'scheduled': msg.SCHEDULED, 'dynamic': msg.DYNAMIC}
+
+
+def _ref(x):
+    """A key or certificate reference: '0x...' strings become ints."""
+    if isinstance(x, str) and x[:2] in ('0x', '0X'):
+        return int(x, 16)
+    return x
 
 
 def _hex(b):
@@ -108,6 +127,16 @@ class Context:
             raise ValueError('present_values must be signed or magnitude')
         self.magnitude_only = present == 'magnitude'
         self.both_ways = bool(c.get('bidirectional', False)) and self.bpt and self.dynamic
+        auth = c.get('auth', 'eim')
+        if auth not in ('eim', 'pnc'):
+            raise ValueError('auth must be eim or pnc')
+        self.tls = bool(c.get('tls', False))
+        self.pnc = auth == 'pnc'
+        self.contract_key = _ref(c.get('contract_key'))
+        self.contract_chain = [_ref(x) for x in c.get('contract_chain', ())]
+        if self.pnc and (self.contract_key is None or not 2 <= len(self.contract_chain) <= 4):
+            raise ValueError('auth pnc needs contract_key and contract_chain (leaf + 1..3 sub-CAs)')
+        self.eim_fallback = bool(c.get('eim_fallback', True))
         self.reset()
 
     def reset(self):
@@ -133,3 +162,7 @@ class Context:
         self.end_reason = None    # why the charge loop ended
         self.welded_sent = False
         self.stop_sent = None
+        self.auth_offered = ()    # AuthorizationServices of the SECC
+        self.auth = 'EIM'         # what our AuthorizationReq selects
+        self.challenge = None     # GenChallenge for PnC
+        self.pnc_request = None   # (PnC_AReqAuthorizationMode, Signature), made once

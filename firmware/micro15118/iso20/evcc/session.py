@@ -7,6 +7,7 @@
     ev.out     -> [(ptype, payload)]   # to send, in order
     ev.events  -> ('state', name) ('session', id) ('soc', x) ('power', w)
                   ('stopping', reason) ('done', reason) ('failed', reason) ('close',)
+                  ('pnc_refused', code) ('pnc_unavailable', why)   (PnC -> EIM)
 
 Each state is a module (REQ/RES names, request(), response()); response()
 returns an outcome, and states.py maps (state, outcome) to the next state

@@ -27,7 +27,9 @@ TRANSITIONS = {
     (SESSION_SETUP, "resumed_at_" + AUTH_SETUP): (AUTH_SETUP, NOW),
     (SESSION_SETUP, "resumed_at_" + CPD): (CPD, NOW),
     (AUTH_SETUP, "eim_offered"):       (AUTH, NOW),
+    (AUTH_SETUP, "pnc_offered"):       (AUTH, NOW),
     (AUTH, "ongoing"):                 (AUTH, ONGOING),       # [V2G20-1582]
+    (AUTH, "eim_fallback"):            (AUTH, NOW),           # PnC refused: EIM
     (AUTH, "authorized"):              (DISCOVERY, NOW),
     (DISCOVERY, "offered"):            (DETAIL, NOW),
     (DETAIL, "found"):                 (SELECTION, NOW),
