@@ -71,6 +71,9 @@ class HostEnd:
         other events of the Link (for the V2G link's host_event)."""
         self.port.service(now)
         link = self.link
+        hangup = getattr(self.port.uart, "hangup", None)
+        if hangup is not None and link.up:
+            link.drop("hangup", now)    # the OS says the host is gone: no need to wait lost_ms
         if not link.events:
             return ()
         evs = link.events

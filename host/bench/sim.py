@@ -10,6 +10,16 @@ its evidence in --out: wire.pcap, messages.jsonl (every V2G message decoded
 from the capture, with its raw EXI), both sides' logs (a peer's too) and
 result.json with the verdict of host/bench/verdict.py and its reasons.  Files a
 previous run left in the same directory are removed first.
+
+`--tls` (our charger and our EV): the V2G connection carries TLS 1.3,
+terminated for each board by its host (host/bench/host_side.py: a HostLink
+over a pty the firmware opens as --host-link, a TlsServer for the charger, a
+TlsClient for the EV); each board's SE050 is a model in the wire process
+provisioned from the PKI (--pki DIR, or one made in --out/pki), and signs
+the one handshake signature the host asks its MCU for.  The key log goes to
+--out/tls-keys.log; messages.jsonl is what it decrypts from wire.pcap (the
+same verdict as every run); result.json adds "tls": version, suite, group,
+both certificate chains' subjects, OCSP, and the SE050 models' commands.
 """
 import json
 import os
@@ -25,7 +35,8 @@ DEFAULT_OUT = "session"
 # What a run writes into --out; a new run removes them first (and what the
 # previous result.json listed), nothing else.
 EVIDENCE = ("wire.pcap", "messages.jsonl", "charger.log", "vehicle.log", "result.json",
-            "evcc.log", "secc.log", "evcc_config.json")
+            "evcc.log", "secc.log", "evcc_config.json", "tls-keys.log")
+KEYLOG = "tls-keys.log"
 SERVICE_NAMES = {1: "AC", 2: "DC", 5: "AC_BPT", 6: "DC_BPT"}
 CONTROL_NAMES = {1: "scheduled", 2: "dynamic"}
 _SHOWN = ("plugged", "slac_matched", "connected", "disconnected", "unplugged",
@@ -178,6 +189,10 @@ class Run:
         self.end = None             # None, or why the run ended early
         self.server = None          # the wire server: its cable's power path
         self.cable = None           # the power path's snapshot at the end
+        self.hosts = {}             # --tls: role -> HostSide
+        self.pki = None             # --tls: the PKI directory
+        self.se050 = None           # --tls: the SE050 models' stats
+        self.host_lost = None       # --pull-host-link-after: what the fault did
 
     def path(self, name):
         return os.path.join(self.out, name)
@@ -200,10 +215,65 @@ class Run:
             self.battery = {"soc_start": self.cable["pack_soc_start"], "soc_end": self.cable["pack_soc"],
                             "net_wh": self.cable["pack_net_wh"]}
 
+    def _host_lost_verdict(self, session):
+        """The fault run's verdict: power flowed when the charger's host link
+        was pulled, and the charger ended (exit 0: its session closed) with
+        no power flowing and its contactor open."""
+        h = self.host_lost
+        reasons = []
+        if h is None:
+            reasons.append("host link lost: the fault was not injected")
+        else:
+            if not h["powered_before"]:
+                reasons.append("host link lost: no power flowed when the link was pulled")
+            if h["powered_after"] or h["contactor_closed_after"]:
+                reasons.append("host link lost: power still flows after the charger ended")
+            if h["charger_saw_host_lost_ms"] is None:
+                reasons.append("host link lost: the charger never reported it")
+            if h["charger_exit"] != 0:
+                reasons.append("host link lost: the charger exited with %s" % h["charger_exit"])
+        return {"verdict": "fail" if reasons else "pass", "reasons": reasons, "host_lost": h,
+                "session_checks": session.get("checks"), "wire_wh": session.get("wire_wh")}
+
+    def tls_report(self, msgs):
+        """result.json's "tls": what each host's endpoint negotiated and
+        checked, the SE050 models' signatures; problems if a message went in
+        the clear or a side did not complete its handshake."""
+        sides = {role: h.info() for role, h in self.hosts.items()}
+        report = {"pki": self.pki, "keylog": KEYLOG, "problems": []}
+        for role, info in sides.items():
+            done = [x for x in info["handshakes"] if x.get("version")]
+            last = done[-1] if done else {}
+            report[role] = {"version": last.get("version"), "suite": last.get("suite"),
+                            "group": last.get("group"), "subject": (last.get("own_chain") or [None])[0],
+                            "peer_subjects": last.get("peer_chain"), "handshakes": len(done),
+                            "signatures_requested": sum(x.get("signatures", 0) for x in info["handshakes"]),
+                            "key_id": info["key_id"], "host": info}
+            if role == "charger":
+                report[role]["ocsp_stapled"] = last.get("ocsp_stapled")
+            else:
+                report[role]["ocsp"] = last.get("ocsp")
+            if not done:
+                report["problems"].append("tls: the %s's host completed no TLS handshake" % role)
+        names = {"charger": "charger", "vehicle": "vehicle"}
+        se = {}
+        for board, stats in (self.se050 or {}).items():
+            cmds = stats.get("commands", {})
+            se[names.get(board, board)] = {"signatures": cmds.get("ECDSASign", 0), "commands": cmds,
+                                           "apdus": stats.get("apdus"), "nacks": stats.get("nacks")}
+        report["se050"] = se
+        clear = [m for m in msgs if not m.get("tls")]
+        if clear:
+            report["problems"].append("tls: %d V2G messages in the clear on the wire" % len(clear))
+        report["messages_decrypted"] = len(msgs) - len(clear)
+        return report
+
     def finish(self):
         """Write every piece of evidence; returns the result dict."""
         if self.server is not None:
             self.cable = self.server.power(0)
+            if self.hosts:
+                self.se050 = self.server.se050_stats()
         self.read_totals()
         files = []
         for name, source in self.logs.items():
@@ -216,8 +286,11 @@ class Run:
         if os.path.exists(self.pcap):
             from host.capture import v2glog
             files.append("wire.pcap")
+            keylog = self.path(KEYLOG) if os.path.exists(self.path(KEYLOG)) else None
+            if keylog:
+                files.append(KEYLOG)
             try:
-                msgs = v2glog.messages(self.pcap)
+                msgs = v2glog.messages(self.pcap, keylog)
             except (OSError, ValueError) as e:        # a capture cut short
                 self.end = self.end or "capture unreadable: %s" % e
             v2glog.write_jsonl_messages(msgs, self.path("messages.jsonl"))
@@ -229,17 +302,24 @@ class Run:
         charger_name = "our charger" if a.charger == "ours" else "python-iso15118's charger"
         result = verdict.judge(msgs, a.service, a.direction, battery=self.battery,
                                meter_wh=self.meter_wh, charger_name=charger_name)
+        if getattr(a, "pull_host_link_after", None):
+            result = self._host_lost_verdict(result)
         if self.end:
             result["verdict"] = "interrupted" if self.end in ("SIGINT", "SIGTERM") else "fail"
             result["reasons"].insert(0, self.end if self.end not in ("SIGINT", "SIGTERM")
                                      else "interrupted by " + self.end)
         if self.cable is not None:
             result["cable"] = self.cable
+        if getattr(a, "tls", False):
+            result["tls"] = self.tls_report(msgs)
+            if result["tls"]["problems"] and result["verdict"] == "pass":
+                result["verdict"] = "fail"
+                result["reasons"].extend(result["tls"]["problems"])
         if a.charger != "ours":
             result["notes"] = ["python-iso15118's charger has no power stage on our cable: "
                                "the SoC and energy are judged from its loop reports"]
         result.update(asked={"service": a.service, "control": a.control, "direction": a.direction,
-                             "soc": a.soc, "loops": a.loops},
+                             "soc": a.soc, "loops": a.loops, "tls": bool(getattr(a, "tls", False))},
                       pairing={"charger": a.charger, "ev": a.ev, "runtime": a.runtime},
                       battery=self.battery, meter_wh=self.meter_wh,
                       seconds=round(time.monotonic() - self.t0, 2),
@@ -253,6 +333,10 @@ class Run:
 def check_args(args):
     if args.direction == "discharge" and not args.service.endswith("_bpt"):
         raise ValueError("--direction discharge needs an _bpt service")
+    if getattr(args, "pull_host_link_after", None) and not getattr(args, "tls", False):
+        raise ValueError("--pull-host-link-after needs --tls (the host link carries TLS)")
+    if getattr(args, "tls", False) and "josev" in (args.ev, args.charger):
+        raise ValueError("--tls runs our charger and our EV (each with its host terminating TLS)")
     if "josev" in (args.ev, args.charger) and os.geteuid() != 0:
         raise RuntimeError("--ev josev / --charger josev need root (network namespaces)")
 
@@ -264,8 +348,9 @@ def run(args):
     out = args.out or DEFAULT_OUT
     removed = prepare_out(out)
     r = Run(args, out)
-    print("%s sim: %s, %s control, %s; charger %s, EV %s, %s; evidence in %s/%s" % (
+    print("%s sim: %s, %s control, %s; charger %s, EV %s, %s%s; evidence in %s/%s" % (
         PROG, args.service, args.control, args.direction, args.charger, args.ev, args.runtime,
+        ", TLS 1.3" if getattr(args, "tls", False) else "",
         out, " (previous run's files removed)" if removed else ""), flush=True)
     with _Signals():
         try:
@@ -286,6 +371,12 @@ def run(args):
 
 
 def _report(result, out):
+    h = result.get("host_lost")
+    if h and result["verdict"] == "pass":
+        print("%s sim: pass: host link pulled after %d charge loops; the charger saw it at t=%d ms and "
+              "ended with no power flowing (%s/result.json)" % (PROG, h["loops"], h["charger_saw_host_lost_ms"],
+                                                               out), flush=True)
+        return
     if result["verdict"] == "pass":
         figures = []
         b = result.get("battery")
@@ -310,19 +401,99 @@ def _vehicle_args(args, *extra):
             "--loops", str(args.loops), "--soc", str(args.soc)) + extra
 
 
+def ensure_pki(directory):
+    """A PKI in directory (host/pki's `pki init`), made when absent."""
+    from host.pki.ca import Pki
+    if os.path.exists(os.path.join(directory, "pki.json")):
+        return directory
+    Pki.create(directory, force=True)
+    return directory
+
+
+def tls_setup(args, r):
+    """--tls: the PKI, both hosts (HostSide), the firmware's extra arguments
+    and the wire server's SE050 bundles."""
+    from host.bench.host_side import LEAF, HostSide, KeyLog, chain_files
+    from host.pki import se050 as pki_se050
+
+    pki = ensure_pki(args.pki or r.path("pki"))
+    r.pki = pki
+    keylog = KeyLog(r.path(KEYLOG))
+    extra = {}
+    for role in ("charger", "vehicle"):
+        r.hosts[role] = HostSide(role, pki, keylog)
+        entry = pki_se050.entry(pki, LEAF[role][1], LEAF[role][0])
+        cert = int(entry["cert"]["object_id"], 16)
+        extra[role] = ("--host-link", r.hosts[role].path, "--tls", "1",
+                       "--tls-key", entry["key"]["object_id"],
+                       "--tls-chain", ",".join(["0x%08X" % cert] + chain_files(pki, role)))
+    bundles = {"evse": pki_se050.bundle_path(pki, "charger"), "pev": pki_se050.bundle_path(pki, "vehicle")}
+    return extra, bundles
+
+
+def _close_hosts(r):
+    for h in r.hosts.values():
+        try:
+            h.close()
+        except OSError:
+            pass
+
+
 def _run_ours(args, r):
     progress = Progress(r.t0)
-    with LinkBench(pcap=r.pcap, runtime=args.runtime, on_line=progress.line,
-                   charger_script=SECC_MAIN, vehicle_script=EVCC_MAIN,
-                   charger_args=("--sessions", "1"), vehicle_args=_vehicle_args(args)) as bench:
-        r.keep("charger.log", bench.charger)
-        r.keep("vehicle.log", bench.vehicle)
-        r.server = bench.server
-        bench.plug()
-        rc = _wait_exit(bench.vehicle, args.timeout)
-        bench.charger.wait_exit(15)
+    extra = {"charger": (), "vehicle": ()}
+    wire = {}
+    if getattr(args, "tls", False):
+        extra, wire["se050"] = tls_setup(args, r)
+    try:
+        with LinkBench(pcap=r.pcap, runtime=args.runtime, on_line=progress.line,
+                       charger_script=SECC_MAIN, vehicle_script=EVCC_MAIN,
+                       charger_args=("--sessions", "1") + extra["charger"],
+                       vehicle_args=_vehicle_args(args) + extra["vehicle"], **wire) as bench:
+            r.keep("charger.log", bench.charger)
+            r.keep("vehicle.log", bench.vehicle)
+            r.server = bench.server
+            bench.plug()
+            if getattr(args, "pull_host_link_after", None):
+                _pull_host_link(args, r, bench, progress)
+            rc = _wait_exit(bench.vehicle, args.timeout)
+            bench.charger.wait_exit(15)
+    finally:
+        _close_hosts(r)
+    if getattr(args, "pull_host_link_after", None):
+        return                      # judged by its own checks (result.json "host_lost")
     if rc != 0:
         raise RuntimeError("our EV did not complete the session: %s" % _ev_failure(bench.vehicle, rc))
+
+
+def _pull_host_link(args, r, bench, progress):
+    """The fault 'host link lost': the charger's host closes its end of the
+    pty after N charge loops; the charger must end with no power flowing."""
+    loops = args.pull_host_link_after
+    bench.charger.wait_event("secc", args.timeout)          # the session started
+    deadline = time.monotonic() + args.timeout
+    while sum(1 for _, _, rest in bench.charger.events("secc") if rest.startswith("power")) < loops:
+        if time.monotonic() > deadline or bench.charger.proc.poll() is not None:
+            raise RuntimeError("the charge loop did not reach %d loops" % loops)
+        time.sleep(0.02)
+    before = bench.server.power(0)
+    progress.say("host", "charger's host link pulled after %d charge loops" % loops)
+    t_fault = time.monotonic()
+    r.hosts["charger"].close()
+    rc = bench.charger.wait_exit(15)
+    after = bench.server.power(0)
+    seen = bench.charger.events("host_lost")
+    r.host_lost = {"loops": loops, "powered_before": _flowing(before), "charger_exit": rc,
+                   "powered_after": _flowing(after), "charger_exit_s": round(time.monotonic() - t_fault, 3),
+                   "contactor_closed_after": after.get("charger_contactor"),
+                   "charger_saw_host_lost_ms": seen[0][0] if seen else None,
+                   "charger_stopped": [rest for _, _, rest in bench.charger.events("secc")
+                                       if rest.startswith("stopped")]}
+
+
+def _flowing(snap):
+    return bool(snap.get("charger_contactor")) and (abs(snap.get("current", 0.0)) > 0.01
+                                                    or abs(snap.get("power", 0.0)) > 1)
 
 
 def _wait_exit(fw, timeout):

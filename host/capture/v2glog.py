@@ -10,12 +10,20 @@ wire.pcap); 'hex' is the raw EXI payload, beside its decoded 'body'.
 'from' is 'EV' or 'SECC' (the SECC is the side that accepted the TCP
 connection).  Retransmitted and duplicated segments are merged by sequence
 number; a message that does not decode is logged with its error.
+
+A connection that carries TLS 1.3 is decrypted with the run's NSS key log
+(`messages(pcap, keylog=path)`, host/capture/tls13.py): its messages are the
+V2GTP inside, 't' the time of the last byte of the record that completed
+them, and each entry says "tls": true.  Without the key (or when it does not
+open the records) the connection gives no message: nothing else in it is
+V2GTP.
 """
 import json
 import struct
 
 from micro15118.iso20 import msg
 
+from host.capture import tls13
 from host.capture.pcap import read_pcap
 
 _SCHEMAS = {0x8001: "appProtocol", 0x8002: "-20:CommonMessages", 0x8003: "-20:AC", 0x8004: "-20:DC"}
@@ -68,7 +76,7 @@ def _streams(pcap_path):
             stamps.append((len(data), hit[0]))
             data += hit[1]
             expect = (expect + len(hit[1])) & 0xFFFFFFFF
-        yield ("SECC" if flow in servers else "EV"), bytes(data), stamps
+        yield ("SECC" if flow in servers else "EV"), bytes(data), stamps, flow
 
 
 def _ts_at(stamps, offset):
@@ -80,9 +88,37 @@ def _ts_at(stamps, offset):
     return t
 
 
-def messages(pcap_path):
+def _plain_streams(pcap_path, keylog):
+    """(sender, V2GTP bytes, stamps, tls) per direction: the TCP payload, or
+    for a TLS connection what the key log decrypts."""
+    streams = list(_streams(pcap_path))
+    keys = tls13.read_keylog(keylog) if keylog else {}
+    by_flow = {s[3]: s for s in streams}
+    for sender, data, stamps, flow in streams:
+        if not tls13.is_tls(data) and not (sender == "SECC" and _peer_is_tls(by_flow, flow)):
+            yield sender, data, stamps, False
+            continue
+        if sender != "EV":
+            continue            # the pair is decrypted once, from the client's side
+        peer = by_flow.get((flow[2], flow[3], flow[0], flow[1]))
+        if peer is None or not keys:
+            continue
+        try:
+            got = tls13.decrypt_pair(data, stamps, peer[1], peer[2], keys)
+        except tls13.TlsDecryptError:
+            continue
+        yield "EV", got["client"][0], got["client"][1], True
+        yield "SECC", got["server"][0], got["server"][1], True
+
+
+def _peer_is_tls(by_flow, flow):
+    peer = by_flow.get((flow[2], flow[3], flow[0], flow[1]))
+    return peer is not None and tls13.is_tls(peer[1])
+
+
+def messages(pcap_path, keylog=None):
     out = []
-    for sender, data, stamps in _streams(pcap_path):
+    for sender, data, stamps, tls in _plain_streams(pcap_path, keylog):
         i = 0
         while i + 8 <= len(data):
             version, inverse, ptype, length = struct.unpack(">BBHI", data[i:i + 8])
@@ -90,6 +126,8 @@ def messages(pcap_path):
                 break
             payload = data[i + 8:i + 8 + length]
             entry = {"t": _ts_at(stamps, i + 8 + length - 1), "from": sender, "ptype": ptype}
+            if tls:
+                entry["tls"] = True
             try:
                 name, body = msg.decode(ptype, payload)
                 entry["name"], entry["body"] = name, body
@@ -112,8 +150,8 @@ def _jsonable(value):
     return value
 
 
-def write_jsonl(pcap_path, out_path):
-    return write_jsonl_messages(messages(pcap_path), out_path)
+def write_jsonl(pcap_path, out_path, keylog=None):
+    return write_jsonl_messages(messages(pcap_path, keylog), out_path)
 
 
 def write_jsonl_messages(msgs, out_path):

@@ -79,6 +79,17 @@ def add_sim(subparsers):
                    help="evidence: wire.pcap, messages.jsonl, both logs, result.json; files a "
                         "previous run wrote there are removed first, nothing else (session)")
     p.add_argument("--timeout", type=_positive, default=120.0, help="seconds, > 0 (120)")
+    p.add_argument("--tls", action="store_true",
+                   help="TLS 1.3 on the V2G connection (our charger and EV): each board's host "
+                        "terminates it over the MCU-host link, its SE050 model signs; the key log "
+                        "goes to --out/tls-keys.log")
+    p.add_argument("--pki", metavar="DIR",
+                   help="with --tls: the PKI (micro15118 pki init DIR) whose SE050 bundles, chains, "
+                        "roots and OCSP responses the run uses (default: one made in --out/pki)")
+    p.add_argument("--pull-host-link-after", type=_int_at_least(1), metavar="LOOPS",
+                   help="with --tls, the fault 'host link lost': close the charger's host link "
+                        "after LOOPS charge loops; passes when the charger then ends with no power "
+                        "flowing")
     p.add_argument("--fault", metavar="NAME@STATE",
                    help="run one cell of the fault matrix instead (see micro15118 faults), "
                         "e.g. cp_a@ChargeLoop")

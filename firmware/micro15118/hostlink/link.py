@@ -163,6 +163,13 @@ class Link:
             n += len(f)
         return n
 
+    def drop(self, reason, now):
+        """The port says the peer is gone (a pty or socket hung up): the link
+        is lost now, as after lost_ms of silence, with this reason."""
+        self._now = now
+        if self.up:
+            self._lose(reason, now)
+
     def pending(self):
         """Ids of this end's requests waiting for a response."""
         return [r for r in self._p_id if r]

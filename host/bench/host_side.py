@@ -1,0 +1,259 @@
+"""The host PC of a simulated board, for TLS 1.3 over the MCU-host link.
+
+    side = HostSide("charger", pki_dir, keylog=KeyLog("out/tls-keys.log"))
+    # the firmware runs with --host-link side.path --tls 1 ...
+    side.info()          # what result.json records: handshakes, link stats
+    side.close()         # pulls the plug: the firmware sees its host link lost
+
+Per firmware process one HostSide: a pty pair whose slave path the firmware
+opens as its host-link port (drivers/hostport_unix.py), the host's end of
+the link (host.hostlink.HostLink, in its own thread) on the master, and a
+TLS 1.3 endpoint per TCP connection the MCU announces (TLS_EVENT OPEN):
+host.tls.TlsServer for a charger, TlsClient for a vehicle.  The MCU's TCP
+bytes arrive as TLS_RECORD and go back the same way; the plaintext V2GTP
+travels as APP_DATA; TLS_EVENT ESTABLISHED (detail: the suite) lets the
+MCU start its session, ERROR makes it reset TCP, CLOSE follows close_notify.
+
+Where each key lives: the leaf's private key only in the board's SE050 (the
+wire process's model); the host asks the MCU for the handshake signature
+(SIGN_REQUEST, key object from the PKI's SE050 bundle) and for its
+certificate chain (CERT_REQUEST), so it never holds a key of the board.
+What the host holds is public: the trust roots (from the PKI: the root the
+peer's chains lead to) and, on a charger, the OCSP staple for its leaf
+(DIR/ocsp/<leaf>.der).
+"""
+import threading
+
+from cryptography import x509
+from micro15118.hostlink import msg
+
+from host.hostlink import HostLink, PtyPair
+from host.pki import se050 as pki_se050
+from host.pki.ca import Pki
+from host.tls import CLOSED, FAILED, OPEN, TlsClient, TlsServer
+
+# the role's leaf in host/pki, and its SE050 bundle
+LEAF = {"charger": ("secc_leaf", "charger"), "vehicle": ("vehicle_leaf", "vehicle")}
+VERSIONS = {(3, 4): "TLSv1.3", (3, 3): "TLSv1.2"}
+
+
+class KeyLog:
+    """One NSS key log file for every endpoint of a run (both sides know the
+    same secrets: each line is written once)."""
+
+    def __init__(self, path):
+        self.path = path
+        self.lines = set()
+        self.lock = threading.Lock()
+        open(path, "w").close()
+
+    def __call__(self, line):
+        with self.lock:
+            if line in self.lines:
+                return
+            self.lines.add(line)
+            with open(self.path, "a") as f:
+                f.write(line)
+
+
+def split_der(data):
+    """Concatenated DER certificates -> [bytes]."""
+    out = []
+    i = 0
+    data = bytes(data)
+    while i < len(data):
+        if data[i] != 0x30 or i + 2 > len(data):
+            raise ValueError("not a DER certificate at %d" % i)
+        n = data[i + 1]
+        if n < 0x80:
+            head, length = 2, n
+        else:
+            k = n & 0x7F
+            head, length = 2 + k, int.from_bytes(data[i + 2:i + 2 + k], "big")
+        out.append(data[i:i + head + length])
+        i += head + length
+    return out
+
+
+def chain_files(pki_dir, role):
+    """The sub-CA certificate files of the role's leaf, leaf side first
+    (what the firmware's --tls-chain adds after the leaf in its SE050)."""
+    pki = Pki.open(pki_dir)
+    leaf = LEAF[role][0]
+    out = []
+    issuer = pki.issuer_of(leaf)
+    while issuer is not None and pki.issuer_of(issuer) is not None:
+        out.append(pki.path("certs", issuer))
+        issuer = pki.issuer_of(issuer)
+    return out
+
+
+def key_id(pki_dir, role):
+    """The SE050 object ID of the role's leaf key (host/pki's bundle)."""
+    leaf, device = LEAF[role]
+    return int(pki_se050.entry(pki_dir, device, leaf)["key"]["object_id"], 16)
+
+
+def trust_roots(pki_dir, role):
+    """The root the peer's chain leads to: the SECC's for a vehicle, the
+    vehicle certificates' (pki.json vehicle_root) for a charger."""
+    pki = Pki.open(pki_dir)
+    peer_leaf = LEAF["vehicle" if role == "charger" else "charger"][0]
+    return [pki.cert(pki.root_of(peer_leaf))]
+
+
+def _subject(cert):
+    return cert.subject.rfc4514_string()
+
+
+class HostSide:
+    def __init__(self, role, pki_dir, keylog=None, lost_ms=None):
+        if role not in LEAF:
+            raise ValueError("role: charger or vehicle")
+        self.role = role
+        self.pki_dir = pki_dir
+        self.keylog = keylog
+        self.key_id = key_id(pki_dir, role)
+        self.roots = trust_roots(pki_dir, role)
+        self.ocsp = None
+        if role == "charger":
+            with open(Pki.open(pki_dir).path("ocsp", LEAF[role][0]), "rb") as f:
+                self.ocsp = f.read()
+        self.pair = PtyPair()
+        self.path = self.pair.slave_path
+        self.endpoints = {}         # conn -> [endpoint, record dict]
+        self.handshakes = []        # one dict per TLS connection
+        self.events = []            # (event name, detail) of the link
+        self.chain = None           # the MCU's chain (DER list), fetched once per link-up
+        self.errors = []
+        kw = {} if lost_ms is None else {"lost_ms": lost_ms}
+        self.hl = HostLink(self.pair.master, on_event=self._on_event, start=True, **kw)
+
+    # -- the link's events (in the HostLink thread) ------------------------------
+
+    def _on_event(self, ev):
+        name = ev[0]
+        try:
+            if name == "link_up":
+                self.events.append(("link_up", ev[3].decode(errors="replace")))
+                self.chain = None
+            elif name == "link_lost":
+                self.events.append(("link_lost", ev[1]))
+                for conn in list(self.endpoints):
+                    self._end(conn, "host link lost")
+            elif name == "tls_event":
+                self._tls_event(ev[1], ev[2])
+            elif name == "tls_record":
+                ep = self.endpoints.get(ev[1])
+                if ep is not None:
+                    ep[0].feed_records(ev[2])
+                    self._pump(ev[1])
+            elif name == "app_data":
+                ep = self.endpoints.get(ev[1])
+                if ep is not None and ep[0].state == OPEN:
+                    ep[0].send_plaintext(ev[2])
+                    self._pump(ev[1])
+            elif name == "error":
+                self.events.append(("peer_error", ev[1:4]))
+        except Exception as e:  # noqa: BLE001 - kept for the report; the link goes on
+            self.errors.append("%s: %s: %s" % (name, type(e).__name__, e))
+            raise
+
+    def _own_chain(self):
+        if self.chain is None:
+            self.chain = split_der(self.hl.cert_chain(msg.CHAIN_OWN))
+        return self.chain
+
+    def _tls_event(self, conn, event):
+        if event == msg.TLS_OPEN:
+            if conn in self.endpoints:
+                self._end(conn, "reopened")
+            rec = {"conn": conn, "role": "server" if self.role == "charger" else "client",
+                   "state": "handshake"}
+            self.handshakes.append(rec)
+            try:
+                chain = self._own_chain()
+                signer = self.hl.signer(self.key_id)
+                if self.role == "charger":
+                    ep = TlsServer(chain, signer, self.roots, ocsp_staple=self.ocsp, keylog=self.keylog)
+                else:
+                    ep = TlsClient(chain, signer, self.roots, keylog=self.keylog)
+            except Exception as e:  # noqa: BLE001 - no chain from the MCU, a bad one...
+                rec.update(state="failed", error="%s: %s" % (type(e).__name__, e))
+                self.hl.send_tls_event(conn, msg.TLS_ERROR, 0, rec["error"][:200].encode())
+                return
+            rec["own_chain"] = [_subject(c) for c in (x509.load_der_x509_certificate(d)
+                                                      for d in chain)]
+            self.endpoints[conn] = [ep, rec]
+            if self.role == "vehicle":
+                ep.start()
+            self._pump(conn)
+        elif event == msg.TLS_CLOSE:
+            ep = self.endpoints.get(conn)
+            if ep is not None:
+                ep[0].close()
+                out = ep[0].records_out()
+                if out:
+                    self.hl.send_tls(conn, out)
+                self.hl.send_tls_event(conn, msg.TLS_CLOSE)
+                self._end(conn, None)
+        elif event == msg.TLS_ERROR:
+            self._end(conn, "the MCU reported an error")
+
+    def _pump(self, conn):
+        ep, rec = self.endpoints[conn]
+        out = ep.records_out()
+        if out:
+            self.hl.send_tls(conn, out)
+        plain = ep.plaintext_out()
+        if plain:
+            self.hl.send_app_data(conn, plain)
+            rec["plaintext_in"] = rec.get("plaintext_in", 0) + len(plain)
+        if ep.state == OPEN and rec["state"] == "handshake":
+            rec.update(state="open", version=VERSIONS.get(tuple(ep._conn.version), str(ep._conn.version)),
+                       suite=ep.cipher_suite, group=ep.group, signatures=ep.signatures,
+                       peer_chain=[_subject(c) for c in ep.peer_chain or ()])
+            if self.role == "charger":
+                rec["ocsp_stapled"] = ep.stapled
+            elif ep.ocsp is not None:
+                rec["ocsp"] = ep.ocsp.status
+            self.hl.send_tls_event(conn, msg.TLS_ESTABLISHED, 0, (ep.cipher_suite or "").encode())
+        elif ep.state == FAILED:
+            err = ep.error
+            rec.update(state="failed", error=repr(err), signatures=ep.signatures)
+            self.hl.send_tls_event(conn, msg.TLS_ERROR, (err.alert or 0) if err else 0,
+                                   str(err)[:200].encode())
+            del self.endpoints[conn]
+        elif ep.state == CLOSED:
+            # the peer's close_notify: the MCU closes TCP
+            self.hl.send_tls_event(conn, msg.TLS_CLOSE)
+            self._end(conn, None)
+
+    def _end(self, conn, why):
+        ep = self.endpoints.pop(conn, None)
+        if ep is None:
+            return
+        rec = ep[1]
+        if rec["state"] == "open":
+            rec["state"] = "closed"
+        if why:
+            rec.setdefault("end", why)
+
+    # -- control ---------------------------------------------------------------
+
+    def info(self):
+        s = self.hl.stats()
+        return {"pty": self.path, "key_id": "0x%08X" % self.key_id, "handshakes": list(self.handshakes),
+                "link_events": [list(e) for e in self.events], "errors": list(self.errors),
+                "link": {k: s[k] for k in ("tx", "rx", "tx_bytes", "rx_bytes", "dropped", "rtt_ms")}}
+
+    def close(self):
+        """Stops the host: closes the pty master (the firmware's port hangs up)."""
+        self.hl.close()
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc):
+        self.close()
+        self.pair.slave.close()
