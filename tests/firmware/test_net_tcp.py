@@ -508,3 +508,15 @@ def test_rings_stay_with_a_closed_connection_the_owner_has_not_heard_of():
     link.run(lambda: any(e[0] == "tcp_accept" for e in b.events))
     server = events(b, "tcp_accept")[0][1]
     assert server.rx is not rings[0] and server.tx is not rings[1]
+
+
+def test_first_connection_uses_the_rings_taken_at_start_up():
+    a, b = pair()
+    spare = list(b._spare)
+    assert len(spare) == 1
+    b.tcp_listen(PORT)
+    link = Link(a, b)
+    a.tcp_connect(b.ip, PORT, link.now)
+    link.run(lambda: any(e[0] == "tcp_accept" for e in b.events))
+    server = events(b, "tcp_accept")[0][1]
+    assert (server.rx, server.tx) == spare[0] and b._spare == []

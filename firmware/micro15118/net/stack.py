@@ -35,7 +35,8 @@ _EPHEMERAL = const(49152)
 
 class NetStack:
     def __init__(self, mac, rng=None, rx_window=4096, mss=tcp.DEFAULT_MSS, tx_buffer=4096,
-                 max_conns=4, nd_cache=8, nd_retrans=1000, nd_retries=3, tcp_opts=None):
+                 max_conns=4, nd_cache=8, nd_retrans=1000, nd_retries=3, tcp_opts=None,
+                 prealloc_conns=1):
         self.mac = bytes(mac)
         if rng is None:
             raise TypeError("NetStack needs rng: the app's random source (no platform default)")
@@ -65,6 +66,9 @@ class NetStack:
         # connection, not once per connection (a fragmented MCU heap may have
         # no contiguous block left for them later).
         self._closed = []
+        # Rings for the first prealloc_conns connections, taken now, while
+        # the heap is still in one piece (a charging link has one at a time).
+        self._spare = [tcp.new_rings(min(rx_window, 65535), tx_buffer) for _ in range(prealloc_conns)]
 
     # ----------------------------------------------------------- owner API
     def udp_bind(self, port):
@@ -294,9 +298,11 @@ class NetStack:
             self._closed.pop(0)         # its rings go to the collector
 
     def _reusable_rings(self):
-        """The rings of a closed connection the owner has heard the last of
-        (no event about it still queued: a tcp_data the owner has not read
-        yet keeps its rx ring), or None."""
+        """Preallocated rings, else those of a closed connection the owner
+        has heard the last of (no event about it still queued: a tcp_data
+        the owner has not read yet keeps its rx ring), else None."""
+        if self._spare:
+            return self._spare.pop()
         for i, conn in enumerate(self._closed):
             if not any(len(ev) > 1 and ev[1] is conn for ev in self.events):
                 del self._closed[i]

@@ -199,6 +199,11 @@ class _Ring:
         return data
 
 
+def new_rings(rx_size, tx_size):
+    """An (rx, tx) ring pair for a TcpConnection."""
+    return _Ring(rx_size), _Ring(tx_size)
+
+
 _NO_RING = _Ring(1)      # what a released connection holds (n = 0: no data)
 
 
@@ -225,7 +230,7 @@ class TcpConnection:
         # rings: an (rx, tx) pair to reuse (NetStack recycles them, see
         # release()), else new ones
         if rings is None:
-            rings = _Ring(min(rx_window, 65535)), _Ring(tx_buffer)
+            rings = new_rings(min(rx_window, 65535), tx_buffer)
         self.rx, self.tx = rings
         self.iss = iss & _M
         self.snd_una = self.iss
