@@ -205,3 +205,32 @@ def test_sim_without_tls_is_unchanged(tmp_path):
     msgs = [json.loads(line) for line in open(out / "messages.jsonl")]
     assert msgs and not any(m.get("tls") for m in msgs)
     assert "host_up" not in (out / "charger.log").read_text()
+
+
+def test_host_lost_in_the_fault_matrix():
+    # the virtual-clock matrix runs the cell with TLS on both sides (hostsim.py)
+    from host.bench import faults
+    assert "host_lost" in faults.FAULTS
+    loop = faults.run_cell("host_lost", "ChargeLoop")
+    assert loop["passed"], loop
+    assert loop["powered"] and loop["ready"]
+    # in CableCheck the EV waits patiently: the charger's own supervision of
+    # its host link (1 s without a frame) is what cuts the power
+    cc = faults.run_cell("host_lost", "CableCheck")
+    assert cc["passed"], cc
+    assert 1000 <= cc["contactor_open_ms"] <= faults.BOUNDS["host_lost"]
+
+
+def test_in_process_tls_session_signs_with_the_se050_model():
+    from host.bench.sessionsim import SessionSim
+    sim = SessionSim(tls=True, loops=3)
+    sim.run(10)
+    sim.plug()
+    assert sim.run(60000, lambda: sim.ev.result is not None)
+    assert sim.ev.result[0] == "done", sim.ev.result
+    opened = [(who, ev[1]) for _, who, ev in sim.trace if ev[0] == "tls_open"]
+    assert opened == [("vehicle", "TLS_AES_256_GCM_SHA384"), ("charger", "TLS_AES_256_GCM_SHA384")]
+    for name in ("charger", "vehicle"):
+        host = sim.hosts[name]
+        assert [h["version"] for h in host.handshakes] == ["TLSv1.3"]
+        assert host.se050.stats["commands"]["ECDSASign"] == 1

@@ -53,6 +53,11 @@ Bounds (from t_fault to contactor open and zero current):
 | estop | Charger.emergency_stop() | 100 ms | an emergency stop cuts power at once |
 | ev_killed | the vehicle firmware vanishes (modem stays, CP stays) | 60.1 s | the charger sees only silence: V2G_SECC_Sequence_Timeout 60 s |
 | charger_restart | new ChargerLink/Secc/Charger; the power-on reset opens the contactor | 100 ms | a power-on reset de-energises the contactor; the measure is how long power kept flowing after the restart |
+| host_lost | the charger's host link (which terminates TLS) goes silent both ways: a pulled serial line | 1.1 s | the host link's supervision: lost after 1 s without a frame (hostlink LOST_MS), then the TLS connection is reset and the Secc powers off at once; in the charge loop the EV's 0.5 s loop timeout usually ends it first |
+
+host_lost runs its cell with TLS on both sides (sessionsim tls=True: each
+board's host link to an in-process host, hostsim.py), the other faults
+without.
 
 Faults needing a TCP connection or an EVCC session (tcp_*, ev_silent,
 ev_garbage) are n/a before SAP; DC-only states are n/a for AC services.
@@ -69,7 +74,8 @@ STATES = ("plug-in", "SLAC", "SDP", "SAP", "SessionSetup", "AuthorizationSetup",
           "ChargeParameterDiscovery", "ScheduleExchange", "CableCheck", "PreCharge",
           "PowerDelivery", "ChargeLoop", "WeldingDetection", "SessionStop")
 FAULTS = ("cp_a", "cp_e", "cp_f", "tcp_rst", "tcp_silence", "plc_lost", "modem_reset",
-          "ev_silent", "ev_garbage", "estop", "ev_killed", "charger_restart")
+          "ev_silent", "ev_garbage", "estop", "ev_killed", "charger_restart", "host_lost")
+TLS_FAULTS = ("host_lost",)     # cells run with TLS on the host link
 DC_ONLY = ("CableCheck", "PreCharge", "WeldingDetection")
 BEFORE_TCP = ("plug-in", "SLAC", "SDP")
 NEED_TCP = ("tcp_rst", "tcp_silence", "ev_silent", "ev_garbage")
@@ -79,7 +85,7 @@ SEQUENCE = 60000 + AT_ONCE
 BOUNDS = {"cp_a": AT_ONCE, "cp_e": AT_ONCE, "cp_f": AT_ONCE, "tcp_rst": AT_ONCE,
           "tcp_silence": SEQUENCE, "plc_lost": 4000, "modem_reset": 1200,
           "ev_silent": SEQUENCE, "ev_garbage": AT_ONCE, "estop": AT_ONCE,
-          "ev_killed": SEQUENCE, "charger_restart": AT_ONCE}
+          "ev_killed": SEQUENCE, "charger_restart": AT_ONCE, "host_lost": 1000 + AT_ONCE}
 PLC_LOSS_MS = 6000
 SETTLE_MS = 30000       # after the bound: the close timer (5 s), TCP giving up (~16 s)
 REACH_MS = 120000       # to reach the state
@@ -171,6 +177,8 @@ def _inject(sim, fault):
         sim.ev.alive = False
     elif fault == "charger_restart":
         sim.restart_charger()
+    elif fault == "host_lost":
+        sim.hosts["charger"].wire.cut = True
     else:
         raise ValueError("unknown fault %r" % fault)
     sim.record("fault", (fault,))
@@ -188,6 +196,8 @@ def _restore(sim, fault):
             side.modem.link_loss(0, sim.t)
     elif fault == "estop":
         sim.chg.charger.clear_requests()      # the operator releases the button
+    elif fault == "host_lost":
+        sim.hosts["charger"].wire.cut = False  # plugged back: the link comes up again
 
 
 def _charger_clean(sim, secc):
@@ -222,7 +232,7 @@ def run_cell(fault, state, service="dc", seed=1, charger_cls=None, power=None):
     kw = {}
     if charger_cls is not None:
         kw["charger_cls"] = charger_cls
-    sim = SessionSim(seed=seed, service=service, loops=LOOPS, power=power, **kw)
+    sim = SessionSim(seed=seed, service=service, loops=LOOPS, power=power, tls=fault in TLS_FAULTS, **kw)
     sim.run(10)
     sim.plug()
     watch = _Watch(sim, state)

@@ -22,6 +22,10 @@ or frames queued it steps 1 ms.  Every runner's clock is the simulation's
 `t`, also for parts created later (a fresh vehicle, a restarted charger),
 so the power model's meter integrates over one clock.
 
+`tls=True`: both boards run TLS mode with a host link to an in-process host
+(host/bench/hostsim.py): the V2G connection carries TLS 1.3, each board's
+SE050 model signs its handshake; `hosts[name].wire.cut` pulls a host link.
+
 Fault hooks used by host/bench/faults.py: `cable.force` ('E' CP shorted to PE,
 'F' CP held at -12 V), `drop_tcp` (TCP segments vanish on the wire, the PLC
 link stays up), `EvApp.silent` / `.garbage` / `.alive`,
@@ -139,8 +143,10 @@ class _LocalPack:
 
 class SessionSim(LinkSim):
     def __init__(self, seed=1, service="dc", loops=5, control="scheduled",
-                 charger_cls=Charger, power=None, secc_config=None, **impairments):
+                 charger_cls=Charger, power=None, secc_config=None, tls=False, **impairments):
         LinkSim.__init__(self, seed=seed, **impairments)
+        self.tls = tls
+        self.hosts = {}          # side name -> hostsim.SimHost (tls)
         self.cable = FaultCable()
         self._apply()
         self.rng = lambda n: bytes(self.rand.randrange(256) for _ in range(n))  # noqa: E731
@@ -153,15 +159,23 @@ class SessionSim(LinkSim):
         self.power = power if power is not None else PowerPath(0)
         self.charger_cls = charger_cls
         self.secc_config = secc_config
+        if tls:
+            self.secc_config = secc_config = dict(secc_config or {}, tls=True)
+            self._tls_side(self.charger, "charger")
+            self._tls_side(self.vehicle, "vehicle")
         self.chg = ChargerApp(self, self.charger, self.power, charger_cls, secc_config)
         self.ev_config = {"service": service, "control": control, "loops": loops,
                           "precharge_tolerance_v": 10.0,
-                          "timeouts": {"default": 2000, "ChargeLoop": 500}}
+                          "timeouts": {"default": 2000, "ChargeLoop": 500}, "tls": tls}
         self.ev = EvApp(self, self.vehicle, self.ev_config)
         self.vehicles = 1
         self.steps = 0
 
     # ---- the world ---------------------------------------------------------
+    def _tls_side(self, side, role):
+        from host.bench import hostsim
+        self.hosts[side.name] = hostsim.attach(self, side, role)
+
     def record(self, who, ev):
         self.trace.append((self.t, who, ev))
 
@@ -198,6 +212,8 @@ class SessionSim(LinkSim):
         self.vehicle = Side(self, "vehicle", mac, "pev", VehicleLink(mac, rng=self.rng))
         self.wire.detach(self.vehicle.modem)
         _sync_clock(self.vehicle.runner, self.t)
+        if self.tls:
+            self._tls_side(self.vehicle, "vehicle")
         self.vehicle_state = "B"
         self.ev = EvApp(self, self.vehicle, self.ev_config)
         return self.ev
@@ -215,6 +231,10 @@ class SessionSim(LinkSim):
         side.runner = Runner(side.link, side.driver, _Pilot(self, True), True,
                              clock=lambda: self.t)
         _sync_clock(side.runner, self.t)
+        if self.tls:
+            cut = self.hosts[side.name].wire.cut
+            self._tls_side(side, "charger")      # the host sees the MCU's link restart
+            self.hosts[side.name].wire.cut = cut
         self.chg = ChargerApp(self, side, self.power, self.charger_cls, self.secc_config)
         self.record("charger", ("restarted",))
 
@@ -232,6 +252,8 @@ class SessionSim(LinkSim):
                     self.trace.append((t, side.name, ev))
                 app.link_event(ev, t)
             app.turn(t)
+        for host in self.hosts.values():
+            host.step(t)
         for side in (self.charger, self.vehicle):
             side.modem.poll(t)
         self.wire.poll(t)
@@ -254,6 +276,12 @@ class SessionSim(LinkSim):
             s = app.secc if app is self.chg else (None if app.silent else app.evcc)
             d = s.next_deadline() if s is not None else None
             if d is not None and (best is None or d < best):
+                best = d
+        for host in self.hosts.values():
+            if host.busy():
+                return soon
+            d = host.next_deadline()
+            if best is None or d < best:
                 best = d
         for d in (self.charger.modem.next_deadline(), self.vehicle.modem.next_deadline(),
                   self.wire.next_deadline()):

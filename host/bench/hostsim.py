@@ -1,0 +1,238 @@
+"""The MCU-host link and TLS 1.3 on the virtual clock of host/bench/sessionsim.py.
+
+    host = attach(sim, side, "charger", pki_dir)   # side: a LinkSim Side
+    host.step(t)            # each simulation step, after the firmware's
+    host.wire.cut = True    # the fault "host link lost": bytes vanish both ways
+
+What the firmware processes of `micro15118 sim --tls` have, in one process:
+the board's end is the firmware's own (hostend.HostEnd over a UartPort, the
+Link, link/tls.py's TlsMode on the V2G link, the KeyServer with the SE050
+driver on an in-process Se050Model provisioned from the PKI's bundle); the
+host's end is a host Link with a TLS endpoint per connection (TlsServer on
+a charger, TlsClient on a vehicle).  The serial line is a pair of byte
+buffers.  The host's handshake signature is a real SIGN_REQUEST: the
+endpoint's signer pumps both ends of the link (no simulated time passes)
+until the MCU's SE050 answers.  The host reads its chain and roots from the
+PKI (the firmware sim asks the MCU for its chain; both hold the same).
+"""
+import collections
+import os
+import tempfile
+
+from micro15118 import boardsetup
+from micro15118.drivers.se050 import Se050
+from micro15118.hostend import HostEnd, KeyServer
+from micro15118.hostlink import msg
+from micro15118.hostlink.link import Link
+from micro15118.hostlink.port import UartPort
+from micro15118.link.tls import TlsMode
+
+from host.bench.host_side import LEAF, VERSIONS, chain_files, key_id, trust_roots
+from host.bench.se050_model import Se050Model
+from host.bench.wire_server import se050_objects
+from host.pki import se050 as pki_se050
+from host.tls import CLOSED, FAILED, OPEN, TlsClient, TlsServer
+
+_PKI = {}
+
+
+def shared_pki():
+    """One PKI per process for the simulations (made once, ~0.3 s)."""
+    if "dir" not in _PKI:
+        from host.bench.sim import ensure_pki
+        _PKI["dir"] = ensure_pki(os.path.join(tempfile.mkdtemp(prefix="micro15118-pki-"), "pki"))
+    return _PKI["dir"]
+
+
+class SerialWire:
+    """The serial line: bytes each way; `cut` drops everything (pulled)."""
+
+    def __init__(self):
+        self.to_mcu = bytearray()
+        self.to_host = bytearray()
+        self.cut = False
+
+
+class McuPort:
+    """The MCU's UART on the wire (machine.UART's timeout=0 interface)."""
+
+    def __init__(self, wire):
+        self.wire = wire
+
+    def readinto(self, buf):
+        data = self.wire.to_mcu
+        n = min(len(buf), len(data))
+        if not n:
+            return None
+        buf[0:n] = data[:n]
+        del data[:n]
+        return n
+
+    def write(self, data):
+        if not self.wire.cut:
+            self.wire.to_host += data
+        return len(data)
+
+
+class SimHost:
+    def __init__(self, sim, role, pki, wire, mcu_service, t):
+        self.sim = sim
+        self.role = role
+        self.wire = wire
+        self.mcu_service = mcu_service      # steps the board's end (for the signature)
+        self.link = Link(msg.ROLE_HOST, t, sim.rand.randrange(1 << 32), b"micro15118 host sim")
+        self.key_id = key_id(pki, role)
+        leaf = LEAF[role][0]
+        with open(os.path.join(pki, "chains", leaf + ".pem"), "rb") as f:
+            self.chain = f.read()
+        self.roots = trust_roots(pki, role)
+        self.ocsp = None
+        if role == "charger":
+            with open(os.path.join(pki, "ocsp", leaf + ".der"), "rb") as f:
+                self.ocsp = f.read()
+        self.endpoints = {}
+        self.backlog = collections.deque()
+        self.handshakes = []
+        self.t = t
+
+    # -- bytes ------------------------------------------------------------------
+    def _io(self):
+        w = self.wire
+        if w.to_host:
+            data = bytes(w.to_host)
+            del w.to_host[:]
+            if not w.cut:
+                self.link.feed(data, self.t)
+        if self.link.tx:
+            frames = self.link.tx
+            self.link.tx = []
+            if not w.cut:
+                w.to_mcu += b"".join(frames)
+
+    def busy(self):
+        return bool(self.wire.to_mcu or self.wire.to_host or self.link.tx or self.backlog)
+
+    def next_deadline(self):
+        return self.link.next_deadline()
+
+    def step(self, t):
+        self.t = t
+        self._io()
+        self.link.poll(t)
+        self._io()
+        self.backlog.extend(self.link.events)
+        self.link.events = []
+        while self.backlog:
+            self._handle(self.backlog.popleft())
+            self._io()
+
+    # -- the signature: a real round trip over the link ----------------------------
+    def _signer(self):
+        alg = msg.ALG_ECDSA_P521_SHA512
+
+        def sign(digest, algorithm):
+            if algorithm != "ecdsa_secp521r1_sha512":
+                raise ValueError("no %s on this link" % algorithm)
+            rid = self.link.request_sign(self.key_id, alg, bytes(digest), self.t)
+            for _ in range(64):
+                self._io()
+                self.mcu_service()
+                self._io()
+                evs = self.link.events
+                self.link.events = []
+                for ev in evs:
+                    if ev[0] == "sign_response" and ev[1] == rid:
+                        if ev[2] != msg.OK:
+                            raise RuntimeError("SE050 signature: status 0x%02x" % ev[2])
+                        rest = [e for e in evs if e is not ev]
+                        self.backlog.extend(rest)
+                        return ev[4]
+                self.backlog.extend(evs)
+            raise RuntimeError("no signature from the MCU")
+        return sign
+
+    # -- events -------------------------------------------------------------------
+    def _handle(self, ev):
+        name = ev[0]
+        if name == "link_lost":
+            self.endpoints.clear()
+        elif name == "tls_event":
+            conn, event = ev[1], ev[2]
+            if event == msg.TLS_OPEN:
+                rec = {"conn": conn, "state": "handshake"}
+                self.handshakes.append(rec)
+                if self.role == "charger":
+                    ep = TlsServer(self.chain, self._signer(), self.roots, ocsp_staple=self.ocsp)
+                else:
+                    ep = TlsClient(self.chain, self._signer(), self.roots)
+                    ep.start()
+                self.endpoints[conn] = (ep, rec)
+                self._pump(conn)
+            elif event == msg.TLS_CLOSE and conn in self.endpoints:
+                ep = self.endpoints.pop(conn)[0]
+                ep.close()
+                out = ep.records_out()
+                if out:
+                    self.link.send_tls(conn, out)
+                self.link.send_tls_event(conn, msg.TLS_CLOSE)
+            elif event == msg.TLS_ERROR:
+                self.endpoints.pop(conn, None)
+        elif name == "tls_record" and ev[1] in self.endpoints:
+            self.endpoints[ev[1]][0].feed_records(ev[2])
+            self._pump(ev[1])
+        elif name == "app_data" and ev[1] in self.endpoints:
+            ep = self.endpoints[ev[1]][0]
+            if ep.state == OPEN:
+                ep.send_plaintext(ev[2])
+                self._pump(ev[1])
+
+    def _pump(self, conn):
+        if conn not in self.endpoints:
+            return
+        ep, rec = self.endpoints[conn]
+        out = ep.records_out()
+        if out:
+            self.link.send_tls(conn, out)
+        plain = ep.plaintext_out()
+        if plain:
+            self.link.send_app_data(conn, plain)
+        if ep.state == OPEN and rec["state"] == "handshake":
+            rec.update(state="open", version=VERSIONS.get(tuple(ep._conn.version)), suite=ep.cipher_suite,
+                       signatures=ep.signatures)
+            self.link.send_tls_event(conn, msg.TLS_ESTABLISHED, 0, ep.cipher_suite.encode())
+        elif ep.state == FAILED:
+            rec.update(state="failed", error=repr(ep.error))
+            self.link.send_tls_event(conn, msg.TLS_ERROR, (ep.error.alert or 0) if ep.error else 0,
+                                     str(ep.error)[:200].encode())
+            del self.endpoints[conn]
+        elif ep.state == CLOSED:
+            self.link.send_tls_event(conn, msg.TLS_CLOSE)
+            del self.endpoints[conn]
+
+
+def attach(sim, side, role, pki=None):
+    """Give a LinkSim Side (its link and runner) a host link in TLS mode, an
+    SE050 model with the role's keys, and a SimHost at the other end."""
+    pki = pki or shared_pki()
+    leaf, device = LEAF[role]
+    chip = Se050Model(clock=lambda: sim.t / 1000.0)
+    chip.load_bundle(se050_objects(pki_se050.bundle_path(pki, device)))
+    se = Se050(chip, lambda ms: None)
+    se.open()
+    entry = pki_se050.entry(pki, device, leaf)
+    cert = "0x%08X" % int(entry["cert"]["object_id"], 16)
+    keys = KeyServer(se, (int(entry["key"]["object_id"], 16),),
+                     boardsetup.load_chain([cert] + chain_files(pki, role), se))
+    wire = SerialWire()
+    mcu_link = Link(msg.ROLE_CHARGER if role == "charger" else msg.ROLE_VEHICLE, sim.t,
+                    sim.rand.randrange(1 << 32), b"micro15118 " + role.encode())
+    end = HostEnd(UartPort(McuPort(wire), mcu_link), keys)
+    side.runner.host = end
+    side.link.use_tls(TlsMode(mcu_link))
+
+    def mcu_service():
+        for ev in end.service(sim.t):
+            side.link.host_event(ev, sim.t)
+    host = SimHost(sim, role, pki, wire, mcu_service, sim.t)
+    host.se050 = chip
+    return host
