@@ -27,7 +27,7 @@ def open_port(spec):
 class TtyPort:
     def __init__(self, path):
         self.name = path
-        self.f = open(path, "r+b")
+        self.f = open(path, "r+b", 0)     # unbuffered: poll sees every byte not yet read
         self._poll = select.poll()
         self._poll.register(self.f, select.POLLIN)
         self.hangup = None
