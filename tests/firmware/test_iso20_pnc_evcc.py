@@ -4,7 +4,7 @@
 # failed signature, and the polite end without one.  The crypto seam is a fake with deterministic
 # digests; tests/test_pnc.py runs the real SE050 driver, model and verifier.
 from micro15118 import exi
-from micro15118.iso20 import msg, xmldsig
+from micro15118.iso20 import msg
 from micro15118.iso20.charger import Charger
 from micro15118.iso20.evcc.session import Evcc
 from micro15118.iso20.secc.session import Secc
