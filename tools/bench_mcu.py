@@ -30,6 +30,7 @@ import re
 import subprocess
 import sys
 import tempfile
+import time
 
 from host.bench.linkrun import EVCC_MAIN, SECC_MAIN, LinkBench
 from host.firmware import build, checkout, qemu, source
@@ -109,13 +110,28 @@ def heap_app(binary, role):
                            vehicle_args=("--service", "dc_bpt", "--control", "dynamic",
                                          "--direction", "discharge", "--loops", "10")) as bench:
                 bench.plug()
-                return bench.vehicle.wait_exit(90) == 0 and bench.charger.wait_exit(15) == 0
+                return _both_exit_ok(bench, role, 90)
         except Exception as e:      # noqa: BLE001 - a failed run is a failed size
             log("   %s at %d KiB: %s" % (role, k, str(e).splitlines()[0] if str(e) else type(e).__name__))
             return False
         finally:
             os.environ.pop("MICRO15118_MICROPYTHON", None)
     return smallest(passes, range(48, 161, 8))
+
+
+def _both_exit_ok(bench, role, timeout):
+    """Both firmware processes ended with status 0.  The side under test
+    dying (a MemoryError) fails the size at once, instead of after the
+    other side's timeout."""
+    tested = bench.charger if role == "charger" else bench.vehicle
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if tested.proc.poll() not in (None, 0):
+            return False
+        if bench.vehicle.proc.poll() is not None and bench.charger.proc.poll() is not None:
+            break
+        time.sleep(0.1)
+    return bench.vehicle.wait_exit(1) == 0 and bench.charger.wait_exit(15) == 0
 
 
 def flash(charger_elf):
