@@ -8,6 +8,7 @@ transport and a Link, runs the Link's timers, and hands events on.
         hl.wait_up(5)
         status, fmt, sig = hl.sign(key_id, msg.ALG_ECDSA_P521_SHA512, digest)
         chain = hl.cert_chain(msg.CHAIN_OWN)
+        hl.respond_pnc_verify(rid, msg.OK, b"OK")     # a charger MCU's pnc_verify_request
         hl.send_tls(conn, tls_bytes)
         ev = hl.get_event(1.0)          # ("tls_record", conn, data), ("link_lost", ...)...
         server = TlsServer(..., signer=hl.signer(key_id))       # host.tls's signer seam
@@ -22,9 +23,9 @@ on_event runs in whichever thread delivers (the loop thread, mostly) and
 may call back in, blocking requests included: from the loop thread those
 step the loop themselves, so a TLS engine fed from on_event can ask for
 its handshake signature synchronously.  Responses to the blocking calls
-(sign, cert_chain, config_get, config_set) go to their caller, not to the
-events; a lost link or a timeout ends them with status msg.LINK_LOST or
-msg.TIMEOUT, never a hang.
+(sign, cert_chain, pnc_verify, config_get, config_set) go to their caller,
+not to the events; a lost link or a timeout ends them with status
+msg.LINK_LOST or msg.TIMEOUT, never a hang.
 """
 import collections
 import os
@@ -39,7 +40,7 @@ from micro15118.hostlink.link import KEEPALIVE_MS, LOST_MS, REQUEST_MS, Link
 
 import host
 
-RESPONSES = ("sign_response", "cert_response", "config_result")
+RESPONSES = ("sign_response", "cert_response", "pnc_verify_response", "config_result")
 
 # host.tls signature schemes -> (SIGN_REQUEST algorithm, signature format)
 SCHEMES = {
@@ -266,6 +267,9 @@ class HostLink:
     def request_cert(self, chain, offset, max_len=0, timeout_ms=None):
         return self._call(lambda: self.link.request_cert(chain, offset, self.clock(), max_len, timeout_ms))
 
+    def request_pnc_verify(self, evidence, timeout_ms=None):
+        return self._call(lambda: self.link.request_pnc_verify(evidence, self.clock(), timeout_ms))
+
     def request_config_get(self, key, timeout_ms=None):
         return self._call(lambda: self.link.request_config_get(key, self.clock(), timeout_ms))
 
@@ -334,6 +338,13 @@ class HostLink:
             if len(got) >= total:
                 return bytes(got)
 
+    def pnc_verify(self, evidence, timeout_ms=None):
+        """(status, code, detail) of the peer's verdict on a PnC evidence
+        (msg.encode_pnc_evidence bytes); the MCU's request turned around,
+        for tests and tools."""
+        ev = self._blocking(lambda: self.link.request_pnc_verify(evidence, self.clock(), timeout_ms))
+        return ev[2], ev[3], ev[4]
+
     def config_get(self, key, timeout_ms=None):
         """(status, value)"""
         ev = self._blocking(lambda: self.link.request_config_get(key, self.clock(), timeout_ms))
@@ -353,6 +364,9 @@ class HostLink:
 
     def serve_cert(self, rid, chain_bytes, offset, max_len=0):
         return self._call(self.link.serve_cert, rid, chain_bytes, offset, max_len)
+
+    def respond_pnc_verify(self, rid, status, code=b"", detail=b""):
+        return self._call(self.link.respond_pnc_verify, rid, status, code, detail)
 
     def respond_config(self, rid, status, value=b""):
         return self._call(self.link.respond_config, rid, status, value)

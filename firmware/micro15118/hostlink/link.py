@@ -42,14 +42,18 @@ Events (tuples in .events):
     ("sign_request", id, key_id, alg, fmt, digest)
     ("cert_request", id, chain, offset, max_len)
     ("config_set", id, key, value)        ("config_get", id, key)
+    ("pnc_verify_request", id, evidence)  the whole evidence (msg TLVs), once
+                                          every chunk of it has arrived in order
     responses to this end's requests (exactly one per id request_*() returned):
     ("sign_response", id, status, fmt, signature)
     ("cert_response", id, status, total, offset, chunk)
+    ("pnc_verify_response", id, status, code, detail)
     ("config_result", id, status, value)
 request_*() return the id, or None when every slot is taken; a payload
 longer than .chunk (the smaller of both ends' max_payload, at least 256)
 raises ValueError and changes nothing, as send_*() do (streams are cut
-into frames of .chunk instead).
+into frames of .chunk instead; request_pnc_verify cuts its evidence into
+chunks that fit, all sent at once under one id).
 A request that gets no response within its timeout ends with status
 msg.TIMEOUT; a request pending when the link is lost, or made while it is
 down, ends with msg.LINK_LOST: a pending signature never hangs.  A response
@@ -73,7 +77,7 @@ SLOTS = const(8)                # requests pending at once
 STAT_KEYS = ("tx", "rx", "seq_gaps", "not_up", "unknown_type", "bad_payload", "late",
              "timeouts", "failed_link", "busy", "peer_errors", "pings", "rtt_ms")
 
-_RESPONSES = (msg.SIGN_RESPONSE, msg.CERT_RESPONSE, msg.CONFIG_RESULT)
+_RESPONSES = (msg.SIGN_RESPONSE, msg.CERT_RESPONSE, msg.PNC_VERIFY_RESPONSE, msg.CONFIG_RESULT)
 
 
 class Link:
@@ -115,6 +119,7 @@ class Link:
         self._p_id = [0] * slots
         self._p_type = [0] * slots
         self._p_deadline = [0] * slots
+        self._pnc = None            # a PNC_VERIFY_REQUEST coming in: [id, total, bytearray]
 
     # -- I/O edge ---------------------------------------------------------------
 
@@ -227,11 +232,14 @@ class Link:
     # -- requests ---------------------------------------------------------------
 
     def _request(self, rtype, payload, now, timeout_ms):
-        """Sends a request whose payload was built with id 0; its id, or
-        None when every slot is taken.  Down, the request ends at once
-        (LINK_LOST event) and nothing is sent."""
-        if len(payload) > self.chunk:
-            raise ValueError("request too long for the link")
+        """Sends a request whose payload was built with id 0 (or a list of
+        them: the frames of one request); its id, or None when every slot
+        is taken.  Down, the request ends at once (LINK_LOST event) and
+        nothing is sent."""
+        parts = payload if isinstance(payload, list) else [payload]
+        for p in parts:
+            if len(p) > self.chunk:
+                raise ValueError("request too long for the link")
         self._now = now
         ids = self._p_id
         slot = -1
@@ -252,10 +260,11 @@ class Link:
         ids[slot] = rid
         self._p_type[slot] = rtype
         self._p_deadline[slot] = now + (self.request_ms if timeout_ms is None else timeout_ms)
-        p = bytearray(payload)
-        p[0] = rid >> 8
-        p[1] = rid & 0xFF
-        self._send(rtype, p)
+        for part in parts:
+            p = bytearray(part)
+            p[0] = rid >> 8
+            p[1] = rid & 0xFF
+            self._send(rtype, p)
         return rid
 
     def request_sign(self, key_id, alg, digest, now, fmt=msg.SIG_DER, timeout_ms=None):
@@ -268,6 +277,23 @@ class Link:
         """Part of a chain from offset (max_len 0: as much as a frame holds)."""
         return self._request(msg.CERT_REQUEST, msg.encode_cert_request(0, chain, offset, max_len),
                              now, timeout_ms)
+
+    def request_pnc_verify(self, evidence, now, timeout_ms=None):
+        """Ask the host to judge a PnC evidence (msg.encode_pnc_evidence
+        bytes, 1..PNC_MAX): its chunks go out at once under one id; the
+        pnc_verify_response event follows (TIMEOUT, LINK_LOST as for any
+        request)."""
+        total = len(evidence)
+        if not 0 < total <= msg.PNC_MAX:
+            raise ValueError("evidence length")
+        step = self.chunk - 6
+        mv = memoryview(evidence)
+        parts = []
+        off = 0
+        while off < total:
+            parts.append(msg.encode_pnc_verify_request(0, total, off, mv[off:off + step]))
+            off += step
+        return self._request(msg.PNC_VERIFY_REQUEST, parts, now, timeout_ms)
 
     def request_config_set(self, key, value, now, timeout_ms=None):
         return self._request(msg.CONFIG_SET, msg.encode_config_set(0, key, value), now, timeout_ms)
@@ -294,6 +320,13 @@ class Link:
             n = max_len
         return self.respond_cert(rid, msg.OK, total, offset, memoryview(chain_bytes)[offset:offset + n])
 
+    def respond_pnc_verify(self, rid, status, code=b"", detail=b""):
+        """The verdict on a pnc_verify_request: status OK and the -20
+        ResponseCode; detail (text for logs) is cut to what a frame holds."""
+        room = self.chunk - 4 - len(code)
+        return self._if_up(msg.PNC_VERIFY_RESPONSE,
+                           msg.encode_pnc_verify_response(rid, status, code, bytes(detail)[:max(room, 0)]))
+
     def respond_config(self, rid, status, value=b""):
         return self._if_up(msg.CONFIG_RESULT, msg.encode_config_result(rid, status, value))
 
@@ -302,6 +335,8 @@ class Link:
             self.events.append(("sign_response", rid, status, msg.SIG_DER, b""))
         elif rtype == msg.CERT_REQUEST:
             self.events.append(("cert_response", rid, status, 0, 0, b""))
+        elif rtype == msg.PNC_VERIFY_REQUEST:
+            self.events.append(("pnc_verify_response", rid, status, b"", b""))
         else:
             self.events.append(("config_result", rid, status, b""))
 
@@ -337,6 +372,7 @@ class Link:
         self.chunk = self.max_payload
         self._next_hello = now
         self.events.append(("link_lost", reason))
+        self._pnc = None
         ids = self._p_id
         for i in range(len(ids)):
             if ids[i]:
@@ -406,6 +442,8 @@ class Link:
             ev.append(("sign_request",) + msg.decode_sign_request(p))
         elif mtype == msg.CERT_REQUEST:
             ev.append(("cert_request",) + tuple(msg.decode_cert_request(p)))
+        elif mtype == msg.PNC_VERIFY_REQUEST:
+            self._pnc_part(msg.decode_pnc_verify_request(p))
         elif mtype == msg.CONFIG_SET:
             ev.append(("config_set",) + msg.decode_config_set(p))
         elif mtype == msg.CONFIG_GET:
@@ -415,6 +453,8 @@ class Link:
                 r = ("sign_response",) + msg.decode_sign_response(p)
             elif mtype == msg.CERT_RESPONSE:
                 r = ("cert_response",) + msg.decode_cert_response(p)
+            elif mtype == msg.PNC_VERIFY_RESPONSE:
+                r = ("pnc_verify_response",) + msg.decode_pnc_verify_response(p)
             else:
                 r = ("config_result",) + msg.decode_config_result(p)
             if self._take(r[1], mtype):
@@ -429,3 +469,20 @@ class Link:
             self.stats["unknown_type"] += 1
             self.dropped += 1
             self._send(msg.ERROR, msg.encode_error(msg.ERR_UNKNOWN_TYPE, mtype, seq))
+
+    def _pnc_part(self, part):
+        """A chunk of a PNC_VERIFY_REQUEST: offset 0 starts a request (one
+        half-received is given up), the next chunk of it goes on; anything
+        else is a bad payload.  The whole evidence makes one event."""
+        rid, total, offset, chunk = part
+        a = self._pnc
+        if offset == 0:
+            a = self._pnc = [rid, total, bytearray(chunk)]
+        elif a is None or a[0] != rid or a[1] != total or len(a[2]) != offset:
+            self._pnc = None
+            raise msg.MsgError("chunk")
+        else:
+            a[2].extend(chunk)
+        if len(a[2]) == total:
+            self._pnc = None
+            self.events.append(("pnc_verify_request", rid, bytes(a[2])))

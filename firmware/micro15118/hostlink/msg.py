@@ -19,6 +19,10 @@ and adds a status (u8).  Strings are UTF-8 bytes.
   0x21  SIGN_RESPONSE  MCU->host  id u16, status u8, fmt u8, signature (rest)
   0x22  CERT_REQUEST   host->MCU  id u16, chain u8, offset u16, max_len u16
   0x23  CERT_RESPONSE  MCU->host  id u16, status u8, total u16, offset u16, chunk (rest)
+  0x24  PNC_VERIFY_REQUEST   MCU->host  id u16, total u16, offset u16, chunk (rest):
+                                  part of a Plug-and-Charge evidence (TLVs below)
+  0x25  PNC_VERIFY_RESPONSE  host->MCU  id u16, status u8, code_len u8, code,
+                                  detail (rest)
   0x30  CONFIG_SET     host->MCU  id u16, key_len u8, key, value (rest)
   0x31  CONFIG_GET     host->MCU  id u16, key (rest)
   0x32  CONFIG_RESULT  MCU->host  id u16, status u8, value (rest)
@@ -37,6 +41,23 @@ SE050 object id); for ALG_ED448 (PureEdDSA signs the message, not a hash)
 or raw (r || s, each the curve's size).
 CERT_REQUEST: part of a chain the MCU keeps (concatenated DER certificates,
 leaf first); the host asks again at offset + len(chunk) until it has total.
+PNC_VERIFY_REQUEST: the charger's MCU asks its host to judge the evidence of
+a signed PnC AuthorizationReq (iso20/charger.py: element and SignedInfo
+fragments, signature, contract chain, challenge...).  The evidence, encoded
+by encode_pnc_evidence() (at most PNC_MAX bytes), goes in chunks that each
+fit a frame, in order, with one id: offset is the bytes before the chunk,
+total the whole length.  The receiving Link puts them together and reports
+the request once it has all of it; a chunk out of order, of another id or
+total, is a bad payload (the request never completes: the requester's
+timeout ends it).  PNC_VERIFY_RESPONSE: status OK and code the -20
+ResponseCode ("OK", "WARNING_CertificateRevoked", ...); detail is text for
+logs (the verifier's reasons).  Any other status (BAD_REQUEST: the evidence
+does not decode; UNSUPPORTED: the host has no verifier) carries no code.
+Evidence TLVs: tag u8, length u16, value; in any order, each once but for
+PNC_SUB_CA (the sub-CAs in order, leaf side first):
+  0x01 id  0x02 method  0x03 element  0x04 signed_info  0x05 signature
+  0x06 digest  0x07 leaf  0x08 sub_ca  0x09 challenge  0x0A evccid
+(id, method and evccid UTF-8; the rest bytes; digest and evccid optional).
 """
 import struct
 
@@ -59,13 +80,16 @@ CERT_RESPONSE = const(0x23)
 CONFIG_SET = const(0x30)
 CONFIG_GET = const(0x31)
 CONFIG_RESULT = const(0x32)
+PNC_VERIFY_REQUEST = const(0x24)
+PNC_VERIFY_RESPONSE = const(0x25)
 OCPP_EVENT = const(0x40)
 
 TYPES = (HELLO, PING, PONG, ERROR, TLS_RECORD, TLS_EVENT, APP_DATA, SIGN_REQUEST,
-         SIGN_RESPONSE, CERT_REQUEST, CERT_RESPONSE, CONFIG_SET, CONFIG_GET,
-         CONFIG_RESULT, OCPP_EVENT)
-REQUESTS = (SIGN_REQUEST, CERT_REQUEST, CONFIG_SET, CONFIG_GET)
+         SIGN_RESPONSE, CERT_REQUEST, CERT_RESPONSE, PNC_VERIFY_REQUEST, PNC_VERIFY_RESPONSE,
+         CONFIG_SET, CONFIG_GET, CONFIG_RESULT, OCPP_EVENT)
+REQUESTS = (SIGN_REQUEST, CERT_REQUEST, PNC_VERIFY_REQUEST, CONFIG_SET, CONFIG_GET)
 RESPONSE_TO = {SIGN_REQUEST: SIGN_RESPONSE, CERT_REQUEST: CERT_RESPONSE,
+               PNC_VERIFY_REQUEST: PNC_VERIFY_RESPONSE,
                CONFIG_SET: CONFIG_RESULT, CONFIG_GET: CONFIG_RESULT}
 
 # HELLO roles and flags
@@ -94,6 +118,20 @@ CHAIN_OWN = const(0)            # what this end presents in TLS: SECC chain (cha
                                 # the vehicle's chain (vehicle)
 CHAIN_TRUST = const(1)          # trust anchors for the peer's chain (V2G / OEM roots)
 CHAIN_CONTRACT = const(2)       # the vehicle's contract chain (Plug & Charge)
+
+# PNC_VERIFY evidence: TLV tags, the most a request may carry
+PNC_ID = const(0x01)
+PNC_METHOD = const(0x02)
+PNC_ELEMENT = const(0x03)
+PNC_SIGNED_INFO = const(0x04)
+PNC_SIGNATURE = const(0x05)
+PNC_DIGEST = const(0x06)
+PNC_LEAF = const(0x07)
+PNC_SUB_CA = const(0x08)
+PNC_CHALLENGE = const(0x09)
+PNC_EVCCID = const(0x0A)
+PNC_MAX = const(16384)
+PNC_CODE_MAX = const(64)        # the longest -20 ResponseCode is 40 characters
 
 # Response statuses.  TIMEOUT and LINK_LOST are never sent: the requester's
 # Link makes them when no response came.
@@ -250,6 +288,113 @@ def decode_cert_response(p):
     if offset + len(p) - 7 > total:
         raise MsgError("past total")
     return rid, status, total, offset, bytes(p[7:])
+
+
+# -- PNC_VERIFY ----------------------------------------------------------------------
+
+def encode_pnc_verify_request(rid, total, offset, chunk):
+    return struct.pack(">HHH", _u16(rid), _u16(total), _u16(offset)) + bytes(chunk)
+
+
+def decode_pnc_verify_request(p):
+    """(id, total, offset, chunk)"""
+    _need(p, 7)
+    rid, total, offset = struct.unpack_from(">HHH", p, 0)
+    if total > PNC_MAX or offset + len(p) - 6 > total:
+        raise MsgError("past total")
+    return rid, total, offset, bytes(p[6:])
+
+
+def encode_pnc_verify_response(rid, status, code=b"", detail=b""):
+    code = bytes(code)
+    if len(code) > PNC_CODE_MAX:
+        raise ValueError("code length")
+    return struct.pack(">HBB", _u16(rid), status, len(code)) + code + bytes(detail)
+
+
+def decode_pnc_verify_response(p):
+    """(id, status, code, detail)"""
+    _need(p, 4)
+    rid, status, n = struct.unpack_from(">HBB", p, 0)
+    if n > PNC_CODE_MAX or 4 + n > len(p):
+        raise MsgError("code")
+    return rid, status, bytes(p[4:4 + n]), bytes(p[4 + n:])
+
+
+# evidence dict key -> (tag, kind): "s" UTF-8 text, "b" bytes, "l" a list of bytes
+_PNC_FIELDS = (("id", PNC_ID, "s"), ("method", PNC_METHOD, "s"), ("element", PNC_ELEMENT, "b"),
+               ("signed_info", PNC_SIGNED_INFO, "b"), ("signature", PNC_SIGNATURE, "b"),
+               ("digest", PNC_DIGEST, "b"), ("leaf", PNC_LEAF, "b"), ("sub_cas", PNC_SUB_CA, "l"),
+               ("challenge", PNC_CHALLENGE, "b"), ("evccid", PNC_EVCCID, "s"))
+_PNC_NEEDED = ("id", "method", "element", "signed_info", "signature", "leaf", "challenge")
+
+
+def _tlv(out, tag, value):
+    value = value.encode() if isinstance(value, str) else bytes(value)
+    if len(value) > 0xFFFF:
+        raise ValueError("field too long")
+    out.extend(struct.pack(">BH", tag, len(value)))
+    out.extend(value)
+
+
+def encode_pnc_evidence(ev):
+    """The evidence dict of a PnC AuthorizationReq (iso20/charger.py) as
+    TLVs; absent or None optional fields are left out.  ValueError when a
+    needed field is missing or the whole exceeds PNC_MAX."""
+    out = bytearray()
+    for key, tag, kind in _PNC_FIELDS:
+        value = ev.get(key)
+        if value is None:
+            if key in _PNC_NEEDED:
+                raise ValueError("evidence without " + key)
+            continue
+        if kind == "l":
+            for item in value:
+                _tlv(out, tag, item)
+        else:
+            _tlv(out, tag, value)
+    if len(out) > PNC_MAX:
+        raise ValueError("evidence too long")
+    return bytes(out)
+
+
+def decode_pnc_evidence(p):
+    """TLVs -> the evidence dict (sub_cas always a list); MsgError on a
+    truncated TLV, an unknown or repeated tag, a missing field, or text
+    that is not UTF-8."""
+    ev = {"sub_cas": []}
+    i = 0
+    n = len(p)
+    while i < n:
+        if i + 3 > n:
+            raise MsgError("short")
+        tag = p[i]
+        k = (p[i + 1] << 8) | p[i + 2]
+        i += 3
+        if i + k > n:
+            raise MsgError("short")
+        value = bytes(p[i:i + k])
+        i += k
+        for key, t, kind in _PNC_FIELDS:
+            if t == tag:
+                break
+        else:
+            raise MsgError("tag")
+        if kind == "l":
+            ev[key].append(value)
+            continue
+        if key in ev:
+            raise MsgError("repeated")
+        if kind == "s":
+            try:
+                value = value.decode()
+            except Exception:       # noqa: BLE001 - MicroPython raises UnicodeError
+                raise MsgError("text")
+        ev[key] = value
+    for key in _PNC_NEEDED:
+        if key not in ev:
+            raise MsgError("no " + key)
+    return ev
 
 
 # -- CONFIG --------------------------------------------------------------------------
