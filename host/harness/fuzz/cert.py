@@ -407,7 +407,7 @@ class Seeds:
         ed448 = ca.Pki.create(os.path.join(directory, "ed448"), profile="ed448")
         self.main = main
         self.pkis = {"main": main, "other": other, "iso2": iso2, "ed448": ed448}
-        self.genuine = {}                    # DER -> name, every main certificate
+        self.genuine = {}                    # DER -> name, every certificate a main-PKI key signed
         self.role_of = {}                    # DER -> role name, every seed certificate
         self.by_name = {}                    # (pki, name) -> DER
         for pname, p in self.pkis.items():
@@ -442,6 +442,16 @@ class Seeds:
                 soft = SoftCrypto.from_bundle(bundle)
                 key = next(iter(soft.keys.values()))
             self.cases.append((doc, ders, trust, crls, resps, key))
+        # a variant certificate signed by a main-PKI key (revoked, expired,
+        # wrong curve, Sub-CA 1 re-issued by another root...) is genuine too:
+        # path validation may take it (revocation and the profile are
+        # checked elsewhere); one under a foreign root or tampered is not
+        main_certs = [main.cert(n) for n in main.names()]
+        for doc, ders, trust, crls, resps, key in self.cases:
+            for d in ders:
+                c = x509.load_der_x509_certificate(d)
+                if d not in self.genuine and any(profile.issued_by(c, m) for m in main_certs):
+                    self.genuine[d] = "%s:%s" % (doc["case"], profile.common_name(c.subject))
         self.pool = list(self.role_of)       # every seed certificate's DER
         self.ocsp_ders = []
         for name in main.names():
