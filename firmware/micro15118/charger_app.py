@@ -2,10 +2,28 @@
 
 With TLS on the host link (link/tls.py), 'connected' comes once the host's
 handshake passed, and a lost host link ('host_lost') ends the session at
-once: power off, session closed, its data kept as for any lost connection."""
+once: power off, session closed, its data kept as for any lost connection.
+
+Plug-and-Charge on a board (BoardCharger): the verifier is the host, over
+the host link (hostend.HostVerifier); PnC is offered only while it is
+there, and the Secc offers it only on a TLS connection."""
+from .iso20.charger import Charger
 from .iso20.secc.context import PauseStore
 from .iso20.secc.session import Secc
 from .drive import LINK_ENDS, pump, quiet
+
+
+class BoardCharger(Charger):
+    """The Charger API of a board: its PnC verifier (pnc) may be away, so
+    PnC is enabled only while pnc.available() (HostVerifier: the host link
+    is up)."""
+
+    def pnc_enabled(self):
+        pnc = self.pnc
+        if pnc is None:
+            return False
+        available = getattr(pnc, "available", None)
+        return available is None or bool(available())
 
 
 class ChargerApp:
