@@ -23,6 +23,12 @@ comes from here: `--tls-chain` / "tls_chain", a comma list (a list in the
 board file) of SE050 binary objects ("0x15118180") and certificate files
 (PEM or DER), leaf first; default the role's leaf certificate object
 (0x15118180 / 0x15118280) alone.  The private key never leaves the SE050.
+
+Plug-and-Charge on a vehicle: the EVCC signs its AuthorizationReq with the
+contract key in the same SE050 (`secure_element(runner)`, wrapped by
+iso20/xmldsig.Se050Crypto); `contract_refs(items)` turns the contract chain
+of the options / board file ("contract_chain": SE050 binary objects and
+certificate files, leaf first) into the references the vehicle seam reads.
 """
 import os
 import time
@@ -193,6 +199,34 @@ def _se050_bus(opts, cfg, board, machine=None, tls=False):
                        freq=cfg.get("se050_freq", 400000))
 
 
+def secure_element(runner):
+    """The board's SE050 driver (the one the host link's key server uses),
+    or None when the board has none."""
+    host = runner.host
+    keys = host.keys if host is not None else None
+    return keys.se if keys is not None else None
+
+
+def contract_refs(items):
+    """Contract chain references (a comma list or a list, leaf first): an
+    int or "0x..." stays an SE050 binary object ID, a certificate file
+    becomes its DER (a PEM file with several certificates: each, in order)."""
+    if isinstance(items, str):
+        items = items.split(",")
+    out = []
+    for item in items:
+        if isinstance(item, int) or item.strip().startswith("0x"):
+            out.append(_object_id(item.strip() if isinstance(item, str) else item))
+            continue
+        with open(item.strip(), "rb") as f:
+            data = f.read()
+        if b"-----BEGIN" in data:
+            out.extend(_pem_certificates(data, split=True))
+        else:
+            out.append(data)
+    return out
+
+
 def load_chain(items, se):
     """Concatenated DER certificates from SE050 binary objects (an int or
     "0x..." each) and certificate files (PEM, any number of certificates,
@@ -211,9 +245,11 @@ def load_chain(items, se):
     return bytes(out)
 
 
-def _pem_certificates(data):
+def _pem_certificates(data, split=False):
+    """The DER of every certificate in PEM text: concatenated, or a list
+    (split)."""
     import binascii
-    out = bytearray()
+    out = []
     body = None
     for line in data.split(b"\n"):
         line = line.strip()
@@ -221,11 +257,11 @@ def _pem_certificates(data):
             body = []
         elif line.startswith(b"-----END"):
             if body is not None:
-                out.extend(binascii.a2b_base64(b"".join(body)))
+                out.append(binascii.a2b_base64(b"".join(body)))
             body = None
         elif body is not None and line:
             body.append(line)
-    return out
+    return out if split else b"".join(out)
 
 
 # One role's link per function: a board image freezes the charger's or the

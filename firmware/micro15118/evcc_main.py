@@ -14,6 +14,16 @@ With `--host-link PATH|HOST:PORT --tls 1` SDP asks for TLS (a charger that
 offers none is refused) and the V2G connection carries TLS 1.3 terminated
 on the host at the other end of the host link; the handshake signature
 comes from the board's SE050 (boardsetup.py).
+
+Plug-and-Charge: `--auth pnc` (board file "auth": "pnc"; default eim) takes
+PnC when the charger offers it over TLS; the AuthorizationReq is signed by
+the board's SE050 with the contract key `--contract-key ID` ("contract_key",
+default 0x15118400, host/pki's first contract slot), the chain sent is
+`--contract-chain ID|FILE,...` ("contract_chain": the leaf's SE050 binary
+object, then the sub-CA certificate files, leaf side first; default the
+leaf object 0x15118480 alone, which the session refuses: it needs the
+sub-CAs).  `--eim-fallback 0` ("eim_fallback": false) ends the session when
+the charger refuses the contract, instead of asking for EIM.
 """
 import gc
 import sys
@@ -21,7 +31,7 @@ import sys
 from .iso20.evcc.session import Evcc
 from .iso20.vehicle import Vehicle
 from .appkit import HeapWatch, fmt, mem_alloc, mem_free, parse_args
-from .boardsetup import build, clock_s, sleep_ms
+from .boardsetup import _flag, build, clock_s, contract_refs, load_board, secure_element, sleep_ms
 from .vehicle_app import VehicleApp
 from .drive import run
 
@@ -31,9 +41,15 @@ OPTIONS = {"--wire": None, "--board": None, "--mac": None, "--timeout": "120000"
            "--precharge-tolerance": "10", "--msg-timeout": "2000", "--loop-timeout": "500",
            # host link and TLS (boardsetup.py): TLS 1.3 terminated on the host
            "--host-link": None, "--tls": None, "--tls-key": None, "--tls-chain": None,
-           "--se050": None}
+           "--se050": None,
+           # Plug-and-Charge: the contract key and chain in the board's SE050
+           "--auth": None, "--contract-key": None, "--contract-chain": None, "--eim-fallback": None}
 USAGE = ("usage: evcc_main.py vehicle [--wire HOST:PORT] [--service dc|ac|dc_bpt|ac_bpt] "
-         "[--control scheduled|dynamic] [--direction charge|discharge] [--soc PCT] [--loops N]")
+         "[--control scheduled|dynamic] [--direction charge|discharge] [--soc PCT] [--loops N] "
+         "[--auth eim|pnc [--contract-key ID] [--contract-chain ID|FILE,...] [--eim-fallback 0|1]]")
+# host/pki's SE050 map (host/pki/se050.py): the first contract slot
+CONTRACT_KEY = 0x15118400
+CONTRACT_CERT = 0x15118480
 PROGRESS_MS = 200       # soc and power lines at most this often
 
 
@@ -63,6 +79,25 @@ def battery_of(board, ratings):
     raise ValueError("no battery-management driver for this board yet: a vehicle needs one")
 
 
+def pnc_config(opts, runner, tls):
+    """(crypto seam, Evcc config keys) for --auth; (None, {}) for EIM."""
+    cfg = load_board(opts["--board"]) if opts["--board"] else {}
+    auth = opts["--auth"] or cfg.get("auth") or "eim"
+    if auth == "eim":
+        return None, {}
+    if auth != "pnc":
+        raise ValueError("--auth eim or pnc, not %s" % auth)
+    se = secure_element(runner)
+    if not tls or se is None:
+        raise ValueError("--auth pnc needs TLS and the board's SE050 (the contract key is in it)")
+    from .iso20.xmldsig import Se050Crypto
+    key = opts["--contract-key"] or cfg.get("contract_key") or CONTRACT_KEY
+    chain = opts["--contract-chain"] or cfg.get("contract_chain") or [CONTRACT_CERT]
+    return Se050Crypto(se), {"auth": "pnc", "contract_key": key if isinstance(key, int) else int(key, 0),
+                             "contract_chain": contract_refs(chain),
+                             "eim_fallback": _flag(opts["--eim-fallback"], cfg.get("eim_fallback", True))}
+
+
 def main(argv):
     opts = parse_args(argv, OPTIONS, USAGE)
     if opts["role"] != "vehicle":
@@ -72,7 +107,9 @@ def main(argv):
     ratings = {"capacity_wh": float(opts["--capacity-wh"]), "soc": float(opts["--soc"]),
                "max_charge_power": 11000 if ac else 150000}
     battery = battery_of(board, ratings)
-    vehicle = Vehicle(battery)
+    tls = runner.link.tls is not None
+    crypto, pnc = pnc_config(opts, runner, tls)
+    vehicle = Vehicle(battery, crypto=crypto)
     config = {"service": opts["--service"], "control": opts["--control"],
               "direction": opts["--direction"], "loops": int(opts["--loops"]),
               "precharge_tolerance_v": float(opts["--precharge-tolerance"]),
@@ -80,7 +117,8 @@ def main(argv):
               "timeouts": {"default": int(opts["--msg-timeout"]),
                            "ChargeLoop": int(opts["--loop-timeout"])},
               # the session runs over TLS (the host terminates it; link/tls.py)
-              "tls": runner.link.tls is not None}
+              "tls": tls}
+    config.update(pnc)
     app = VehicleApp(runner.link, runner.pilot, vehicle, battery, config, clock_s, Reporter())
     Evcc(app.config, vehicle, 0, clock_s)   # refuse a bad configuration before plug-in
     heap = HeapWatch()
