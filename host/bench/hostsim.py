@@ -14,6 +14,11 @@ buffers.  The host's handshake signature is a real SIGN_REQUEST: the
 endpoint's signer pumps both ends of the link (no simulated time passes)
 until the MCU's SE050 answers.  The host reads its chain and roots from the
 PKI (the firmware sim asks the MCU for its chain; both hold the same).
+
+Plug-and-Charge: a charger's host with `pnc` (a host.pnc.verify.Verifier)
+judges the MCU's PNC_VERIFY_REQUESTs as host_side.HostSide does
+(`.pnc_log`); `hold_pnc` leaves them unanswered.  `attach` gives the board
+end as `.end`, so the charger's HostVerifier can sit on it.
 """
 import collections
 import os
@@ -27,7 +32,7 @@ from micro15118.hostlink.link import Link
 from micro15118.hostlink.port import UartPort
 from micro15118.link.tls import TlsMode
 
-from host.bench.host_side import LEAF, VERSIONS, chain_files, key_id, trust_roots
+from host.bench.host_side import LEAF, VERSIONS, chain_files, judge_pnc, key_id, trust_roots
 from host.bench.se050_model import Se050Model
 from host.bench.wire_server import se050_objects
 from host.pki import se050 as pki_se050
@@ -75,7 +80,7 @@ class McuPort:
 
 
 class SimHost:
-    def __init__(self, sim, role, pki, wire, mcu_service, t):
+    def __init__(self, sim, role, pki, wire, mcu_service, t, pnc=None):
         self.sim = sim
         self.role = role
         self.wire = wire
@@ -94,6 +99,9 @@ class SimHost:
         self.backlog = collections.deque()
         self.handshakes = []
         self.t = t
+        self.pnc = pnc
+        self.hold_pnc = False
+        self.pnc_log = []
 
     # -- bytes ------------------------------------------------------------------
     def _io(self):
@@ -156,6 +164,13 @@ class SimHost:
         name = ev[0]
         if name == "link_lost":
             self.endpoints.clear()
+        elif name == "pnc_verify_request":
+            if self.hold_pnc:
+                self.pnc_log.append({"bytes": len(ev[2]), "held": True, "code": None})
+                return
+            status, code, detail, rec = judge_pnc(self.pnc, ev[2])
+            self.pnc_log.append(rec)
+            self.link.respond_pnc_verify(ev[1], status, code, detail)
         elif name == "tls_event":
             conn, event = ev[1], ev[2]
             if event == msg.TLS_OPEN:
@@ -210,13 +225,16 @@ class SimHost:
             del self.endpoints[conn]
 
 
-def attach(sim, side, role, pki=None):
+def attach(sim, side, role, pki=None, pnc=None, bundle=None):
     """Give a LinkSim Side (its link and runner) a host link in TLS mode, an
-    SE050 model with the role's keys, and a SimHost at the other end."""
+    SE050 model with the role's keys (bundle: another provisioning bundle
+    than the PKI's for the role), and a SimHost at the other end (pnc: its
+    PnC verifier).  The host's .end is the board's HostEnd, .se the board's
+    SE050 driver."""
     pki = pki or shared_pki()
     leaf, device = LEAF[role]
     chip = Se050Model(clock=lambda: sim.t / 1000.0)
-    chip.load_bundle(se050_objects(pki_se050.bundle_path(pki, device)))
+    chip.load_bundle(se050_objects(bundle or pki_se050.bundle_path(pki, device)))
     se = Se050(chip, lambda ms: None)
     se.open()
     entry = pki_se050.entry(pki, device, leaf)
@@ -233,6 +251,8 @@ def attach(sim, side, role, pki=None):
     def mcu_service():
         for ev in end.service(sim.t):
             side.link.host_event(ev, sim.t)
-    host = SimHost(sim, role, pki, wire, mcu_service, sim.t)
+    host = SimHost(sim, role, pki, wire, mcu_service, sim.t, pnc=pnc)
     host.se050 = chip
+    host.end = end
+    host.se = se
     return host

@@ -25,6 +25,13 @@ so the power model's meter integrates over one clock.
 `tls=True`: both boards run TLS mode with a host link to an in-process host
 (host/bench/hostsim.py): the V2G connection carries TLS 1.3, each board's
 SE050 model signs its handshake; `hosts[name].wire.cut` pulls a host link.
+`pnc={"verifier": Verifier, "contract": dir, "eim_fallback": bool}` (with
+tls): Plug-and-Charge as `micro15118 sim --tls --auth pnc` runs it: the
+charger's host judges the PnC evidence its MCU sends over the host link
+(hostend.HostVerifier; `hosts["charger"].hold_pnc` leaves it pending), the
+EV signs with the contract key in its SE050 model (the PKI's vehicle bundle,
+a contract variant's key and certificate in place of the PKI's contract when
+"contract" is a DIR/variants/contract_* folder).
 
 Fault hooks used by host/bench/faults.py: `cable.force` ('E' CP shorted to PE,
 'F' CP held at -12 V), `drop_tcp` (TCP segments vanish on the wire, the PLC
@@ -67,9 +74,10 @@ class ChargerApp(charger_app.ChargerApp):
     """secc_main's app on the simulation's clock and randomness, its session
     events recorded; `seccs` keeps every Secc it created."""
 
-    def __init__(self, sim, side, power, charger_cls=Charger, config=None):
+    def __init__(self, sim, side, power, charger_cls=Charger, config=None, pnc=None):
+        kw = {} if pnc is None else {"pnc": pnc}
         charger_app.ChargerApp.__init__(
-            self, side.link, charger_cls(power, authorized=True), dict(config or {}),
+            self, side.link, charger_cls(power, authorized=True, **kw), dict(config or {}),
             sim.rng, sim.clock_s, report=_recorder(sim))
         self.side = side
         self.power = power
@@ -88,11 +96,11 @@ class EvApp(vehicle_app.VehicleApp):
     `garbage` (the next request goes out as malformed EXI), `alive` (False:
     the firmware vanished and is not stepped)."""
 
-    def __init__(self, sim, side, config):
+    def __init__(self, sim, side, config, crypto=None):
         ac = config["service"].startswith("ac")
         battery = PackBattery(_LocalPack(sim, 60000.0, 50.0, 330.0, 420.0), capacity_wh=60000.0,
                               soc=50.0, max_charge_power=11000 if ac else 150000)
-        vehicle_app.VehicleApp.__init__(self, side.link, side.runner.pilot, Vehicle(battery),
+        vehicle_app.VehicleApp.__init__(self, side.link, side.runner.pilot, Vehicle(battery, crypto=crypto),
                                          battery, config, sim.clock_s, report=_recorder(sim))
         self.sim = sim
         self.side = side
@@ -143,9 +151,12 @@ class _LocalPack:
 
 class SessionSim(LinkSim):
     def __init__(self, seed=1, service="dc", loops=5, control="scheduled",
-                 charger_cls=Charger, power=None, secc_config=None, tls=False, **impairments):
+                 charger_cls=Charger, power=None, secc_config=None, tls=False, pnc=None, **impairments):
         LinkSim.__init__(self, seed=seed, **impairments)
+        if pnc is not None and not tls:
+            raise ValueError("PnC needs tls=True")
         self.tls = tls
+        self.pnc = pnc
         self.hosts = {}          # side name -> hostsim.SimHost (tls)
         self.cable = FaultCable()
         self._apply()
@@ -161,20 +172,59 @@ class SessionSim(LinkSim):
         self.secc_config = secc_config
         if tls:
             self.secc_config = secc_config = dict(secc_config or {}, tls=True)
+            if pnc is not None:
+                secc_config.setdefault("auth", ("PnC", "EIM"))
+                if charger_cls is Charger:
+                    self.charger_cls = charger_cls = charger_app.BoardCharger
             self._tls_side(self.charger, "charger")
             self._tls_side(self.vehicle, "vehicle")
-        self.chg = ChargerApp(self, self.charger, self.power, charger_cls, secc_config)
+        self.chg = ChargerApp(self, self.charger, self.power, charger_cls, secc_config, self._pnc_seam())
         self.ev_config = {"service": service, "control": control, "loops": loops,
                           "precharge_tolerance_v": 10.0,
                           "timeouts": {"default": 2000, "ChargeLoop": 500}, "tls": tls}
-        self.ev = EvApp(self, self.vehicle, self.ev_config)
+        if pnc is not None:
+            self.ev_config.update(self._contract_config())
+        self.ev = EvApp(self, self.vehicle, self.ev_config, self._ev_crypto())
         self.vehicles = 1
         self.steps = 0
 
     # ---- the world ---------------------------------------------------------
     def _tls_side(self, side, role):
         from host.bench import hostsim
-        self.hosts[side.name] = hostsim.attach(self, side, role)
+        from host.bench.host_side import vehicle_bundle
+        kw = {}
+        if self.pnc is not None:
+            pki = hostsim.shared_pki() if self.pnc.get("pki") is None else self.pnc["pki"]
+            kw["pki"] = pki
+            if role == "charger":
+                kw["pnc"] = self.pnc.get("verifier")
+            else:
+                kw["bundle"] = vehicle_bundle(pki, self.pnc.get("contract"))
+        self.hosts[side.name] = hostsim.attach(self, side, role, **kw)
+
+    def _pnc_seam(self):
+        """The charger's PnC seam: a HostVerifier on its board end (PnC)."""
+        if self.pnc is None:
+            return None
+        from micro15118.hostend import HostVerifier
+        return HostVerifier(self.hosts[self.charger.name].end)
+
+    def _ev_crypto(self):
+        if self.pnc is None:
+            return None
+        from micro15118.iso20.xmldsig import Se050Crypto
+        return Se050Crypto(self.hosts[self.vehicle.name].se)
+
+    def _contract_config(self):
+        from host.bench import hostsim
+        from host.bench.host_side import contract_refs
+        pki = self.pnc.get("pki") or hostsim.shared_pki()
+        from micro15118 import boardsetup
+        key, refs = contract_refs(pki, self.pnc.get("contract"))
+        # as evcc_main resolves --contract-chain: the leaf an SE050 object, sub-CA files read
+        chain = boardsetup.contract_refs(["0x%08X" % refs[0]] + refs[1:])
+        return {"auth": "pnc", "contract_key": key, "contract_chain": chain,
+                "eim_fallback": bool(self.pnc.get("eim_fallback", True))}
 
     def record(self, who, ev):
         self.trace.append((self.t, who, ev))
@@ -215,7 +265,7 @@ class SessionSim(LinkSim):
         if self.tls:
             self._tls_side(self.vehicle, "vehicle")
         self.vehicle_state = "B"
-        self.ev = EvApp(self, self.vehicle, self.ev_config)
+        self.ev = EvApp(self, self.vehicle, self.ev_config, self._ev_crypto())
         return self.ev
 
     def restart_charger(self):
@@ -235,7 +285,7 @@ class SessionSim(LinkSim):
             cut = self.hosts[side.name].wire.cut
             self._tls_side(side, "charger")      # the host sees the MCU's link restart
             self.hosts[side.name].wire.cut = cut
-        self.chg = ChargerApp(self, side, self.power, self.charger_cls, self.secc_config)
+        self.chg = ChargerApp(self, side, self.power, self.charger_cls, self.secc_config, self._pnc_seam())
         self.record("charger", ("restarted",))
 
     # ---- stepping ----------------------------------------------------------
