@@ -20,6 +20,25 @@ the one handshake signature the host asks its MCU for.  The key log goes to
 --out/tls-keys.log; messages.jsonl is what it decrypts from wire.pcap (the
 same verdict as every run); result.json adds "tls": version, suite, group,
 both certificate chains' subjects, OCSP, and the SE050 models' commands.
+
+`--auth pnc` (needs --tls): Plug-and-Charge.  Our charger offers PnC over
+TLS; its host judges the evidence of the signed AuthorizationReq that the
+MCU sends over the host link (PNC_VERIFY_REQUEST) with host/pnc/verify.py's
+Verifier.from_pki(--pki).  Our EV signs with the contract key in its SE050
+model, which the wire process provisions from DIR/se050/vehicle.json; the
+chain it sends is the leaf (an SE050 binary object) and the PKI's MO
+sub-CAs.  `--contract CASE` (a DIR/variants/contract_* case: expired,
+revoked, unknown_root, tampered_signature...) gives the EV that variant's
+key and certificate (the variant's se050/vehicle.json in place of the PKI's
+contract entry, same object IDs) and sub-CAs; the run passes only with the
+case.json ResponseCode in the AuthorizationRes on the wire and, for a
+refused contract, no power at all (meter 0 Wh, the charger's contactor
+never closed), or with `--eim-fallback` the EV's fallback to EIM (then a
+normal session).  result.json adds "auth": the service used, the codes,
+the eMAID, the host's verification (code, reasons, ms), the SE050 commands
+per side.  `--pull-host-link-during-pnc`: the charger's host holds the
+verification and its link is pulled while it is pending; passes when
+nothing was authorized and no power flowed.
 """
 import json
 import os
@@ -40,7 +59,7 @@ KEYLOG = "tls-keys.log"
 SERVICE_NAMES = {1: "AC", 2: "DC", 5: "AC_BPT", 6: "DC_BPT"}
 CONTROL_NAMES = {1: "scheduled", 2: "dynamic"}
 _SHOWN = ("plugged", "slac_matched", "connected", "disconnected", "unplugged",
-          "link_lost", "slac_failed", "sdp_failed", "cp", "TIMEOUT")
+          "link_lost", "slac_failed", "sdp_failed", "cp", "TIMEOUT", "pnc_verdict", "host_lost")
 
 
 class Interrupted(Exception):
@@ -133,7 +152,8 @@ class Progress:
             self.say(who, "service %s, %s control" % (
                 SERVICE_NAMES.get(int(_num(rest[0]) or 0), rest[0]),
                 CONTROL_NAMES.get(int(_num(rest[2]) or 0), rest[2])))
-        elif what in ("state", "done", "failed", "stopping", "stopped", "close", "authorized", "warning"):
+        elif what in ("state", "done", "failed", "stopping", "stopped", "close", "authorized", "warning",
+                      "pnc", "pnc_refused", "pnc_unavailable"):
             self.say(who, " ".join([what] + rest))
 
 
@@ -193,6 +213,11 @@ class Run:
         self.pki = None             # --tls: the PKI directory
         self.se050 = None           # --tls: the SE050 models' stats
         self.host_lost = None       # --pull-host-link-after: what the fault did
+        self.case = None            # --contract: the variant's folder
+        self.expected = None        # --auth pnc: the AuthorizationRes code the run expects
+        self.pnc_pull = None        # --pull-host-link-during-pnc: what the fault did
+        self.ev_exit = None         # our EV's exit code and why it ended
+        self.meter = None           # (charged, discharged) Wh of our charger's meter
 
     def path(self, name):
         return os.path.join(self.out, name)
@@ -211,6 +236,7 @@ class Run:
         m = _last(fw.lines, r"METER (-?[\d.]+)/(-?[\d.]+)")
         if m:
             self.meter_wh = float(m.group(1)) - float(m.group(2))
+            self.meter = (float(m.group(1)), float(m.group(2)))
         if self.cable is not None:
             self.battery = {"soc_start": self.cable["pack_soc_start"], "soc_end": self.cable["pack_soc"],
                             "net_wh": self.cable["pack_net_wh"]}
@@ -268,6 +294,94 @@ class Run:
         report["messages_decrypted"] = len(msgs) - len(clear)
         return report
 
+    def auth_report(self, msgs):
+        """result.json's "auth": what was asked and expected, the services
+        offered and used, each attempt with its code, the eMAID of the
+        contract the EV sent, the charger host's verification (code, reasons,
+        ms), the SE050 commands per side, and what flowed through the
+        charger."""
+        from host.bench.host_side import emaid_of
+        a = self.args
+        offered, attempts = verdict.auth_exchanges(msgs)
+        pnc = next((x for x in attempts if x["service"] == "PnC"), None)
+        used = next((x["service"] for x in reversed(attempts) if str(x["code"]).startswith("OK")), None)
+        fallback = None
+        if pnc is not None and pnc["code"] is not None and not pnc["code"].startswith("OK"):
+            later = attempts[attempts.index(pnc) + 1:]
+            if any(x["service"] == "EIM" for x in later):
+                fallback = "EIM"
+        emaid = emaid_of(pnc["leaf"]) if pnc is not None and pnc.get("leaf") else None
+        charger = self.hosts.get("charger")
+        checked = list(charger.pnc_log) if charger is not None else []
+        se = {}
+        for board, stats in (self.se050 or {}).items():
+            cmds = dict(stats.get("commands", {}))
+            se[board] = {"commands": cmds, "signatures": cmds.get("ECDSASign", 0)}
+        vehicle = self.hosts.get("vehicle")
+        if vehicle is not None and "vehicle" in se:
+            tls_sigs = sum(x.get("signatures", 0) for x in vehicle.handshakes)
+            se["vehicle"]["tls_signatures"] = tls_sigs
+            se["vehicle"]["pnc_signatures"] = se["vehicle"]["signatures"] - tls_sigs
+        strip = lambda x: {k: v for k, v in x.items() if k != "leaf"}  # noqa: E731
+        power = verdict.power_summary(self.cable, self.meter)
+        return {"asked": auth_mode(a), "contract": os.path.basename(self.case) if self.case else None,
+                "expected": self.expected, "eim_fallback": bool(getattr(a, "eim_fallback", False)),
+                "offered": offered, "service": used, "codes": [x["code"] for x in attempts if x["code"]],
+                "attempts": [strip(x) for x in attempts], "pnc": strip(pnc) if pnc else None,
+                "emaid": emaid, "fallback": fallback, "verification": checked,
+                "verification_ms": checked[0].get("ms") if checked else None,
+                "charger_verdicts": [rest for _, _, rest in self._charger_events("pnc_verdict")],
+                "se050": se, "power": power, "ev_exit": self.ev_exit, "problems": []}
+
+    def _charger_events(self, name):
+        fw = self.logs.get("charger.log")
+        return fw.events(name) if hasattr(fw, "events") else []
+
+    def _pnc_verdict(self, session, auth, msgs):
+        """An --auth pnc run: the session's checks plus the PnC ones; a
+        refused contract without the EIM fallback is judged by its
+        authorization alone (no charge to judge)."""
+        a = self.args
+        expected = self.expected or "OK"
+        fallback = bool(getattr(a, "eim_fallback", False))
+        pnc_checks = verdict.auth_checks(auth, expected, auth["power"], fallback)
+        if expected.startswith("OK") or fallback and expected.startswith("WARNING"):
+            # a charge follows (PnC, or EIM after the refusal): the session's checks too
+            dicts = list(session["checks"]) + [c.as_dict() for c in pnc_checks]
+            reasons = list(session["reasons"]) + [c.reason for c in pnc_checks if not c.ok]
+        else:
+            extra = []
+            if expected.startswith("WARNING"):
+                extra.append(verdict._session_stop(msgs))   # the EV ended politely
+            dicts = [c.as_dict() for c in pnc_checks + extra]
+            reasons = [c.reason for c in pnc_checks + extra if not c.ok]
+        auth["problems"] = [c.reason for c in pnc_checks if not c.ok]
+        return dict(session, verdict="fail" if reasons else "pass", reasons=reasons, checks=dicts)
+
+    def _pnc_pull_verdict(self, session, auth):
+        """--pull-host-link-during-pnc: the charger's host held the PnC
+        verification, its link was pulled; nothing may be authorized and no
+        power may flow; the charger ends (exit 0)."""
+        h = self.pnc_pull
+        reasons = []
+        if h is None:
+            reasons.append("host link lost during PnC: the fault was not injected")
+        else:
+            if h["charger_saw_host_lost_ms"] is None:
+                reasons.append("host link lost during PnC: the charger never reported it")
+            if h["charger_exit"] != 0:
+                reasons.append("host link lost during PnC: the charger exited with %s" % h["charger_exit"])
+        ok = [x for x in auth["attempts"] if str(x["code"]).startswith("OK")]
+        if ok:
+            reasons.append("host link lost during PnC: %s was authorized" % ok[0]["service"])
+        if auth["pnc"] is None:
+            reasons.append("host link lost during PnC: the EV sent no PnC AuthorizationReq")
+        c = verdict.no_power(auth["power"], "with the host link lost during PnC")
+        if not c.ok:
+            reasons.append(c.reason)
+        return {"verdict": "fail" if reasons else "pass", "reasons": reasons, "pnc_pull": h,
+                "checks": [c.as_dict()], "wire_wh": session.get("wire_wh"), "messages": session.get("messages")}
+
     def finish(self):
         """Write every piece of evidence; returns the result dict."""
         if self.server is not None:
@@ -302,8 +416,14 @@ class Run:
         charger_name = "our charger" if a.charger == "ours" else "python-iso15118's charger"
         result = verdict.judge(msgs, a.service, a.direction, battery=self.battery,
                                meter_wh=self.meter_wh, charger_name=charger_name)
+        auth = self.auth_report(msgs)
         if getattr(a, "pull_host_link_after", None):
             result = self._host_lost_verdict(result)
+        elif getattr(a, "pull_host_link_during_pnc", False):
+            result = self._pnc_pull_verdict(result, auth)
+        elif auth_mode(a) == "pnc":
+            result = self._pnc_verdict(result, auth, msgs)
+        result["auth"] = auth
         if self.end:
             result["verdict"] = "interrupted" if self.end in ("SIGINT", "SIGTERM") else "fail"
             result["reasons"].insert(0, self.end if self.end not in ("SIGINT", "SIGTERM")
@@ -319,7 +439,9 @@ class Run:
             result["notes"] = ["python-iso15118's charger has no power stage on our cable: "
                                "the SoC and energy are judged from its loop reports"]
         result.update(asked={"service": a.service, "control": a.control, "direction": a.direction,
-                             "soc": a.soc, "loops": a.loops, "tls": bool(getattr(a, "tls", False))},
+                             "soc": a.soc, "loops": a.loops, "tls": bool(getattr(a, "tls", False)),
+                             "auth": auth_mode(a), "contract": getattr(a, "contract", None),
+                             "eim_fallback": bool(getattr(a, "eim_fallback", False))},
                       pairing={"charger": a.charger, "ev": a.ev, "runtime": a.runtime},
                       battery=self.battery, meter_wh=self.meter_wh,
                       seconds=round(time.monotonic() - self.t0, 2),
@@ -330,9 +452,27 @@ class Run:
         return result
 
 
+def auth_mode(args):
+    """'pnc' or 'eim' (the default; --contract implies pnc)."""
+    mode = getattr(args, "auth", None)
+    if mode is None:
+        mode = "pnc" if getattr(args, "contract", None) else "eim"
+    return mode
+
+
 def check_args(args):
     if args.direction == "discharge" and not args.service.endswith("_bpt"):
         raise ValueError("--direction discharge needs an _bpt service")
+    pnc = auth_mode(args) == "pnc"
+    if getattr(args, "contract", None) and not pnc:
+        raise ValueError("--contract is a Plug-and-Charge contract: use it with --auth pnc")
+    if pnc and not getattr(args, "tls", False):
+        raise ValueError("--auth pnc needs --tls (no contract certificate over plain TCP)")
+    for opt in ("eim_fallback", "pull_host_link_during_pnc"):
+        if getattr(args, opt, False) and not pnc:
+            raise ValueError("--%s needs --auth pnc" % opt.replace("_", "-"))
+    if getattr(args, "pull_host_link_during_pnc", False) and getattr(args, "pull_host_link_after", None):
+        raise ValueError("one host link fault at a time")
     if getattr(args, "pull_host_link_after", None) and not getattr(args, "tls", False):
         raise ValueError("--pull-host-link-after needs --tls (the host link carries TLS)")
     if getattr(args, "tls", False) and "josev" in (args.ev, args.charger):
@@ -371,6 +511,29 @@ def run(args):
 
 
 def _report(result, out):
+    auth = result.get("auth") or {}
+    if auth.get("asked") == "pnc" and not result.get("pnc_pull"):
+        pnc = auth.get("pnc") or {}
+        v = (auth.get("verification") or [{}])[0]
+        print("%s sim: PnC%s: %s (expected %s), eMAID %s, %s%s%s" % (
+            PROG, " with " + auth["contract"] if auth.get("contract") else "", pnc.get("code"),
+            auth.get("expected"), auth.get("emaid"),
+            "verified by the charger's host in %s ms" % v["ms"] if v.get("ms") is not None
+            else "not verified by the charger's host",
+            "; fallback to %s" % auth["fallback"] if auth.get("fallback") else "",
+            "" if auth.get("service") else "; nothing authorized"), flush=True)
+    p = result.get("pnc_pull")
+    if p and result["verdict"] == "pass":
+        print("%s sim: pass: host link pulled while the PnC verification was pending; the charger saw it "
+              "at t=%d ms, authorized nothing and ended with no power (%s/result.json)" % (
+                  PROG, p["charger_saw_host_lost_ms"], out), flush=True)
+        return
+    if result["verdict"] == "pass" and auth.get("asked") == "pnc" and auth.get("service") is None:
+        power = auth.get("power") or {}
+        print("%s sim: pass: %s refused as expected, no power (meter %.3f Wh, contactor never closed) "
+              "(%s/result.json)" % (PROG, auth.get("expected"), power.get("meter_charged_wh") or 0.0, out),
+              flush=True)
+        return
     h = result.get("host_lost")
     if h and result["verdict"] == "pass":
         print("%s sim: pass: host link pulled after %d charge loops; the charger saw it at t=%d ms and "
@@ -401,33 +564,58 @@ def _vehicle_args(args, *extra):
             "--loops", str(args.loops), "--soc", str(args.soc)) + extra
 
 
-def ensure_pki(directory):
-    """A PKI in directory (host/pki's `pki init`), made when absent."""
+def ensure_pki(directory, variants=False):
+    """A PKI in directory (host/pki's `pki init`: the hierarchy and its bad
+    variants), made when absent; variants: write DIR/variants/ into a PKI
+    that has none."""
+    from host.pki import variants as _variants
     from host.pki.ca import Pki
     if os.path.exists(os.path.join(directory, "pki.json")):
+        if variants and not os.path.isdir(os.path.join(directory, "variants")):
+            _variants.make_variants(Pki.open(directory))
         return directory
-    Pki.create(directory, force=True)
+    _variants.make_variants(Pki.create(directory, force=True))
     return directory
 
 
 def tls_setup(args, r):
     """--tls: the PKI, both hosts (HostSide), the firmware's extra arguments
     and the wire server's SE050 bundles."""
-    from host.bench.host_side import LEAF, HostSide, KeyLog, chain_files
+    from host.bench.host_side import (LEAF, HostSide, KeyLog, chain_files, contract_refs, contract_source,
+                                      read_case, vehicle_bundle)
     from host.pki import se050 as pki_se050
+    from host.pnc.verify import Verifier
 
-    pki = ensure_pki(args.pki or r.path("pki"))
+    contract = getattr(args, "contract", None)
+    pki = ensure_pki(args.pki or r.path("pki"), variants=bool(contract))
     r.pki = pki
+    pnc = auth_mode(args) == "pnc"
+    if contract:
+        r.case = contract_source(pki, contract)
+        r.expected = read_case(r.case)["response_code"]
+    elif pnc:
+        r.expected = "OK"
     keylog = KeyLog(r.path(KEYLOG))
     extra = {}
     for role in ("charger", "vehicle"):
-        r.hosts[role] = HostSide(role, pki, keylog)
+        kw = {}
+        if role == "charger":
+            # the charger's host judges PnC with the PKI's roots, CRLs and OCSP responses
+            kw = {"pnc": Verifier.from_pki(pki), "hold_pnc": bool(getattr(args, "pull_host_link_during_pnc", False))}
+        r.hosts[role] = HostSide(role, pki, keylog, **kw)
         entry = pki_se050.entry(pki, LEAF[role][1], LEAF[role][0])
         cert = int(entry["cert"]["object_id"], 16)
         extra[role] = ("--host-link", r.hosts[role].path, "--tls", "1",
                        "--tls-key", entry["key"]["object_id"],
                        "--tls-chain", ",".join(["0x%08X" % cert] + chain_files(pki, role)))
     bundles = {"evse": pki_se050.bundle_path(pki, "charger"), "pev": pki_se050.bundle_path(pki, "vehicle")}
+    if pnc:
+        key, refs = contract_refs(pki, r.case)
+        extra["vehicle"] += ("--auth", "pnc", "--contract-key", "0x%08X" % key,
+                             "--contract-chain", ",".join(["0x%08X" % refs[0]] + refs[1:]),
+                             "--eim-fallback", "1" if getattr(args, "eim_fallback", False) else "0")
+        # the vehicle's SE050: the PKI's keys, the contract's key and certificate in it
+        bundles["pev"] = vehicle_bundle(pki, r.case)
     return extra, bundles
 
 
@@ -456,12 +644,19 @@ def _run_ours(args, r):
             bench.plug()
             if getattr(args, "pull_host_link_after", None):
                 _pull_host_link(args, r, bench, progress)
+            elif getattr(args, "pull_host_link_during_pnc", False):
+                _pull_during_pnc(args, r, bench, progress)
+                return              # judged by its own checks (result.json "pnc_pull")
             rc = _wait_exit(bench.vehicle, args.timeout)
+            r.ev_exit = {"code": rc, "why": _ev_failure(bench.vehicle, rc)}
             bench.charger.wait_exit(15)
     finally:
         _close_hosts(r)
     if getattr(args, "pull_host_link_after", None):
         return                      # judged by its own checks (result.json "host_lost")
+    refused = r.expected is not None and not r.expected.startswith("OK")
+    if refused and not getattr(args, "eim_fallback", False):
+        return                      # the EV ends the session after the refusal: judged by "auth"
     if rc != 0:
         raise RuntimeError("our EV did not complete the session: %s" % _ev_failure(bench.vehicle, rc))
 
@@ -489,6 +684,34 @@ def _pull_host_link(args, r, bench, progress):
                    "charger_saw_host_lost_ms": seen[0][0] if seen else None,
                    "charger_stopped": [rest for _, _, rest in bench.charger.events("secc")
                                        if rest.startswith("stopped")]}
+
+
+def _pull_during_pnc(args, r, bench, progress):
+    """The fault 'host link lost while PnC is pending': the charger's host
+    holds the PnC verification its MCU asked for, then closes its end of
+    the link; nothing may be authorized, no power may flow."""
+    host = r.hosts["charger"]
+    if not host.pnc_held.wait(args.timeout):
+        raise RuntimeError("the charger's host got no PnC verification request")
+    time.sleep(0.3)                 # the EV repeats its request, answered Ongoing
+    before = bench.server.power(0)
+    progress.say("host", "charger's host link pulled while the PnC verification is pending")
+    t_fault = time.monotonic()
+    host.close()
+    rc = bench.charger.wait_exit(15)
+    after = bench.server.power(0)
+    seen = bench.charger.events("host_lost")
+    try:
+        ev_rc = bench.vehicle.wait_exit(10)
+    except FirmwareError:
+        ev_rc = None
+    r.ev_exit = {"code": ev_rc, "why": _ev_failure(bench.vehicle, ev_rc) if ev_rc is not None else "still running"}
+    r.pnc_pull = {"held": len([x for x in host.pnc_log if x.get("held")]), "powered_before": _flowing(before),
+                  "powered_after": _flowing(after), "charger_exit": rc,
+                  "charger_exit_s": round(time.monotonic() - t_fault, 3),
+                  "charger_saw_host_lost_ms": seen[0][0] if seen else None,
+                  "charger_stopped": [rest for _, _, rest in bench.charger.events("secc")
+                                      if rest.startswith("stopped")]}
 
 
 def _flowing(snap):

@@ -286,3 +286,100 @@ def judge(msgs, service, direction, battery=None, meter_wh=None, charger_name="t
     return {"verdict": "pass" if not reasons else "fail", "reasons": reasons,
             "checks": [c.as_dict() for c in checks], "wire_wh": round(wire_wh, 4),
             "messages": len(msgs)}
+
+
+# --- authorization (EIM / Plug-and-Charge) ----------------------------------------
+
+PNC_MODE = "PnC_AReqAuthorizationMode"
+
+
+def auth_exchanges(msgs):
+    """The authorization of a run from the wire: the services the charger
+    offered, and one attempt per AuthorizationReq the EV started (repeats
+    answered Ongoing belong to it): service, whether it carried the PnC
+    mode element and a Signature, the Ongoing answers, the final code."""
+    offered = None
+    attempts = []
+    cur = None
+    for m in msgs:
+        name, body = m.get("name"), m.get("body") or {}
+        if name == "AuthorizationSetupRes":
+            offered = list(body.get("AuthorizationServices") or [])
+        elif name == "AuthorizationReq":
+            svc = body.get("SelectedAuthorizationService")
+            if cur is None or cur["code"] is not None or cur["service"] != svc:
+                cur = {"service": svc, "pnc_mode": PNC_MODE in body,
+                       "signed": "Signature" in (body.get("Header") or {}), "requests": 0,
+                       "ongoing": 0, "code": None, "t": m.get("t")}
+                if PNC_MODE in body:
+                    chain = body[PNC_MODE].get("ContractCertificateChain") or {}
+                    cur["leaf"] = chain.get("Certificate")
+                attempts.append(cur)
+            cur["requests"] += 1
+        elif name == "AuthorizationRes" and cur is not None and cur["code"] is None:
+            code = str(body.get("ResponseCode", ""))
+            if body.get("EVSEProcessing") == "Ongoing" and code.startswith("OK"):
+                cur["ongoing"] += 1
+            else:
+                cur["code"] = code
+                cur["finished_t"] = m.get("t")
+    return offered, attempts
+
+
+def _contactor_closed(cable):
+    return any("charger contactor closed" in e for e in (cable or {}).get("events", []))
+
+
+def auth_checks(auth, expected, power, fallback):
+    """The Plug-and-Charge checks (result.json's "auth"): the PnC attempt
+    got the expected code; a refused contract lets no power flow (meter 0
+    Wh, the charger's contactor never closed) unless the EV falls back to
+    EIM (fallback: allowed), and that fallback is reported."""
+    checks = []
+    c = Check("pnc_code")
+    pnc = auth.get("pnc")
+    c.figures.update(expected=expected, got=pnc and pnc["code"])
+    if pnc is None:
+        c.fail("the EV sent no PnC AuthorizationReq (the charger offered %s)" % (auth.get("offered"),))
+    elif not (pnc["pnc_mode"] and pnc["signed"]):
+        c.fail("the PnC AuthorizationReq had no signed PnC_AReqAuthorizationMode")
+    elif pnc["code"] != expected:
+        c.fail("AuthorizationRes to PnC was %s, expected %s" % (pnc["code"], expected))
+    checks.append(c)
+    if expected.startswith("OK"):
+        return checks
+    f = Check("fallback")
+    f.figures.update(allowed=fallback, used=auth.get("fallback"))
+    if fallback and auth.get("fallback") != "EIM" and expected.startswith("WARNING"):
+        f.fail("the EV did not fall back to EIM after %s" % expected)
+    elif not fallback and auth.get("fallback"):
+        f.fail("the EV used %s after %s with the fallback off" % (auth["fallback"], expected))
+    checks.append(f)
+    if not fallback:
+        checks.append(no_power(power, "after %s" % expected))
+    return checks
+
+
+def no_power(power, when):
+    """power: {"meter_charged_wh", "meter_discharged_wh", "contactor_closed"}."""
+    c = Check("no_power")
+    c.figures.update(power)
+    if power.get("contactor_closed"):
+        c.fail("the charger's contactor closed %s" % when)
+    elif power.get("meter_charged_wh") or power.get("meter_discharged_wh"):
+        c.fail("energy flowed %s: meter %.3f / %.3f Wh" % (when, power.get("meter_charged_wh") or 0,
+                                                          power.get("meter_discharged_wh") or 0))
+    return c
+
+
+def power_summary(cable, meter=None):
+    """What flowed through the charger: its meter (charged, discharged Wh:
+    the charger's own reading, else the cable's) and whether its contactor
+    ever closed (the power path's events)."""
+    charged = discharged = None
+    if meter is not None:
+        charged, discharged = meter
+    elif cable is not None:
+        charged, discharged = cable.get("meter_charged_wh"), cable.get("meter_discharged_wh")
+    return {"meter_charged_wh": charged, "meter_discharged_wh": discharged,
+            "contactor_closed": _contactor_closed(cable)}

@@ -86,6 +86,23 @@ def add_sim(subparsers):
     p.add_argument("--pki", metavar="DIR",
                    help="with --tls: the PKI (micro15118 pki init DIR) whose SE050 bundles, chains, "
                         "roots and OCSP responses the run uses (default: one made in --out/pki)")
+    p.add_argument("--auth", choices=("eim", "pnc"), default=None,
+                   help="how the EV is authorized: eim (default), or pnc, Plug-and-Charge (needs "
+                        "--tls): the EV signs with the contract key in its SE050 model, the charger's "
+                        "host verifies against the PKI; passes only with AuthorizationRes OK")
+    p.add_argument("--contract", metavar="CASE",
+                   help="with --tls (implies --auth pnc): the EV presents the PKI's bad contract "
+                        "variant CASE (DIR/variants/contract_CASE: expired, not_yet_valid, revoked, "
+                        "unknown_root, cross_root, wrong_curve, tampered_signature, chain_too_long), "
+                        "its key in the EV's SE050 model; passes only with the case.json ResponseCode "
+                        "and no power")
+    p.add_argument("--eim-fallback", action="store_true",
+                   help="with --auth pnc: the EV asks for EIM when the charger refuses its contract "
+                        "(then a normal session must follow); default: it ends the session")
+    p.add_argument("--pull-host-link-during-pnc", action="store_true",
+                   help="with --auth pnc, the fault 'host link lost while PnC is pending': the "
+                        "charger's host holds the verification and its link is pulled; passes when "
+                        "nothing was authorized and no power flowed")
     p.add_argument("--pull-host-link-after", type=_int_at_least(1), metavar="LOOPS",
                    help="with --tls, the fault 'host link lost': close the charger's host link "
                         "after LOOPS charge loops; passes when the charger then ends with no power "
