@@ -22,7 +22,21 @@ and signatures go through a *crypto seam*, an object with
 
 (and, for the EV's certificate store, `read_certificate(ref) -> DER`).
 On a board that is the SE050 (`Se050Crypto` below wraps the driver; the
-private key never leaves the chip); on the host, `host.pnc.crypto`.
+private key never leaves the chip); on the host, `host.pnc.vehicle.SoftCrypto`.
+
+CertificateInstallation (the EV, iso20/evcc/certificate_installation.py)
+needs a few more primitives of the same seam, each one SE050 command:
+
+    ecdh_into(key_ref, peer_point, out) -> n   shared secret (x) into bytearray out
+    sha512_into(data, out)                      SHA-512 into bytearray out (64)
+    import_private_key(key_ref, scalar, point)  a P-521 key pair written into the chip
+    write_certificate(ref, der)                 a binary object
+    verify_sha512(key_ref, digest, der) -> bool
+    delete(ref)
+    wipe()                                      zero every buffer that carried a secret
+
+The `_into` forms write into the caller's bytearray, which it zeroes:
+MicroPython cannot zero a bytes object, so no secret comes back as one.
 
 Verify side (the SECC): `evidence()` checks the Signature's structure
 against the signed element and re-encodes the element and SignedInfo
@@ -42,6 +56,38 @@ SIGNATURE_SIZE = {ECDSA_SHA512: 132, EDDSA_ED448: 114}
 P521_SIZE = 66                  # bytes of r and of s
 
 
+# SE050 IoT applet codes (NXP se05x_enums.h, as drivers/se050.py has them) for
+# the two commands whose answer is a secret and must not come back as bytes
+_INS_CRYPTO = 0x03
+_P1_DEFAULT = 0x00
+_P1_EC = 0x01
+_P2_DH = 0x0F
+_P2_ONESHOT = 0x0E
+_DIGEST_SHA512 = 0x06
+_NIST_P521 = 0x05
+# policy rules for what the EV writes during CertificateInstallation: the
+# contract key may sign, verify and show its public part (a private key is
+# never readable), and may be replaced or deleted by the next installation
+_ALLOW_SIGN = 0x10000000
+_ALLOW_VERIFY = 0x08000000
+_ALLOW_READ = 0x00200000
+_ALLOW_WRITE = 0x00100000
+_ALLOW_DELETE = 0x00040000
+KEY_POLICY = _ALLOW_SIGN | _ALLOW_VERIFY | _ALLOW_READ | _ALLOW_WRITE | _ALLOW_DELETE
+CERT_POLICY = _ALLOW_READ | _ALLOW_WRITE | _ALLOW_DELETE
+
+
+def _policy(rules):
+    """One SE050 policy entry for authentication object 0 (drivers/se050.py policy())."""
+    return bytes((8, 0, 0, 0, 0, (rules >> 24) & 0xFF, (rules >> 16) & 0xFF,
+                  (rules >> 8) & 0xFF, rules & 0xFF))
+
+
+def _zero(b):
+    for i in range(len(b)):
+        b[i] = 0
+
+
 class Se050Crypto:
     """The crypto seam on an SE050 (micro15118.drivers.se050.Se050, or
     anything with its sha512 / sign_sha512 / read_binary): key references
@@ -58,6 +104,84 @@ class Se050Crypto:
 
     def read_certificate(self, ref):
         return self.se.read_binary(ref)
+
+    # -- CertificateInstallation (module docstring) --------------------------------
+
+    def verify_sha512(self, key_ref, digest, der):
+        return self.se.verify_sha512(key_ref, digest, der)
+
+    def _secret(self, what, ins, p1, p2, out):
+        """Send the APDU built in the driver's buffer; copy the TLV 0x41 of
+        the answer into `out` (no bytes object made of it); wipe."""
+        se = self.se
+        try:
+            v = se._get(se._send(what, ins, p1, p2))
+            n = len(v)
+            if n > len(out):
+                raise ValueError("SE050 %s: %d bytes for a %d-byte buffer" % (what, n, len(out)))
+            for i in range(n):
+                out[i] = v[i]
+            return n
+        finally:
+            self.wipe()
+
+    def ecdh_into(self, key_ref, peer_point, out):
+        """ECDHGenerateSharedSecret with the chip's key `key_ref`: the shared
+        x coordinate into `out`; returns its length (66 on P-521).  Built
+        with the driver's APDU helpers: its ecdh() returns bytes."""
+        se = self.se
+        se._begin()
+        se._obj(key_ref)
+        se._tlv(0x42, peer_point)
+        return self._secret("ECDH", _INS_CRYPTO, _P1_EC, _P2_DH, out)
+
+    def sha512_into(self, data, out):
+        """DigestOneShot SHA-512 of data (<= 880 bytes) into `out`; the
+        input (a key derivation's, holding a shared secret) is wiped from
+        the driver's buffers after."""
+        se = self.se
+        se._begin()
+        se._tlv_int(0x41, _DIGEST_SHA512, 1)
+        se._tlv(0x42, data)
+        if self._secret("DigestOneShot", _INS_CRYPTO, _P1_DEFAULT, _P2_ONESHOT, out) != 64:
+            raise ValueError("SE050 SHA-512: not 64 bytes")
+
+    def import_private_key(self, key_ref, scalar, point):
+        """WriteECKey: the P-521 key pair (scalar, point) as object key_ref
+        (replacing one there), policy KEY_POLICY.  Pass the scalar as a
+        memoryview of the caller's bytearray: the driver copies it into its
+        command buffer and the T=1 frame and zeroes both after."""
+        se = self.se
+        try:
+            if se.exists(key_ref):
+                se.delete(key_ref)
+            se.write_private_key(key_ref, _NIST_P521, scalar, point, policy=_policy(KEY_POLICY))
+        finally:
+            self.wipe()
+
+    def write_certificate(self, ref, der):
+        se = self.se
+        if se.exists(ref):
+            se.delete(ref)
+        se.write_binary(ref, der, policy=_policy(CERT_POLICY))
+
+    def delete(self, ref):
+        se = self.se
+        if se.exists(ref):
+            se.delete(ref)
+
+    def wipe(self):
+        """Zero the driver's command buffer and every T=1 buffer (the
+        driver's own wipe() leaves the receive buffers, where an ECDH
+        answer sits)."""
+        se = self.se
+        if hasattr(se, "wipe"):
+            se.wipe()
+        t1 = getattr(se, "t1", None)
+        for name in ("_rx", "_rsp", "_tx", "_ctl"):
+            b = getattr(t1, name, None)
+            if isinstance(b, bytearray):
+                _zero(b)
 
 
 # --- DER <-> raw r || s ---------------------------------------------------------
