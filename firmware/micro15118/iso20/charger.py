@@ -48,6 +48,30 @@ Three interfaces (issue 5), one object:
   The verifier checks all of it: the digest of "element", the signature
   over "signed_info" with the leaf's key, the chain to a trusted MO root,
   validity, revocation.
+* CertificateInstallation: `certificate_installation(evidence, now)` forwards
+  a CertificateInstallationReq to the backend (the CSMS, the MO and the
+  CPS behind it: `self.cert_install`, given to the constructor, with the
+  same method; on the host `host.pnc.cps.Cps`, on a board a request over
+  the MCU-host link).  None while pending (the session answers
+  EVSEProcessing=Ongoing and asks again with the same evidence object),
+  then (ResponseCode, fields): "OK" with fields {"CPSCertificateChain",
+  "SignedInstallationData", "RemainingContractCertificateChains",
+  "Signature" (the Header's, the CPS leaf's over SignedInstallationData)},
+  which the SECC forwards unchanged; or a WARNING (the OEM chain:
+  WARNING_CertificateExpired / _NotYetValid / _Revoked / _ValidationError;
+  WARNING_NoCertificateAvailable, WARNING_NoContractMatchingPCIDFound) and
+  fields None; FAILED_SignatureError (the OEM provisioning signature does
+  not verify) or FAILED end the session.  The evidence (xmldsig.evidence
+  and secc/certificate_installation.py):
+      "id", "element" (OEMProvisioningCertificateChain's EXI fragment),
+      "digest", "signed_info", "method", "signature" as for PnC;
+      "leaf", "sub_cas"   the OEM provisioning chain (DER), leaf side first
+      "root_ids"     [(X509IssuerName, X509SerialNumber)] the EV trusts
+      "max_chains"   MaximumContractCertificateChains
+      "emaids"       PrioritizedEMAIDs ([] when none)
+      "evccid"       the EVCCID of the session
+  Only "element" and "signed_info" are signed; the rest is what the EV asked.
+  Without a backend: WARNING_NoCertificateAvailable.
 * security: `certificates()` and `sign(data)` (the SECC's TLS side) raise
   NotImplementedError until the TLS wiring.
 
@@ -71,9 +95,11 @@ LIMITS = {
 
 
 class Charger:
-    def __init__(self, power, limits=None, authorized=None, schedule_ready=True, pnc=None):
+    def __init__(self, power, limits=None, authorized=None, schedule_ready=True, pnc=None,
+                 cert_install=None):
         self.power = power
         self.pnc = pnc                  # the PnC verifier; None: no PnC
+        self.cert_install = cert_install    # the CertificateInstallation backend
         self.envelope = Envelope()
         self._dc_req = None             # the last DC output commanded (V, A)
         self._ac_req = None             # and AC (W)
@@ -217,6 +243,13 @@ class Charger:
         if self.pnc is None:
             return "WARNING_GeneralPnCAuthorizationError"
         return self.pnc.pnc_authorize(evidence, now)
+
+    def certificate_installation(self, evidence, now):
+        """The backend's answer to a CertificateInstallationReq (module
+        docstring): None while pending, else (ResponseCode, fields)."""
+        if self.cert_install is None:
+            return "WARNING_NoCertificateAvailable", None
+        return self.cert_install.certificate_installation(evidence, now)
 
     # --- security seam ----------------------------------------------------
     def certificates(self):

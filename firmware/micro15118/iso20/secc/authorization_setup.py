@@ -11,7 +11,9 @@ carries the challenge).  Without PnC: EIM_ASResAuthorizationMode, and EIM
 is offered even if the config lists only PnC (a PnC-only charger on a
 plain connection still lets the charger decide by EIM).
 CertificateInstallationService is the config's "certificate_installation"
-when PnC is offered, else False.
+when PnC is offered, else False; when True the EV may send
+CertificateInstallationReq next (secc/certificate_installation.py), before
+or instead of AuthorizationReq.
 """
 from .. import msg
 
@@ -25,6 +27,8 @@ def handle(s, name, body, now):
         offered = ["EIM"]
     ctx.auth_offered = tuple(offered)
     ctx.pnc_request = ctx.pnc_evidence = None
+    ctx.install_request = ctx.install_evidence = ctx.install_since = None
+    ctx.install_offered = False
     res = {"Header": s.hdr(), "ResponseCode": msg.OK, "AuthorizationServices": offered,
            "CertificateInstallationService": False}
     if "PnC" in offered:
@@ -32,9 +36,10 @@ def handle(s, name, body, now):
         mode = {"GenChallenge": ctx.challenge}
         if cfg["supported_providers"]:
             mode["SupportedProviders"] = {"ProviderID": list(cfg["supported_providers"])}
-        res["CertificateInstallationService"] = bool(cfg["certificate_installation"])
+        ctx.install_offered = bool(cfg["certificate_installation"])
+        res["CertificateInstallationService"] = ctx.install_offered
         res["PnC_ASResAuthorizationMode"] = mode
     else:
         ctx.challenge = None
         res["EIM_ASResAuthorizationMode"] = {}
-    return res, "offered"
+    return res, ("offered_install" if ctx.install_offered else "offered")

@@ -14,6 +14,10 @@ class Context:
         self.challenge = None       # GenChallenge offered for PnC; None once spent
         self.pnc_request = None     # (PnC_AReqAuthorizationMode, Signature) being judged
         self.pnc_evidence = None    # and its evidence (charger.pnc_authorize)
+        self.install_offered = False    # CertificateInstallationService of AuthorizationSetupRes
+        self.install_request = None     # (OEMProvisioningCertificateChain, Signature, rest) pending
+        self.install_evidence = None    # and its evidence (charger.certificate_installation)
+        self.install_since = None       # ms of the first Ongoing CertificateInstallationRes
         self.service = None         # selected energy-transfer ServiceID
         self.parameter_set = None
         self.control_mode = None    # msg.SCHEDULED / msg.DYNAMIC

@@ -35,9 +35,15 @@ Authorization: config "auth" lists the services the charger offers, in
 order ("EIM", "PnC"); PnC is offered only on a TLS connection (config
 "tls", or connection_made(now, tls=True)) and when the charger has a PnC
 verifier (Charger.pnc_authorize); secc/authorization.py tells the rest.
+With config "certificate_installation" the PnC offer includes
+CertificateInstallationService and CertificateInstallationReq goes to the
+charger's backend (Charger.certificate_installation): secc/certificate_installation.py.
+Each request is answered at once (Ongoing while the backend works, well
+inside the EV's 5 s V2G_EVCC_Msg_Timeout for it), for up to 55 s.
 
 Events: ('state', name) ('protocol', namespace) ('session', id, resumed)
-('auth_request', evccid) ('authorized', ok) ('pnc', code) ('service', id, set, mode)
+('auth_request', evccid) ('authorized', ok) ('pnc', code) ('install_request', evccid)
+('cert_install', code) ('service', id, set, mode)
 ('ev_status', dict) ('energy', on) ('power', w, charged_wh, discharged_wh)
 ('stopped', reason) ('metering_confirmed', meter_info) ('warning', what, ...)
 ('close', reason).  `ev_pilot(state, now)`: the EV's CP state from the link.
@@ -64,6 +70,7 @@ from . import charge_loop
 from . import welding_detection
 from . import session_stop
 from . import metering_confirmation
+from . import certificate_installation
 
 HANDLERS = {
     "SessionSetupReq": session_setup,
@@ -83,6 +90,7 @@ HANDLERS = {
     "DC_WeldingDetectionReq": welding_detection,
     "SessionStopReq": session_stop,
     "MeteringConfirmationReq": metering_confirmation,
+    "CertificateInstallationReq": certificate_installation,
 }
 
 TIMERS = {
@@ -91,6 +99,7 @@ TIMERS = {
     "close": 5000,              # close after SessionStopRes / FAILED
     "eim_ongoing": 180000,
     "pnc_ongoing": 55000,
+    "install_ongoing": 55000,   # CertificateInstallation pending at the backend
     "schedule_ongoing": 55000,
     "cable_check_ongoing": 40000,
 }

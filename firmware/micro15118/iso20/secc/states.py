@@ -20,6 +20,7 @@ SAME = None                     # stay in the present state
 STOP = "SessionStopReq"
 PD = "PowerDeliveryReq"
 CPD_REQ = "*ChargeParameterDiscoveryReq"
+INSTALL = "CertificateInstallationReq"
 LOOP_REQ = "*ChargeLoopReq"
 
 # (request, outcome)                      -> (next state, requests accepted there)
@@ -30,6 +31,15 @@ TRANSITIONS = {
     # ChargeParameterDiscovery: accept both
     ("SessionSetupReq", "resumed"):            (AUTH_SETUP, ("AuthorizationSetupReq", STOP, CPD_REQ)),
     ("AuthorizationSetupReq", "offered"):      (AUTH, ("AuthorizationReq", STOP)),
+    # PnC with CertificateInstallationService: the EV may get a contract
+    # first (python-iso15118 takes CertificateInstallationReq here too)
+    ("AuthorizationSetupReq", "offered_install"): (AUTH, ("AuthorizationReq", INSTALL, STOP)),
+    # while Ongoing only the same request again ([V2G20-1582] as for Authorization)
+    (INSTALL, "ongoing"):                      (AUTH, (INSTALL, STOP)),
+    # installed: PnC with it next, or another contract (RemainingContractCertificateChains)
+    (INSTALL, "installed"):                    (AUTH, ("AuthorizationReq", INSTALL, STOP)),
+    # refused (a WARNING): EIM if offered, or stop; no second try at once
+    (INSTALL, "refused"):                      (AUTH, ("AuthorizationReq", STOP)),
     ("AuthorizationReq", "authorized"):        (DISCOVERY, ("ServiceDiscoveryReq", STOP)),
     ("ServiceDiscoveryReq", "listed"):         (DETAIL, ("ServiceDetailReq", STOP)),
     ("ServiceDetailReq", "detailed"):          (SELECTION, ("ServiceDetailReq", "ServiceSelectionReq", STOP)),
