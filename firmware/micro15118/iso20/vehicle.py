@@ -20,6 +20,19 @@ read_certificate(ref) -> DER; on a board `xmldsig.Se050Crypto(se050)`, the
 contract key inside the chip), and `certificate(ref)` resolves the
 references of the Evcc config's contract_chain: an int is a binary object
 of the crypto seam (an SE050 object ID), a str a DER file, bytes the DER.
+
+CertificateInstallation (a vehicle without a contract): `crypto` also
+unwraps and imports the new contract key (xmldsig.py lists the primitives;
+iso20/evcc/contract_key.py the key wrap), and `cps_verifier` judges the
+CertificateInstallationRes: `verify_installation(evidence, now)` -> None
+while pending, True when the CPS leaf's signature over SignedInstallationData
+and the CPS chain to a trusted V2G root verify, else the reason (a str).
+The evidence (built by xmldsig.evidence and evcc/certificate_installation.py):
+    "id", "element" (SignedInstallationData's EXI fragment), "digest",
+    "signed_info" (the signed octets), "method", "signature" (raw r || s),
+    "leaf" (the CPS leaf, DER), "sub_cas" ([DER], leaf side first)
+On the host `host.pnc.vehicle.InstallationVerifier`; on a board a request
+over the MCU-host link to it (the MCU does no P-521 arithmetic).
 """
 
 LIMITS = ('max_charge_power', 'min_charge_power', 'max_charge_current', 'min_charge_current',
@@ -28,10 +41,11 @@ LIMITS = ('max_charge_power', 'min_charge_power', 'max_charge_current', 'min_cha
 
 
 class Vehicle:
-    def __init__(self, battery, crypto=None, **limits):
+    def __init__(self, battery, crypto=None, cps_verifier=None, **limits):
         b = battery
         self.battery = b
         self.crypto = crypto      # the crypto seam for PnC (None: no PnC)
+        self.cps_verifier = cps_verifier    # judges CertificateInstallationRes
         # limits the stack sends (W, A, V); discharge values are magnitudes
         self.max_charge_power = b.max_charge_power
         self.min_charge_power = 100.0
@@ -134,6 +148,12 @@ class Vehicle:
             with open(ref, 'rb') as f:
                 return f.read()
         return bytes(ref)
+
+    def verify_installation(self, evidence, now):
+        """The verdict on a CertificateInstallationRes (module docstring)."""
+        if self.cps_verifier is None:
+            return 'no CPS verifier'
+        return self.cps_verifier.verify_installation(evidence, now)
 
     # -- uplink --------------------------------------------------------
     def delivered(self, now, power_w, voltage=None, current=None):

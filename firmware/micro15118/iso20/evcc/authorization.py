@@ -11,14 +11,25 @@ When the signature cannot be made (the crypto seam or the certificate
 store fails) or the SECC refuses PnC with a WARNING: EIM if the SECC
 offered it and eim_fallback allows, with the next request at once; else
 the session ends politely (decline).
+
+A vehicle without a contract first installs one in this state: while
+ctx.installing the request is CertificateInstallationReq
+(certificate_installation.py), then AuthorizationReq with the new contract.
 """
 from .. import msg
 from .. import xmldsig
+from . import certificate_installation
 
 REQ = 'AuthorizationReq'
 RES = 'AuthorizationRes'
 
 PNC = 'PnC_AReqAuthorizationMode'
+
+
+def names(ctx):
+    if ctx.installing:
+        return certificate_installation.REQ, certificate_installation.RES
+    return REQ, RES
 
 
 def _pnc_request(ev):
@@ -38,6 +49,15 @@ def _can_fall_back(ctx):
 
 def request(ev, now):
     ctx = ev.ctx
+    if ctx.installing:
+        try:
+            return certificate_installation.request(ev, now)
+        except Exception as e:      # the crypto seam or certificate store failed
+            if not _can_fall_back(ctx):
+                raise ValueError('CertificateInstallationReq signature: %r' % (e,))
+            ev.events.append(('install_unavailable', repr(e)))
+            ctx.installing = False
+            ctx.auth = 'EIM'
     if ctx.auth == 'PnC' and ctx.pnc_request is None:
         try:
             ctx.pnc_request = _pnc_request(ev)
@@ -55,8 +75,14 @@ def request(ev, now):
             'EIM_AReqAuthorizationMode': {}}
 
 
+def resume(ev, now):
+    return certificate_installation.resume(ev, now)
+
+
 def response(ev, res, now):
     ctx = ev.ctx
+    if ctx.installing:
+        return certificate_installation.response(ev, res, now)
     code = res['ResponseCode']
     if code.startswith('WARNING'):
         if ctx.auth == 'PnC' and _can_fall_back(ctx):

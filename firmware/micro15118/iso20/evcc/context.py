@@ -39,10 +39,27 @@ config (a dict, every key optional):
                SE050 binary object, another string a DER file, bytes the DER
   eim_fallback       PnC: use EIM (if offered) when the SECC refuses PnC with
                a WARNING or the signature cannot be made (default True)
+  install_contract   PnC without a contract (no contract_key): get one with
+               CertificateInstallation when the SECC offers it (default
+               False); evcc/certificate_installation.py.  Needs:
+  oem_prov_key       the OEM provisioning key's reference in the crypto seam
+               (it signs CertificateInstallationReq and agrees the key wrap)
+  oem_prov_chain     the OEM provisioning certificate and its sub-CAs, leaf
+               first (references as contract_chain)
+  root_cert_ids      ListOfRootCertificateIDs: the V2G roots the EV trusts,
+               [(issuer name (RFC 4514 string), serial int)] (1..20)
+  max_contract_chains  MaximumContractCertificateChains (default 1)
+  prioritized_emaids   PrioritizedEMAIDs (optional, up to 8)
+  pcid         the PCID for the key wrap's AAD (default: the OEM provisioning
+               certificate's CN)
+  contract_slot      where the installed contract goes in the SE050: key
+               0x15118400 + slot, leaf 0x15118480 + slot, sub-CAs 0x15118500 +
+               4 * slot + i (default 0)
   timeouts     dict overriding TIMEOUTS below (ms)
   tolerances   dict overriding TOLERANCES below
 """
 from .. import msg
+from .certificate_installation import refs as _install_refs
 
 # V2G_EVCC_Msg_Timeout per response (docs/standards-notes.md §5, python-iso15118's values)
 # and the process timers, in ms.
@@ -54,6 +71,8 @@ TIMEOUTS = {
     'ongoing': 60000,      # V2G_EVCC_Ongoing_Timeout
     'cable_check': 40000,  # V2G_EVCC_CableCheck_Timeout
     'pre_charge': 10000,   # V2G_EVCC_PreCharge_Timeout
+    'CertificateInstallation': 5000,
+    'install_verify': 10000,  # the vehicle's verifier on a CertificateInstallationRes
 }
 
 # The EV's safety envelope on what the charger reports (evcc/guard.py).
@@ -134,8 +153,28 @@ class Context:
         self.pnc = auth == 'pnc'
         self.contract_key = _ref(c.get('contract_key'))
         self.contract_chain = [_ref(x) for x in c.get('contract_chain', ())]
-        if self.pnc and (self.contract_key is None or not 2 <= len(self.contract_chain) <= 4):
+        self.install = bool(c.get('install_contract', False))
+        have = self.contract_key is not None
+        if self.pnc and have and not 2 <= len(self.contract_chain) <= 4:
             raise ValueError('auth pnc needs contract_key and contract_chain (leaf + 1..3 sub-CAs)')
+        if self.pnc and not have and not self.install:
+            raise ValueError('auth pnc needs contract_key and contract_chain, or install_contract')
+        self.oem_key = _ref(c.get('oem_prov_key'))
+        self.oem_chain = [_ref(x) for x in c.get('oem_prov_chain', ())]
+        self.root_ids = [{'X509IssuerName': str(n), 'X509SerialNumber': int(sn)}
+                         for n, sn in c.get('root_cert_ids', ())]
+        self.max_chains = int(c.get('max_contract_chains', 1))
+        self.emaids = list(c.get('prioritized_emaids', ()))
+        self.pcid = c.get('pcid')
+        slot = int(c.get('contract_slot', 0))
+        if self.install:
+            if self.oem_key is None or not 2 <= len(self.oem_chain) <= 4:
+                raise ValueError('install_contract needs oem_prov_key and oem_prov_chain (leaf + 1..3 sub-CAs)')
+            if not 1 <= len(self.root_ids) <= 20 or not 0 <= self.max_chains <= 255 or len(self.emaids) > 8:
+                raise ValueError('install_contract needs 1..20 root_cert_ids (and at most 8 prioritized_emaids)')
+            if not 0 <= slot < 128:
+                raise ValueError('contract_slot must be 0..127')
+        self.install_refs = _install_refs(slot)
         self.eim_fallback = bool(c.get('eim_fallback', True))
         self.reset()
 
@@ -166,3 +205,6 @@ class Context:
         self.auth = 'EIM'         # what our AuthorizationReq selects
         self.challenge = None     # GenChallenge for PnC
         self.pnc_request = None   # (PnC_AReqAuthorizationMode, Signature), made once
+        self.installing = False   # Authorization sends CertificateInstallationReq
+        self.install_request = None   # (OEMProvisioningCertificateChain, Signature), made once
+        self.install_evidence = None  # (evidence, response) while the vehicle verifies

@@ -8,10 +8,14 @@
     ev.events  -> ('state', name) ('session', id) ('soc', x) ('power', w)
                   ('stopping', reason) ('done', reason) ('failed', reason) ('close',)
                   ('pnc_refused', code) ('pnc_unavailable', why)   (PnC -> EIM)
+                  ('contract_installed', info) ('install_refused', code)
+                  ('install_invalid', why) ('install_unavailable', why)
 
 Each state is a module (REQ/RES names, request(), response()); response()
 returns an outcome, and states.py maps (state, outcome) to the next state
-and when its request goes out; None once it has ended the session.
+and when its request goes out; None once it has ended the session.  A
+state whose outcome waits for the vehicle (states.AWAIT: nothing goes out)
+has resume(), called after ongoing_delay_ms, returning an outcome too.
 
 Two ways to end on an error:
 * fail(): at once, ('failed', reason) then ('close',), where talking is
@@ -74,6 +78,8 @@ class Evcc:
         self.send_at = None       # a delayed request
         self.setup_deadline = None
         self.ongoing_since = None # first Ongoing of the present state
+        self.resume_at = None     # a state waits for the vehicle (states.AWAIT)
+        self.await_since = None
         self.ended = False
         self.result = None        # ('done', reason) | ('failed', reason)
         self.declined = None      # the reason while SessionStop goes out after decline()
@@ -133,6 +139,10 @@ class Evcc:
             return
         if self.send_at is not None and now >= self.send_at:
             self.send(now)
+        if self.resume_at is not None and now >= self.resume_at:
+            self._resume(now)
+            if self.ended:
+                return
         if self.deadline is not None and now >= self.deadline:
             if self.declined is not None:
                 self.fail('%s (no %s)' % (self.declined, self.res_name), now)
@@ -140,7 +150,8 @@ class Evcc:
                 self.fail('timeout waiting for ' + self.res_name, now)
 
     def next_deadline(self):
-        ts = [t for t in (self.send_at, self.deadline, self.setup_deadline) if t is not None]
+        ts = [t for t in (self.send_at, self.deadline, self.setup_deadline, self.resume_at)
+              if t is not None]
         if self.ended or not ts:
             return None
         return min(ts)
@@ -174,7 +185,12 @@ class Evcc:
         self.send_at = None
         step = self.step
         try:
-            ptype, data = msg.encode(self.req_name, step.request(self, now))
+            body = step.request(self, now)
+            if hasattr(step, 'names'):
+                # a state may send another message now (Authorization:
+                # CertificateInstallationReq first)
+                self.req_name, self.res_name = step.names(self.ctx)
+            ptype, data = msg.encode(self.req_name, body)
         except _BAD as e:
             # the vehicle's values do not fit the message (e.g. out of range)
             self.decline('cannot build %s: %r' % (self.req_name, e), now)
@@ -182,7 +198,18 @@ class Evcc:
         self.out.append((ptype, data))
         self.sent += 1
         t = self.ctx.timeouts
-        self.deadline = now + t.get(self.state, t['default'])
+        self.deadline = now + t.get(self.req_name[:-3], t.get(self.state, t['default']))
+
+    def _resume(self, now):
+        """The state waited for the vehicle (states.AWAIT): ask it again."""
+        self.resume_at = None
+        try:
+            outcome = self.step.resume(self, now)
+        except _BAD as e:
+            self.decline('%s: %r' % (self.state, e), now)
+            return
+        if outcome is not None and not self.ended:
+            self._follow(outcome, now)
 
     def _follow(self, outcome, now):
         """Go where states.TRANSITIONS sends (state, outcome)."""
@@ -196,6 +223,15 @@ class Evcc:
                 self.decline('timeout: %s still Ongoing' % self.state, now)
                 return
             delay = self.ctx.ongoing_delay
+        elif when == states.AWAIT:
+            # nothing to send: the vehicle (its verifier) is still deciding
+            if self.await_since is None:
+                self.await_since = now
+            elif now - self.await_since >= self.ctx.timeouts[states.AWAIT_LIMIT[self.state]]:
+                self.decline('timeout: %s, the vehicle did not decide' % self.state, now)
+                return
+            self.resume_at = now + self.ctx.ongoing_delay
+            return
         elif when == states.PAUSE:
             delay = self.ctx.ongoing_delay
         elif when == states.INTERVAL:
@@ -215,7 +251,7 @@ class Evcc:
                 or self.state == states.SESSION_STOP):
             return self.fail(reason, now)
         self.declined = reason
-        self.deadline = self.send_at = self.setup_deadline = None
+        self.deadline = self.send_at = self.setup_deadline = self.resume_at = None
         self._power_off(now)
         self.events.append(('stopping', reason))
         ctx = self.ctx
@@ -260,7 +296,7 @@ class Evcc:
         if self.ended:
             return
         self.ended = True
-        self.deadline = self.send_at = self.setup_deadline = None
+        self.deadline = self.send_at = self.setup_deadline = self.resume_at = None
         self.result = result
         self._power_off(now)
         self.events.append(result)

@@ -17,6 +17,8 @@ NOW = "now"
 ONGOING = "ongoing"     # after ctx.ongoing_delay, within the state's Ongoing limit
 PAUSE = "pause"         # after ctx.ongoing_delay
 INTERVAL = "interval"   # after ctx.loop_interval
+AWAIT = "await"         # nothing to send: the state's resume() after ctx.ongoing_delay,
+                        # within AWAIT_LIMIT
 
 # (state, outcome)                  -> (next state, when)
 TRANSITIONS = {
@@ -28,6 +30,12 @@ TRANSITIONS = {
     (SESSION_SETUP, "resumed_at_" + CPD): (CPD, NOW),
     (AUTH_SETUP, "eim_offered"):       (AUTH, NOW),
     (AUTH_SETUP, "pnc_offered"):       (AUTH, NOW),
+    # no contract yet: CertificateInstallationReq from the Authorization
+    # state (authorization.py / certificate_installation.py), then PnC
+    (AUTH_SETUP, "install"):           (AUTH, NOW),
+    (AUTH, "install_ongoing"):         (AUTH, ONGOING),
+    (AUTH, "verifying"):               (AUTH, AWAIT),         # the vehicle's CPS verifier
+    (AUTH, "installed"):               (AUTH, NOW),
     (AUTH, "ongoing"):                 (AUTH, ONGOING),       # [V2G20-1582]
     (AUTH, "eim_fallback"):            (AUTH, NOW),           # PnC refused: EIM
     (AUTH, "authorized"):              (DISCOVERY, NOW),
@@ -59,3 +67,5 @@ TRANSITIONS = {
 # The ctx.timeouts key bounding each state's Ongoing answers.
 ONGOING_LIMIT = {AUTH: "ongoing", SCHEDULE: "ongoing", CABLE_CHECK: "cable_check",
                  WELDING: "ongoing"}
+# ... and its AWAIT waits
+AWAIT_LIMIT = {AUTH: "install_verify"}
