@@ -23,7 +23,9 @@ process over "TLS" (the flag) on a virtual clock:
 * the key wrap of host/pnc/cps.py (cryptography) and of the firmware
   (evcc/contract_key.py, evcc/aesgcm.py) agree both ways;
 * python-iso15118 decodes our CertificateInstallationReq/Res;
-* mutated CertificateInstallationRes never break the EV nor import a key.
+* mutated CertificateInstallationRes never break the EV nor import a key;
+  mutated CertificateInstallationReq never break the SECC, and only an intact
+  signed OEM chain gets a contract.
 
 ListOfRootCertificateIDs: the firmware's EXI codec encodes integers of at most
 140 bits (exi/bitstream.py MAX_UINT_GROUPS = 20), X509SerialNumber is an
@@ -43,6 +45,7 @@ from cryptography.hazmat.primitives.asymmetric import ec
 
 from host.bench.se050_model import Se050Model
 from host.harness.echo_modem import Clock
+from host.harness.fuzz import secc as fuzz_secc
 from host.harness.fuzz.mutate import BASIC, mutate
 from host.pki import ca, roles
 from host.pnc import cps as hcps
@@ -530,3 +533,59 @@ def _set(body, path, val):
     for p in path[:-1]:
         x = x[p]
     x[path[-1]] = val
+
+
+def test_mutated_installation_requests_never_break_the_secc(pki):
+    """Mutated CertificateInstallationReqs (bit level and dict level, as the
+    SECC fuzzer does) fed to an SECC waiting for one, behind the real CPS: no
+    internal error, one decodable response, power off after FAILED, and a
+    contract only for a request whose signed chain and signature are intact."""
+    good = session(pki, loops=1)
+    (raw,) = [d for t, n, b, d in good.trace if n == "CertificateInstallationReq"]
+    (body,) = sent(good, "CertificateInstallationReq")
+    sid = body["Header"]["SessionID"]
+    cps = Cps(pki)
+    verifier = Verifier.from_pki(pki)
+    charger = Charger(WatchedPower(0), authorized=None, pnc=verifier, cert_install=cps)
+    secc = Secc({"tls": True, "auth": ("PnC", "EIM"), "certificate_installation": True}, charger, 0,
+                clock_s=CLOCK, rng=lambda n: sid if n == 8 else b"\x5a" * n)
+    for t, n, b, d in good.trace:
+        if t == "secc" and n in ("supportedAppProtocolReq", "SessionSetupReq", "AuthorizationSetupReq"):
+            secc.handle(msg.ptype_of(n), d, 0)
+    secc.out.clear()
+    assert secc.state == "Authorization" and "CertificateInstallationReq" in secc.allowed
+    pool = fuzz_secc.build_pool([[(None, msg.COMMON, raw)]])[0]
+    rnd = random.Random(15118)
+    tally = {"ok": 0, "failed": 0, "warning": 0}
+    for i in range(240):
+        s = copy.deepcopy(secc, {id(cps): cps, id(verifier): verifier})
+        p = s.charger.power
+        if i % 2:
+            data = mutate(rnd, raw, [raw], BASIC)
+        else:
+            try:
+                data = msg.encode("CertificateInstallationReq", fuzz_secc.mutate_dict(rnd, body, pool))[1]
+            except ValueError:
+                continue
+        issued = len(cps.issued)
+        s.handle(msg.COMMON, data, 1000)
+        assert s.errors == 0, getattr(s, "last_error", None)
+        assert len(s.out) == 1
+        name, res = msg.decode(*s.out[0])
+        code = res["ResponseCode"]
+        if msg.failed(code):
+            assert not p.closed and not p.enabled
+            tally["failed"] += 1
+        elif code.startswith("WARNING"):
+            tally["warning"] += 1
+        if code == "OK" and name == "CertificateInstallationRes":
+            tally["ok"] += 1
+            got = msg.decode(msg.COMMON, data)[1]
+            assert got[OEM] == body[OEM] and got["Header"]["Signature"] == body["Header"]["Signature"]
+            assert len(cps.issued) == issued + 1
+        else:
+            assert len(cps.issued) == issued
+        for t in (5000, 70000):
+            s.poll(1000 + t)
+            assert s.errors == 0
+    assert tally["ok"] > 5 and tally["failed"] > 50, tally
