@@ -7,43 +7,42 @@
    staple checked), CPU time of each side; the handshake signature is a
    software key there, not the SE050.
 2. sim: N whole DC sessions with PnC in the in-process simulation
-   (host/bench/sessionsim.py, tls=True): both boards' firmware over the
-   PLC models, each with its host link, TLS mode and the SE050 driver on
-   an Se050Model with the PKI's device keys, the hosts' TlsServer /
-   TlsClient on the other end of the link (the handshake signature is a
-   real SIGN_REQUEST to the MCU's SE050); the EV signs its
-   PnC_AReqAuthorizationMode with the same SE050 (xmldsig.Se050Crypto:
-   SHA-512 and ECDSA in the chip), the charger's PnC seam is
-   host/pnc/verify.Verifier with the PKI's roots, CRLs and OCSP.  The
-   SE050 models run with ASSUMED_TIMING (host/bench/se050_model.py:
-   assumed figures, not datasheet ones) and the driver's waits advance
-   the simulation clock, so the virtual times include the chip's busy
-   time.  Measured per session:
+   (host/bench/sessionsim.py, tls=True, pnc=...: what `micro15118 sim
+   --tls --auth pnc` runs, on the virtual clock): both boards' firmware
+   over the PLC models, each with its host link, TLS mode and the SE050
+   driver on an Se050Model with the PKI's device keys; the hosts'
+   TlsServer / TlsClient on the other end of the link (the handshake
+   signature a real SIGN_REQUEST to the MCU's SE050); the EV signs its
+   PnC_AReqAuthorizationMode in the same SE050 (xmldsig.Se050Crypto:
+   SHA-512 and ECDSA in the chip); the charger's MCU sends the evidence
+   over its host link (PNC_VERIFY_REQUEST) to its host, where
+   host/pnc/verify.Verifier (the PKI's roots, CRLs, OCSP) judges it, and
+   answers Ongoing meanwhile.  The SE050 models run with ASSUMED_TIMING
+   (host/bench/se050_model.py: assumed figures, not datasheet ones) and
+   the driver's waits advance the simulation clock, so the virtual times
+   include the chip's busy time; the hosts' CPU is not on that clock.
+   Measured per session:
    * virtual ms: SDP answer -> TLS up (vehicle), AuthorizationSetupRes ->
-     AuthorizationReq (the EV builds and signs), AuthorizationReq ->
-     AuthorizationRes at the EV; whole session;
-   * host CPU, wall clock: the verifier's pnc_authorize (process time),
-     the charger's Secc.handle of the AuthorizationReq (decode, evidence,
-     verifier, encode), the EV's Evcc.handle that builds and signs the
-     request (this includes the SE050 model computing in software);
+     AuthorizationReq (the EV builds and signs), the first
+     AuthorizationReq -> the AuthorizationRes that is not Ongoing (at the
+     EV), the whole session;
+   * host CPU: the verifier's check (process time and wall), the EV's
+     Evcc.handle that builds and signs the request (wall; it includes the
+     SE050 model computing in software);
    * SE050 per side: commands by name and the model's busy ms (after the
-     boards' start-up: SELECT and reading the chain at boot are not
-     counted);
-   * host link per side: bytes on the serial line by message type and
-     direction (counted from the frames), split into the TLS handshake
-     (up to TLS ESTABLISHED), the PnC authorization (AuthorizationReq
-     sent to AuthorizationRes received) and the rest of the session.
-   The simulated serial line is instant: at the boards' 921600 baud
-   (8N1) each byte costs 10.85 us, given as link ms.
-   The charger's verifier is called in process: the host link (protocol
-   1.0, micro15118/hostlink/msg.py) has no message that carries PnC
-   evidence to the host yet, so its bytes are an estimate (the evidence's
-   fields in one frame, the verdict in another), marked as such.
+     boards' start-up: SELECT and reading the chain at boot not counted);
+   * host link per side: bytes on the serial line by message type,
+     counted from the frames (delimiters and COBS included), split into
+     the TLS handshake (up to TLS ESTABLISHED), V2G before Authorization,
+     the PnC authorization (the first AuthorizationReq sent to the final
+     AuthorizationRes received), the rest, and HELLO/PING/PONG.  The
+     simulated serial line is instant: at the boards' 921600 baud (8N1)
+     each byte costs 10.85 us, given as link ms.
 3. heap: the charger and vehicle apps' heap with PnC on the 32-bit frozen
    build is not measured (null): tools/bench_mcu.py's heap_app runs
-   secc_main / evcc_main over the simulated link, and neither main has
-   PnC options yet (secc_main has no PnC verifier to call, evcc_main no
-   contract key or chain arguments).
+   secc_main / evcc_main over a LinkBench without host links, TLS or SE050
+   bundles (no --host-link / --tls / --auth pnc), so it cannot run a PnC
+   session; host/bench/sim.py's tls_setup has the wiring such a scan needs.
 
 Figures are medians over N sessions (host CPU is noisy on a busy machine).
 With --json the last line is one JSON object.
@@ -56,12 +55,13 @@ import sys
 import time
 
 from micro15118.hostlink import frame, msg as hl
-from micro15118.iso20 import msg, xmldsig
+from micro15118.iso20 import msg
 
 BAUD_BYTE_US = 10 * 1e6 / 921600       # 8N1 at the boards' default host_uart_baudrate
 MSG_NAMES = {getattr(hl, n): n for n in (
     "HELLO", "PING", "PONG", "ERROR", "TLS_RECORD", "TLS_EVENT", "APP_DATA", "SIGN_REQUEST", "SIGN_RESPONSE",
-    "CERT_REQUEST", "CERT_RESPONSE", "CONFIG_SET", "CONFIG_GET", "CONFIG_RESULT", "OCPP_EVENT")}
+    "CERT_REQUEST", "CERT_RESPONSE", "PNC_VERIFY_REQUEST", "PNC_VERIFY_RESPONSE", "CONFIG_SET", "CONFIG_GET",
+    "CONFIG_RESULT", "OCPP_EVENT") if hasattr(hl, n)}
 
 
 def median(values):
@@ -125,31 +125,24 @@ class _Wire(bytearray):
         return self
 
 
-def one_session(seed, pki, verifier, loops):
+def one_session(seed, pki, verifier_cls, loops):
     import micro15118.iso20.evcc.session as evcc_session
-    import micro15118.iso20.secc.session as secc_session
     from host.bench.se050_model import ASSUMED_TIMING
     from host.bench.sessionsim import EvApp, SessionSim
-    from host.pnc import vehicle as hv
-    from micro15118.iso20.charger import Charger
 
-    r = {"verifier": [], "secc_ms": None, "evcc_ms": None}
+    r = {"verifier": [], "evcc_ms": None}
     marks = []
 
-    class Pnc:
-        def pnc_authorize(self, evidence, now):
+    class Timed(verifier_cls):
+        """The host's verifier, its check() timed (the host calls check())."""
+
+        def check(self, evidence, at=None):
             c0, t0 = time.process_time(), time.perf_counter()
-            code = verifier.pnc_authorize(evidence, now)
+            code, why = verifier_cls.check(self, evidence, at)
             r["verifier"].append((code, (time.process_time() - c0) * 1000, (time.perf_counter() - t0) * 1000))
-            r["evidence_bytes"] = sum(len(evidence[k]) for k in ("element", "signed_info", "signature", "digest",
-                                                                 "challenge"))
-            return code
+            return code, why
 
-    def charger_cls(power, authorized=True):
-        return Charger(power, authorized=authorized, pnc=Pnc())
-
-    sim = SessionSim(seed=seed, tls=True, loops=loops, charger_cls=charger_cls,
-                     secc_config={"auth": ("PnC", "EIM")})
+    sim = SessionSim(seed=seed, tls=True, loops=loops, pnc={"verifier": Timed.from_pki(pki), "pki": pki})
     phase = {"now": "boot"}
     counts = {"charger": {}, "vehicle": {}}
     se050 = {}
@@ -162,47 +155,34 @@ def one_session(seed, pki, verifier, loops):
 
         def advance(ms):
             sim.t += ms
-        side.runner.host.keys.se.t1.sleep_ms = advance
+        host.se.t1.sleep_ms = advance         # the driver's waits pass simulated time
         se050[side.name] = chip
-        wire = host.wire
         state = {"established": False}
-        wire.to_host = _Wire(counts[side.name], lambda: phase["now"], state)
-        wire.to_mcu = _Wire(counts[side.name], lambda: phase["now"], state)
-
-    cfg = dict(sim.ev_config)
-    cfg.update(hv.contract_config(pki))
-    se = sim.vehicle.runner.host.keys.se
+        host.wire.to_host = _Wire(counts[side.name], lambda: phase["now"], state)
+        host.wire.to_mcu = _Wire(counts[side.name], lambda: phase["now"], state)
 
     class PncEv(EvApp):
         def send(self, ptype, payload, now):
-            name = msg.decode(ptype, payload)[0]
-            marks.append((sim.t, "sent", name))
-            if name == "AuthorizationReq":
+            name, body = msg.decode(ptype, payload)
+            marks.append((sim.t, "sent", name, body))
+            if name == "AuthorizationReq" and phase["now"] == "plugged":
                 phase["now"] = "pnc"
             EvApp.send(self, ptype, payload, now)
 
         def link_event(self, ev, now):
+            done = False
             if ev[0] == "v2gtp":
-                name = msg.decode(ev[1], ev[2])[0]
-                marks.append((sim.t, "recv", name))
+                name, body = msg.decode(ev[1], ev[2])
+                marks.append((sim.t, "recv", name, body))
+                done = name == "AuthorizationRes" and body.get("EVSEProcessing") != "Ongoing"
             EvApp.link_event(self, ev, now)
-            if ev[0] == "v2gtp" and name == "AuthorizationRes":
+            if done:
                 phase["now"] = "session"
 
-    sim.ev = PncEv(sim, sim.vehicle, cfg)
-    sim.ev.vehicle.crypto = xmldsig.Se050Crypto(se)
+    sim.ev = PncEv(sim, sim.vehicle, sim.ev_config, sim._ev_crypto())
 
-    # wall time of the charger's handling of the AuthorizationReq and of the
-    # EV's handling of AuthorizationSetupRes (where it builds and signs)
-    real_secc, real_evcc = secc_session.Secc.handle, evcc_session.Evcc.handle
-
-    def secc_handle(self, ptype, data, now):
-        t0 = time.perf_counter()
-        try:
-            return real_secc(self, ptype, data, now)
-        finally:
-            if msg.decode(ptype, data)[0] == "AuthorizationReq":
-                r["secc_ms"] = (time.perf_counter() - t0) * 1000
+    # wall time of the EV's handling of AuthorizationSetupRes (it builds and signs there)
+    real_evcc = evcc_session.Evcc.handle
 
     def evcc_handle(self, ptype, data, now):
         t0 = time.perf_counter()
@@ -212,7 +192,7 @@ def one_session(seed, pki, verifier, loops):
             if msg.decode(ptype, data)[0] == "AuthorizationSetupRes":
                 r["evcc_ms"] = (time.perf_counter() - t0) * 1000
 
-    secc_session.Secc.handle, evcc_session.Evcc.handle = secc_handle, evcc_handle
+    evcc_session.Evcc.handle = evcc_handle
     t_wall = time.perf_counter()
     try:
         sim.run(10)
@@ -220,22 +200,26 @@ def one_session(seed, pki, verifier, loops):
         sim.plug()
         sim.run(120000, lambda: sim.ev.result is not None)
     finally:
-        secc_session.Secc.handle, evcc_session.Evcc.handle = real_secc, real_evcc
+        evcc_session.Evcc.handle = real_evcc
     r["wall_s"] = time.perf_counter() - t_wall
     r["result"] = sim.ev.result
     r["se050"] = {n: {"commands": dict(c.stats["commands"]), "busy_ms": round(c.stats["busy_ms"], 1)}
                   for n, c in se050.items()}
     r["counts"] = counts
+    log = sim.hosts["charger"].pnc_log
+    r["evidence_bytes"] = log[0]["bytes"] if log else None
+    r["auth_requests"] = sum(1 for t, w, n, b in marks if w == "sent" and n == "AuthorizationReq")
 
-    def at(what, who, name):
-        return next((t for t, w, n in marks if w == what and n == name), None)
+    def first(what, name, finished=False):
+        return next((t for t, w, n, b in marks if w == what and n == name
+                     and (not finished or b.get("EVSEProcessing") != "Ongoing")), None)
     sdp = next((t for t, who, ev in sim.trace if who == "vehicle" and ev[0] == "secc"), None)
     tls_up = next((t for t, who, ev in sim.trace if who == "vehicle" and ev[0] == "tls_open"), None)
     r["virtual_ms"] = {
-        "sdp_to_tls_up": tls_up - sdp if None not in (sdp, tls_up) else None,
-        "setup_res_to_auth_req": _diff(at("recv", None, "AuthorizationSetupRes"), at("sent", None, "AuthorizationReq")),
-        "auth_req_to_auth_res": _diff(at("sent", None, "AuthorizationReq"), at("recv", None, "AuthorizationRes")),
-        "session": _diff(at("sent", None, "supportedAppProtocolReq"), at("recv", None, "SessionStopRes")),
+        "sdp_to_tls_up": _diff(sdp, tls_up),
+        "setup_res_to_auth_req": _diff(first("recv", "AuthorizationSetupRes"), first("sent", "AuthorizationReq")),
+        "auth_req_to_auth_res": _diff(first("sent", "AuthorizationReq"), first("recv", "AuthorizationRes", True)),
+        "session": _diff(first("sent", "supportedAppProtocolReq"), first("recv", "SessionStopRes")),
     }
     return r
 
@@ -258,31 +242,12 @@ def _link_summary(sessions):
     return out
 
 
-def evidence_estimate(evidence_bytes):
-    """Bytes a PnC evidence request would take on the link (protocol 1.0 has
-    none): the evidence's five fields with u16 lengths, in chunks of at most
-    max_payload with id u16, offset u16, total u16 each (as CERT_RESPONSE
-    chunks a chain); the verdict back: id, status, a -20 code (<= 40 chars)."""
-    def framed(payload):
-        return 2 + frame.enc_len(payload + frame.OVERHEAD)
-    body = evidence_bytes + 2 * 5
-    room = frame.MAX_PAYLOAD - 6
-    up, left = 0, body
-    while left > 0:
-        n = min(left, room)
-        up += framed(6 + n)
-        left -= n
-    down = framed(2 + 1 + 40)
-    return {"to_host": up, "to_mcu": down, "total": up + down, "frames_to_host": -(-body // room)}
-
-
 def bench_sim(runs, loops=3):
     from host.bench import hostsim
     from host.pnc.verify import Verifier
     pki = hostsim.shared_pki()
-    verifier = Verifier.from_pki(pki)
-    one_session(0, pki, verifier, loops)                    # warm-up (imports, caches)
-    sessions = [one_session(seed + 1, pki, verifier, loops) for seed in range(runs)]
+    one_session(0, pki, Verifier, loops)                    # warm-up (imports, caches)
+    sessions = [one_session(seed + 1, pki, Verifier, loops) for seed in range(runs)]
     bad = [s["result"] for s in sessions if not (s["result"] and s["result"][0] == "done")]
     codes = sorted({c for s in sessions for c, _, _ in s["verifier"]})
     res = {
@@ -292,7 +257,6 @@ def bench_sim(runs, loops=3):
         "host_cpu_ms": {
             "verifier_cpu": median([v[1] for s in sessions for v in s["verifier"]]),
             "verifier_wall": median([v[2] for s in sessions for v in s["verifier"]]),
-            "secc_handle_auth_req_wall": median([s["secc_ms"] for s in sessions if s["secc_ms"] is not None]),
             "evcc_build_and_sign_wall": median([s["evcc_ms"] for s in sessions if s["evcc_ms"] is not None]),
         },
         "se050": {side: {"commands": sessions[-1]["se050"][side]["commands"],
@@ -301,11 +265,11 @@ def bench_sim(runs, loops=3):
                   for side in ("charger", "vehicle")},
         "host_link_bytes": _link_summary(sessions),
         "evidence_bytes": sessions[-1].get("evidence_bytes"),
+        "auth_requests": median([s["auth_requests"] for s in sessions]),
         "wall_s_per_session": median([s["wall_s"] for s in sessions]),
     }
     if bad:
         res["failed"] = bad
-    res["pnc_verify_link_bytes_estimate"] = evidence_estimate(res["evidence_bytes"] or 0)
     return res
 
 
@@ -328,9 +292,9 @@ def main(argv=None):
     skip = set(filter(None, args.skip.split(",")))
     result = {"se050_timing": "assumed (host/bench/se050_model.py ASSUMED_TIMING, not datasheet figures)",
               "heap_kib_pnc": {"charger_app": None, "vehicle_app": None,
-                               "why_null": "secc_main/evcc_main have no PnC options yet (no verifier on the "
-                                           "charger's host link, no contract key/chain arguments on the EV), "
-                                           "so tools/bench_mcu.py heap_app cannot run a PnC session"}}
+                               "why_null": "tools/bench_mcu.py heap_app runs secc_main/evcc_main without host "
+                                           "links, TLS or SE050 bundles (no --host-link/--tls/--auth pnc), so it "
+                                           "cannot run a PnC session"}}
     if "tls" not in skip:
         result["tls_handshake_ms"] = bench_tls(max(args.runs, 5))
     if "sim" not in skip:
@@ -357,13 +321,12 @@ def report(result):
                      % v["sdp_to_tls_up"]))
         print(row % ("virtual: AuthorizationSetupRes -> AuthorizationReq (EV)", "%s ms (SE050 SHA-512 + sign)"
                      % v["setup_res_to_auth_req"]))
-        print(row % ("virtual: AuthorizationReq -> AuthorizationRes (at the EV)", "%s ms (transport only: the "
-                     "verifier runs in no virtual time)" % v["auth_req_to_auth_res"]))
+        print(row % ("virtual: AuthorizationReq -> AuthorizationRes (at the EV)", "%s ms, %s requests (Ongoing "
+                     "until the host's verdict; its CPU is not on the virtual clock)"
+                     % (v["auth_req_to_auth_res"], s["auth_requests"])))
         print(row % ("virtual: whole session (3 loops)", "%s ms" % v["session"]))
         print(row % ("host CPU: verifier pnc_authorize", "%s ms CPU (%s ms wall)"
                      % (c["verifier_cpu"], c["verifier_wall"])))
-        print(row % ("host CPU: Secc.handle(AuthorizationReq) incl. verifier", "%s ms wall"
-                     % c["secc_handle_auth_req_wall"]))
         print(row % ("host CPU: Evcc.handle(AuthorizationSetupRes)", "%s ms wall (incl. the model's software "
                      "crypto)" % c["evcc_build_and_sign_wall"]))
         for side in ("charger", "vehicle"):
@@ -379,9 +342,7 @@ def report(result):
                 detail = " ".join("%s=%s" % (k, int(v)) for k, v in sorted(b.items()) if k != "total" and v)
                 print(row % ("host link %s, %s: bytes" % (side, PHASES[ph]),
                              "%d (%s ms at 921600 baud) %s" % (b["total"], link_ms(b["total"]), detail)))
-        e = s["pnc_verify_link_bytes_estimate"]
-        print(row % ("host link charger, PnC evidence to the host (ESTIMATE)", "%d bytes (%s ms): no message for it "
-                     "in protocol 1.0" % (e["total"], link_ms(e["total"]))))
+        print(row % ("PnC evidence (PNC_VERIFY_REQUEST payload)", "%s bytes" % s["evidence_bytes"]))
     h = result["heap_kib_pnc"]
     print(row % ("heap charger_app / vehicle_app with PnC (32-bit frozen)", "%s / %s: %s"
                  % (h["charger_app"], h["vehicle_app"], h["why_null"])))
