@@ -27,11 +27,9 @@ process over "TLS" (the flag) on a virtual clock:
   mutated CertificateInstallationReq never break the SECC, and only an intact
   signed OEM chain gets a contract.
 
-ListOfRootCertificateIDs: the firmware's EXI codec encodes integers of at most
-140 bits (exi/bitstream.py MAX_UINT_GROUPS = 20), X509SerialNumber is an
-xs:integer and host/pki's serials have 159 bits; so the fixture re-signs the
-V2G root (same key and subject, so everything under it still verifies) with
-a 64-bit serial.  test_a_20_byte_serial_does_not_encode_yet marks the limit.
+ListOfRootCertificateIDs carries the roots' serials as they are (host/pki's
+have 159 bits; X509SerialNumber is an xs:integer, and the codec takes up to
+168 bits: test_a_20_octet_serial_encodes).
 """
 import copy
 import datetime as dt
@@ -47,7 +45,7 @@ from host.bench.se050_model import Se050Model
 from host.harness.echo_modem import Clock
 from host.harness.fuzz import secc as fuzz_secc
 from host.harness.fuzz.mutate import BASIC, mutate
-from host.pki import ca, roles
+from host.pki import ca
 from host.pnc import cps as hcps
 from host.pnc import vehicle as hv
 from host.pnc.cps import Cps
@@ -71,22 +69,10 @@ CLOCK = lambda: 1735732800  # noqa: E731
 KEY, LEAF, SUBS = ev_install.refs(0)
 
 
-def small_root_serial(pki, serial=0x1511_8020_2020_0001):
-    """Re-sign the V2G root with a serial the EXI codec encodes (module docstring)."""
-    root = pki.cert("v2g_root")
-    new = ca.build_certificate(roles.role("v2g_root"), root.subject, root.public_key(), None,
-                               pki.key("v2g_root"), root.not_valid_before_utc, root.not_valid_after_utc,
-                               serial=serial)
-    with open(pki.path("certs", "v2g_root"), "wb") as f:
-        f.write(ca.cert_pem(new))
-    pki.state["certs"]["v2g_root"]["serial"] = "%x" % serial
-    pki.save()
-
-
 @pytest.fixture(scope="module")
 def pki(tmp_path_factory):
     d = str(tmp_path_factory.mktemp("cert_install_pki"))
-    small_root_serial(ca.Pki.create(d))
+    ca.Pki.create(d)
     return d
 
 
@@ -404,18 +390,17 @@ def test_key_wrap_cps_and_firmware_agree(pki):
     assert p.profile == "iso20"
 
 
-def test_a_20_byte_serial_does_not_encode_yet():
-    # the codec limit the fixture works around (module docstring): real roots
-    # carry serials of up to 20 octets
+def test_a_20_octet_serial_encodes():
+    # RFC 5280 allows serials of up to 20 octets; the codec stops at 168 bits
     body = {"Header": msg.header(b"\x01" * 8, 1),
             OEM: {"@Id": "id1", "Certificate": b"\x30\x00", "SubCertificates": {"Certificate": [b"\x30\x00"]}},
             "ListOfRootCertificateIDs": {"RootCertificateID": [{"X509IssuerName": "CN=x",
-                                                                "X509SerialNumber": 2 ** 158 + 1}]},
+                                                                "X509SerialNumber": 2 ** 160 - 1}]},
             "MaximumContractCertificateChains": 1}
+    assert msg.decode(*msg.encode("CertificateInstallationReq", body))[1] == body
+    body["ListOfRootCertificateIDs"]["RootCertificateID"][0]["X509SerialNumber"] = 2 ** 168
     with pytest.raises(exi.ExiError):
         msg.encode("CertificateInstallationReq", body)
-    body["ListOfRootCertificateIDs"]["RootCertificateID"][0]["X509SerialNumber"] = 2 ** 139
-    assert msg.decode(*msg.encode("CertificateInstallationReq", body))[1] == body
 
 
 # --- python-iso15118 decodes what we send -------------------------------------------------------------------

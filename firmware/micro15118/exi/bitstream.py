@@ -5,10 +5,11 @@ values; only the end of the stream is padded with zero bits to a whole byte.
 """
 from .error import ExiError
 
-# Unsigned integers are at most 20 groups of 7 bits (140 bits: xs:unsignedLong
-# needs 10, xs:integer is unbounded in EXI but not in practice); longer
+# Unsigned integers are at most 24 groups of 7 bits (168 bits: xs:unsignedLong
+# needs 10; xs:integer is unbounded in EXI, and the largest one -20 carries is
+# an X509SerialNumber, up to 20 octets = 160 bits by RFC 5280 4.1.2.2); longer
 # encodings are rejected instead of building arbitrarily large numbers.
-MAX_UINT_GROUPS = 20
+MAX_UINT_GROUPS = 24
 # Unaligned byte strings are shifted this many bytes at a time.
 CHUNK = 32
 
