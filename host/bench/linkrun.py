@@ -29,6 +29,9 @@ CHARGER_MAC = "02:00:00:00:00:01"
 VEHICLE_MAC = "02:00:00:00:00:02"
 
 
+MP_ARG_MAX = 255                # the longest argument MicroPython's unix port survives
+
+
 class FirmwareError(AssertionError):
     """A firmware process did not do what was expected (tests see a failure)."""
 
@@ -82,6 +85,12 @@ class Firmware:
                  on_line=None, script=LINK_MAIN):
         self.name = name
         self.on_line = on_line      # called with (name, line) for every line
+        if runtime != "cpython":
+            long = [a for a in args if len(str(a).encode()) > MP_ARG_MAX]
+            if long:
+                # the unix port interns argv as qstrs: a longer one is "FATAL: uncaught NLR"
+                raise FirmwareError("MicroPython takes no command-line argument over %d bytes: %.60s..."
+                                    % (MP_ARG_MAX, long[0]))
         cmd = interpreter(runtime, heap) + [
             "-m", script, role, "--wire", f"127.0.0.1:{port}", "--name", name,
             "--mac", mac, *args]

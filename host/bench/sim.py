@@ -54,7 +54,8 @@ DEFAULT_OUT = "session"
 # What a run writes into --out; a new run removes them first (and what the
 # previous result.json listed), nothing else.
 EVIDENCE = ("wire.pcap", "messages.jsonl", "charger.log", "vehicle.log", "result.json",
-            "evcc.log", "secc.log", "evcc_config.json", "tls-keys.log")
+            "evcc.log", "secc.log", "evcc_config.json", "tls-keys.log", "charger_board.json",
+            "vehicle_board.json")
 KEYLOG = "tls-keys.log"
 SERVICE_NAMES = {1: "AC", 2: "DC", 5: "AC_BPT", 6: "DC_BPT"}
 CONTROL_NAMES = {1: "scheduled", 2: "dynamic"}
@@ -409,7 +410,7 @@ class Run:
                 self.end = self.end or "capture unreadable: %s" % e
             v2glog.write_jsonl_messages(msgs, self.path("messages.jsonl"))
             files.append("messages.jsonl")
-        for name in ("evcc.log", "secc.log", "evcc_config.json"):
+        for name in ("evcc.log", "secc.log", "evcc_config.json", "charger_board.json", "vehicle_board.json"):
             if name not in files and os.path.exists(self.path(name)):
                 files.append(name)
         a = self.args
@@ -605,15 +606,22 @@ def tls_setup(args, r):
         r.hosts[role] = HostSide(role, pki, keylog, **kw)
         entry = pki_se050.entry(pki, LEAF[role][1], LEAF[role][0])
         cert = int(entry["cert"]["object_id"], 16)
-        extra[role] = ("--host-link", r.hosts[role].path, "--tls", "1",
-                       "--tls-key", entry["key"]["object_id"],
-                       "--tls-chain", ",".join(["0x%08X" % cert] + chain_files(pki, role)))
+        # the chains go in a board settings file (boardsetup.py's board file keys): MicroPython's
+        # unix port dies on a command-line argument of more than 255 bytes, file paths make long ones
+        board = {"kind": "sim", "tls": True, "tls_key": entry["key"]["object_id"],
+                 "tls_chain": ["0x%08X" % cert] + chain_files(pki, role)}
+        if role == "vehicle" and pnc:
+            key, refs = contract_refs(pki, r.case)
+            board.update(auth="pnc", contract_key="0x%08X" % key,
+                         contract_chain=["0x%08X" % refs[0]] + refs[1:],
+                         eim_fallback=bool(getattr(args, "eim_fallback", False)))
+        path = r.path(role + "_board.json")
+        with open(path, "w") as f:
+            json.dump(board, f, indent=1)
+            f.write("\n")
+        extra[role] = ("--board", path, "--host-link", r.hosts[role].path, "--tls", "1")
     bundles = {"evse": pki_se050.bundle_path(pki, "charger"), "pev": pki_se050.bundle_path(pki, "vehicle")}
     if pnc:
-        key, refs = contract_refs(pki, r.case)
-        extra["vehicle"] += ("--auth", "pnc", "--contract-key", "0x%08X" % key,
-                             "--contract-chain", ",".join(["0x%08X" % refs[0]] + refs[1:]),
-                             "--eim-fallback", "1" if getattr(args, "eim_fallback", False) else "0")
         # the vehicle's SE050: the PKI's keys, the contract's key and certificate in it
         bundles["pev"] = vehicle_bundle(pki, r.case)
     return extra, bundles
