@@ -35,17 +35,21 @@ chain  profile.check_chain (+ response_code) on a mutated chain, with the
        main PKI's roots, CRLs and OCSP responses (a variant's own).
        Rejected = the harness's load failing, violations, or a ValueError
        of a lazily parsed field; accepted = no violation.  Unexpected also:
-       no violation for a chain that is not one the role may pass (the
-       genuine chain of a main-PKI leaf whose role has the same profile:
-       S.ok_chains), or an unmutated variant without its expected
-       violation.
+       no violation for a chain with a certificate no main-PKI key signed
+       (mutated, random, foreign) or with a leaf of a role of another
+       profile (_genuine_path), or an unmutated variant without its
+       expected violation.
 pnc    Verifier.verify(evidence): certificates mutated inside the signed
        element with the digest redone and the old signature, or re-signed
        with the contract key (the chain check then runs on them); leaf,
        sub-CAs, signature, digest or challenge changed outside the element;
        fragment bytes mutated; the element with 0..4 sub-CAs or a foreign
        chain; variant chains signed with their own keys; evidence of the
-       wrong shape.  Rejected = a -20 WARNING/FAILED code; accepted = OK.
+       wrong shape; 30% of the well-shaped ones go through the host link's
+       PNC_VERIFY codec first (encode_pnc_evidence, the TLV octets mutated
+       in 40% of those, decode_pnc_evidence: what the charger's host
+       decodes), where MsgError (BAD_REQUEST) is a rejection.
+       Rejected = a -20 WARNING/FAILED code; accepted = OK.
        Unexpected: an exception out of verify(), a code outside the -20
        list, OK for anything but the genuine chain under our own
        signature, the pristine evidence not OK, an unmutated variant
@@ -408,6 +412,7 @@ class Seeds:
         self.main = main
         self.pkis = {"main": main, "other": other, "iso2": iso2, "ed448": ed448}
         self.genuine = {}                    # DER -> name, every certificate a main-PKI key signed
+        self.genuine_role = {}               # DER -> role, of those that are leaves
         self.role_of = {}                    # DER -> role name, every seed certificate
         self.by_name = {}                    # (pki, name) -> DER
         for pname, p in self.pkis.items():
@@ -417,6 +422,7 @@ class Seeds:
                 self.role_of[d] = p.entry(name)["role"]
                 if pname == "main":
                     self.genuine[d] = name
+                    self.genuine_role[d] = p.entry(name)["role"]
         self.chains = {}                     # (pki, leaf) -> [DER, ...] leaf first, no root
         for pname, p in self.pkis.items():
             for leaf in LEAVES:
@@ -452,6 +458,8 @@ class Seeds:
                 c = x509.load_der_x509_certificate(d)
                 if d not in self.genuine and any(profile.issued_by(c, m) for m in main_certs):
                     self.genuine[d] = "%s:%s" % (doc["case"], profile.common_name(c.subject))
+                    if d == ders[0]:
+                        self.genuine_role[d] = doc["role"]
         self.pool = list(self.role_of)       # every seed certificate's DER
         self.ocsp_ders = []
         for name in main.names():
@@ -482,6 +490,9 @@ class Seeds:
                                                ocsp_responses=self.ocsp):
                         ok.add(tuple(c))
             self.ok_chains[role] = ok
+        # the leaf roles whose genuine chains a role passes (vehicle_leaf: the
+        # OEM provisioning leaf too, same profile)
+        self.ok_leaf_roles = {role: {self.genuine_role[c[0]] for c in ok} for role, ok in self.ok_chains.items()}
         self.contract_key = main.key("contract_leaf")
         self.good_chain = self.chains[("main", "contract_leaf")]
         self.challenge = bytes(range(16))
@@ -634,10 +645,19 @@ def _fail(tally, exc, text):
 
 
 def _genuine_path(S, ders, leaf_role):
-    """Is `ders` a chain the checker may pass for a `leaf_role` leaf: the
-    genuine chain (root appended or not) of a main-PKI leaf whose role has
-    the same profile (S.ok_chains, found by checking the genuine chains)?"""
-    return tuple(ders) in S.ok_chains.get(leaf_role, ())
+    """May the checker pass `ders` for a `leaf_role` leaf?  Only a chain made
+    of certificates a main-PKI key signed (S.genuine: the PKI's own and the
+    variants issued by its CAs, such as a second contract leaf) whose leaf
+    was issued for a role of the same profile (S.ok_leaf_roles, found by
+    checking the genuine chains: vehicle_leaf passes the OEM provisioning
+    leaf too).  Whether such a chain is valid (time, revocation, order) is
+    the checker's to say; a certificate that was mutated, random or
+    foreign in a passed chain is a finding."""
+    if tuple(ders) in S.ok_chains.get(leaf_role, ()):
+        return True
+    if not ders or any(bytes(d) not in S.genuine for d in ders):
+        return False
+    return S.genuine_role.get(bytes(ders[0])) in S.ok_leaf_roles.get(leaf_role, ())
 
 
 # ---------------------------------------------------------------------------
@@ -785,7 +805,7 @@ def make_pnc(rnd, S):
             ev = S.evidence(chain, S.challenge, S.contract_key)
         except (ValueError, exi.ExiError):
             return None
-        return PncCase(ev, "signed " + how, ok_allowed=chain == S.good_chain)
+        return PncCase(ev, "signed " + how, ok_allowed=_genuine_path(S, chain, "contract_leaf"))
     if r < 0.75:
         ev = dict(good)
         field = rnd.choice(("leaf", "sub_cas", "signature", "signature", "digest", "challenge"))
@@ -839,6 +859,51 @@ def make_pnc(rnd, S):
     return PncCase(ev, "shape %s" % k, shaped=False, ok_allowed=unread)
 
 
+SIGNED = ("element", "signed_info", "signature", "leaf", "sub_cas")
+
+
+def _over_the_link(rnd, case, tally):
+    """The case as the charger's host gets it: the evidence through the
+    host link's PNC_VERIFY codec (micro15118.hostlink.msg), the TLV octets
+    mutated now and then (their lengths among the edits).  None when the
+    MCU would not send it (encode refuses) or the host refuses it
+    (MsgError: BAD_REQUEST), booked here."""
+    from micro15118.hostlink import msg as hl
+    try:
+        blob = hl.encode_pnc_evidence(case.evidence)
+    except ValueError:
+        return None
+    if rnd.random() < 0.4:
+        blob = mutate(rnd, blob, [blob], BASIC + (_tlv_length,))
+    try:
+        ev = hl.decode_pnc_evidence(blob)
+    except hl.MsgError:
+        _kind(tally, "link BAD_REQUEST")
+        tally.count(False)
+        return None
+    except Exception as e:  # noqa: BLE001
+        _fail(tally, e, "decode_pnc_evidence | %s | blob %s" % (case.how, runner.show(blob)))
+        return None
+    old = case.evidence
+    same = all(ev.get(k) == old.get(k) for k in SIGNED) and ev.get("challenge") in (old.get("challenge"), None) \
+        and ev.get("digest") in (old.get("digest"), None)
+    return PncCase(ev, "link " + case.how, ok_allowed=case.ok_allowed and same,
+                   want=case.want if ev == {k: v for k, v in old.items() if v is not None} else None, case=case.case)
+
+
+def _tlv_length(rnd, data, seeds):
+    """A TLV's u16 length (tag u8, length u16, value) set to an edge value."""
+    i, n = 0, len(data)
+    starts = []
+    while i + 3 <= n:
+        starts.append(i)
+        i += 3 + int.from_bytes(data[i + 1:i + 3], "big")
+    if starts:
+        j = rnd.choice(starts) + 1
+        data[j:j + 2] = rnd.choice((0, 1, 0x7FFF, 0xFFFF, rnd.randrange(0x10000))).to_bytes(2, "big")
+    return data
+
+
 @_quiet
 def fuzz_pnc(tally, rnd, verifier=None):
     from host.pnc.verify import GENERAL_ERROR, Verifier
@@ -849,6 +914,10 @@ def fuzz_pnc(tally, rnd, verifier=None):
         case = make_pnc(rnd, S)
         if case is None:
             continue
+        if case.shaped and rnd.random() < 0.3:
+            case = _over_the_link(rnd, case, tally)
+            if case is None:
+                continue
         v = main_v
         if case.case is not None:
             v = by_case.get(case.case)
@@ -1005,7 +1074,8 @@ def fuzz_peer(tally, rnd):
                 tally.count(False)
                 continue
             path = [_der(c) for c in ep._validated_path]
-            if any(d not in S.genuine for d in path) or path[0] != ders[0]:
+            sent = [bytes(e.certificate.writeBytes()) for e in msg.certificate_list]
+            if any(d not in S.genuine for d in path) or path[0] != sent[0]:
                 raise runner.Unexpected("accepted a path with a certificate that is not genuine (%s)" % how)
             if ep is strict and (ep.ocsp is None or ep.ocsp.status != "good"):
                 raise runner.Unexpected("accepted without a good OCSP staple (%s): %r" % (how, ep.ocsp))
