@@ -614,6 +614,10 @@ def _kind(tally, k):
     kinds[k] += 1
 
 
+# the checkout, stripped from paths in the grouping keys
+_REPO = os.path.dirname(os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__)))))
+
+
 def where(exc):
     """'Class @ the raising frame [via our innermost frame]' of an exception:
     the key the unexpected are grouped by."""
@@ -623,7 +627,7 @@ def where(exc):
 
     def short(f):
         path = f.filename
-        for mark in ("site-packages/", "/work/main/", os.sep + "micro15118" + os.sep):
+        for mark in ("site-packages" + os.sep, _REPO + os.sep, os.sep + "micro15118" + os.sep):
             if mark in path:
                 path = path.split(mark, 1)[1]
                 break
