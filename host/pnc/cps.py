@@ -45,7 +45,6 @@ SignedInfo and OEMProvisioningCertificateChain fragments itself and checks
 RemainingContractCertificateChains.
 """
 import hashlib
-import hmac
 import os
 
 from cryptography import x509
@@ -55,9 +54,9 @@ from cryptography.hazmat.primitives.asymmetric import ec, utils
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 from cryptography.hazmat.primitives.kdf.concatkdf import ConcatKDFHash
 
-from micro15118 import exi
 from micro15118.iso20 import xmldsig
 from host.pki import profile as _profile
+from host.pnc.verify import Refused, signed_element
 
 SCHEMA = "-20:CommonMessages"
 ELEMENT = "OEMProvisioningCertificateChain"
@@ -73,12 +72,6 @@ CHAIN_CODES = {"revoked": "WARNING_CertificateRevoked", "expired": "WARNING_Cert
 # the key wrap (iso20/evcc/contract_key.py: what is read, what is inferred)
 OTHER_INFO = b"\x01\x55\x56"
 KEY_BYTES = 66
-
-
-class Refused(Exception):
-    def __init__(self, code, why):
-        Exception.__init__(self, why)
-        self.code = code
 
 
 def _der(cert):
@@ -178,24 +171,8 @@ class Cps:
     # -- the checks and the contract --------------------------------------------------------
     def _signed(self, ev):
         """Step 1: (leaf, sub-CAs) of a correctly signed request."""
-        octets = bytes(ev["signed_info"])
-        element = bytes(ev["element"])
-        try:
-            si = exi.decode(SCHEMA, octets, fragment=True)["SignedInfo"]
-            chain = exi.decode(SCHEMA, element, fragment=True)[ELEMENT]
-        except (exi.ExiError, KeyError, TypeError) as e:
-            raise Refused(SIGNATURE_ERROR, "fragments do not decode: %s" % e) from None
-        try:
-            sig = {"SignedInfo": si, "SignatureValue": {"#text": bytes(ev["signature"])}}
-            mine = xmldsig.evidence(SCHEMA, ELEMENT, chain, sig)
-        except ValueError as e:
-            raise Refused(SIGNATURE_ERROR, "SignedInfo: %s" % e) from None
-        if mine["element"] != element or mine["signed_info"] != octets:
-            raise Refused(SIGNATURE_ERROR, "fragments are not canonical")
-        if ev.get("digest") is not None and bytes(ev["digest"]) != mine["digest"]:
-            raise Refused(SIGNATURE_ERROR, "digest differs from the SignedInfo's")
-        if not hmac.compare_digest(hashlib.sha512(element).digest(), mine["digest"]):
-            raise Refused(SIGNATURE_ERROR, "digest of %s does not match" % ELEMENT)
+        chain, mine = signed_element(ev, ELEMENT)
+        octets = mine["signed_info"]
         leaf_der = chain["Certificate"]
         subs_der = chain.get("SubCertificates", {}).get("Certificate", [])
         if bytes(ev["leaf"]) != leaf_der or [bytes(c) for c in ev.get("sub_cas", subs_der)] != subs_der:

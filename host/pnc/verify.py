@@ -69,6 +69,35 @@ class Refused(Exception):
         self.code = code
 
 
+def signed_element(ev, element_name):
+    """(element, evidence) of a signed request: the element decoded from
+    the octets that were signed, and xmldsig.evidence of it (method,
+    signature, signed_info = the signed octets, digest).  Both fragments decode, re-encode to themselves (canonical),
+    the SignedInfo passes the SECC's structural checks, and its digest is
+    the element's SHA-512.  Raises Refused(FAILED_SignatureError) otherwise.
+    The signature itself is checked by the caller, with the signer's key."""
+    octets = bytes(ev["signed_info"])
+    element = bytes(ev["element"])
+    try:
+        si = exi.decode(SCHEMA, octets, fragment=True)["SignedInfo"]
+        decoded = exi.decode(SCHEMA, element, fragment=True)[element_name]
+    except (exi.ExiError, KeyError, TypeError) as e:
+        raise Refused(SIGNATURE_ERROR, "fragments do not decode: %s" % e) from None
+    try:
+        # the structural checks the SECC made, on what was signed
+        sig = {"SignedInfo": si, "SignatureValue": {"#text": bytes(ev["signature"])}}
+        mine = xmldsig.evidence(SCHEMA, element_name, decoded, sig)
+    except ValueError as e:
+        raise Refused(SIGNATURE_ERROR, "SignedInfo: %s" % e) from None
+    if mine["element"] != element or mine["signed_info"] != octets:
+        raise Refused(SIGNATURE_ERROR, "fragments are not canonical")
+    if ev.get("digest") is not None and bytes(ev["digest"]) != mine["digest"]:
+        raise Refused(SIGNATURE_ERROR, "digest differs from the SignedInfo's")
+    if not hmac.compare_digest(hashlib.sha512(element).digest(), mine["digest"]):
+        raise Refused(SIGNATURE_ERROR, "digest of %s does not match" % element_name)
+    return decoded, mine
+
+
 def _cert(der, what):
     try:
         return x509.load_der_x509_certificate(bytes(der))
@@ -180,25 +209,8 @@ class Verifier:
 
     def _signed(self, ev):
         """Steps 1-3: the signature; returns (leaf, sub-CAs, the signed element)."""
-        octets = bytes(ev["signed_info"])
-        element = bytes(ev["element"])
-        try:
-            si = exi.decode(SCHEMA, octets, fragment=True)["SignedInfo"]
-            mode = exi.decode(SCHEMA, element, fragment=True)[ELEMENT]
-        except (exi.ExiError, KeyError, TypeError) as e:
-            raise Refused(SIGNATURE_ERROR, "fragments do not decode: %s" % e) from None
-        try:
-            # the structural checks the SECC made, on what was signed
-            sig = {"SignedInfo": si, "SignatureValue": {"#text": bytes(ev["signature"])}}
-            mine = xmldsig.evidence(SCHEMA, ELEMENT, mode, sig)
-        except ValueError as e:
-            raise Refused(SIGNATURE_ERROR, "SignedInfo: %s" % e) from None
-        if mine["element"] != element or mine["signed_info"] != octets:
-            raise Refused(SIGNATURE_ERROR, "fragments are not canonical")
-        if ev.get("digest") is not None and bytes(ev["digest"]) != mine["digest"]:
-            raise Refused(SIGNATURE_ERROR, "digest differs from the SignedInfo's")
-        if not hmac.compare_digest(hashlib.sha512(element).digest(), mine["digest"]):
-            raise Refused(SIGNATURE_ERROR, "digest of %s does not match" % ELEMENT)
+        mode, mine = signed_element(ev, ELEMENT)
+        octets = mine["signed_info"]
         chain = mode["ContractCertificateChain"]
         leaf_der = chain["Certificate"]
         subs_der = chain["SubCertificates"]["Certificate"]
