@@ -325,7 +325,7 @@ def report(result):
                      "until the host's verdict; its CPU is not on the virtual clock)"
                      % (v["auth_req_to_auth_res"], s["auth_requests"])))
         print(row % ("virtual: whole session (3 loops)", "%s ms" % v["session"]))
-        print(row % ("host CPU: verifier pnc_authorize", "%s ms CPU (%s ms wall)"
+        print(row % ("host CPU: verifier check (charger's host)", "%s ms CPU (%s ms wall)"
                      % (c["verifier_cpu"], c["verifier_wall"])))
         print(row % ("host CPU: Evcc.handle(AuthorizationSetupRes)", "%s ms wall (incl. the model's software "
                      "crypto)" % c["evcc_build_and_sign_wall"]))
