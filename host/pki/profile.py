@@ -207,7 +207,15 @@ def profile_of(name):
 
 def check_certificate(cert, role, profile="iso20", label=None):
     """Profile violations of one certificate in ``role`` (a role name or
-    ``host.pki.roles.Role``).  Time, chain and revocation are not looked at."""
+    ``host.pki.roles.Role``).  Time, chain and revocation are not looked at.
+    A field that does not parse is the violation "malformed" (check_chain)."""
+    try:
+        return _check_certificate(cert, role, profile, label)
+    except Exception as e:  # noqa: BLE001 - cryptography parses lazily, see check_chain
+        return [Violation("malformed", label or getattr(role, "name", role), "%s: %s" % (type(e).__name__, e))]
+
+
+def _check_certificate(cert, role, profile, label):
     r = _role(role) if isinstance(role, str) else role
     prof = profile_of(profile)
     label = label or r.name
@@ -365,7 +373,21 @@ def check_chain(leaf, sub_cas, anchors, role, profile="iso20", at=None, crls=(),
 
     ``crls`` and ``ocsp_responses``: revocation information to apply
     (``x509.CertificateRevocationList`` / ``ocsp.OCSPResponse``).
-    ``private_environment``: no sub-CAs expected (-2/-20 PE chains)."""
+    ``private_environment``: no sub-CAs expected (-2/-20 PE chains).
+
+    A certificate from a peer is parsed lazily by ``cryptography``: a field
+    read for the first time (extensions, names, the key of an unknown curve)
+    can raise one of many classes (DuplicateExtension, UnsupportedAlgorithm,
+    KeyError, ...).  Any of them is a malformed chain, reported as the
+    violation "malformed", never an exception (tests/test_cert_fuzz.py)."""
+    try:
+        return _check_chain(leaf, sub_cas, anchors, role, profile, at, crls, ocsp_responses,
+                            private_environment)
+    except Exception as e:  # noqa: BLE001 - see the docstring
+        return [Violation("malformed", getattr(role, "name", role), "%s: %s" % (type(e).__name__, e))]
+
+
+def _check_chain(leaf, sub_cas, anchors, role, profile, at, crls, ocsp_responses, private_environment):
     at = at or now_utc()
     leaf_role = _role(role) if isinstance(role, str) else role
     out = []

@@ -165,6 +165,8 @@ class Cps:
             code, why, fields = e.code, [str(e)], None
         except (KeyError, TypeError, ValueError, AttributeError) as e:
             code, why, fields = NO_CERTIFICATE, ["evidence not well formed: %r" % (e,)], None
+        except Exception as e:  # noqa: BLE001 - a malformed certificate, parsed lazily (verify.check)
+            code, why, fields = VALIDATION_ERROR, ["malformed certificate: %s: %s" % (type(e).__name__, e)], None
         self.log.append((code, why))
         return code, fields
 

@@ -206,6 +206,12 @@ class Verifier:
             return e.code, [str(e)]
         except (KeyError, TypeError, ValueError, AttributeError) as e:
             return GENERAL_ERROR, ["evidence not well formed: %r" % (e,)]
+        except Exception as e:  # noqa: BLE001
+            # cryptography parses a certificate's fields when first read and
+            # raises many classes for a malformed one (UnsupportedAlgorithm
+            # for an unknown curve, DuplicateExtension, ...): an EV must not
+            # make the verifier raise
+            return VALIDATION_ERROR, ["malformed certificate: %s: %s" % (type(e).__name__, e)]
 
     def _signed(self, ev):
         """Steps 1-3: the signature; returns (leaf, sub-CAs, the signed element)."""

@@ -281,7 +281,7 @@ class _Endpoint(object):
         try:
             certs = [x509.load_der_x509_certificate(
                 bytes(e.certificate.writeBytes())) for e in entries]
-        except ValueError as e:
+        except Exception as e:  # noqa: BLE001 - ValueError, InvalidVersion, ...
             raise T.PeerCertificateRejected(
                 AlertDescription.bad_certificate, "unparsable certificate: %s"
                 % e)

@@ -177,6 +177,17 @@ def _paths(leaf, pool, roots):
 
 
 def _check_path(path, purpose, now, algorithms):
+    """The per-certificate checks of one candidate path; ChainError also for
+    a field that does not parse (see validate_chain)."""
+    try:
+        return _check_path_fields(path, purpose, now, algorithms)
+    except ChainError:
+        raise
+    except Exception as e:  # noqa: BLE001 - cryptography parses lazily
+        raise ChainError(BAD_CERTIFICATE, "malformed certificate: %s: %s" % (type(e).__name__, e)) from None
+
+
+def _check_path_fields(path, purpose, now, algorithms):
     for i, cert in enumerate(path):
         who = _Who(cert, i, len(path))
         if not cert.not_valid_before_utc <= now <= cert.not_valid_after_utc:
@@ -261,7 +272,18 @@ def validate_chain(chain, roots, purpose, now=None,
     ``roots``.  ``purpose`` is "server" or "client" (the peer's role).
 
     Returns the validated path, leaf first, ending with the trust root.
-    Raises :class:`ChainError`."""
+    Raises :class:`ChainError`, also for a certificate whose lazily parsed
+    fields make ``cryptography`` raise something else on first reading
+    (an unknown curve, a duplicate extension, ...): bad_certificate."""
+    try:
+        return _validate_chain(chain, roots, purpose, now, algorithms, profile_check)
+    except ChainError:
+        raise
+    except Exception as e:  # noqa: BLE001 - see the docstring
+        raise ChainError(BAD_CERTIFICATE, "malformed certificate: %s: %s" % (type(e).__name__, e)) from None
+
+
+def _validate_chain(chain, roots, purpose, now, algorithms, profile_check):
     chain = load_certificates(chain)
     roots = load_certificates(roots)
     if not chain:
@@ -324,6 +346,15 @@ def check_ocsp(der, leaf, issuer, now=None, skew=datetime.timedelta(minutes=5),
     """Check a DER OCSPResponse for ``leaf`` (issued by ``issuer``).
     Returns :class:`OcspResult`; raises :class:`OcspError` when the response
     is malformed, for another certificate, badly signed or not current."""
+    try:
+        return _check_ocsp(der, leaf, issuer, now, skew, algorithms)
+    except OcspError:
+        raise
+    except Exception as e:  # noqa: BLE001 - a field parsed lazily (validate_chain)
+        raise OcspError("malformed OCSP response or certificate: %s: %s" % (type(e).__name__, e)) from None
+
+
+def _check_ocsp(der, leaf, issuer, now, skew, algorithms):
     if now is None:
         now = datetime.datetime.now(datetime.timezone.utc)
     try:
