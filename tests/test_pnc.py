@@ -35,6 +35,7 @@ from cryptography.hazmat.primitives.asymmetric.utils import encode_dss_signature
 
 from host.bench.se050_model import Se050Model
 from host.harness.echo_modem import Clock
+from host.harness.session_pair import exchange
 from host.harness.fuzz import secc as fuzz_secc
 from host.harness.fuzz.mutate import BASIC, mutate
 from host.pki import ca, variants
@@ -123,32 +124,8 @@ def pnc_session(directory, verifier, service="dc", ev_cfg=None, secc_cfg=None, t
     r.vehicle = Vehicle(Battery(capacity_wh=60000, soc=50.0, max_charge_power=11000 if ac else 150000),
                         crypto=r.rig.crypto)
     r.ev = Evcc(evcfg, r.vehicle, 0, clock_s=CLOCK)
-    r.trace = []                    # (to, name, body, bytes)
     r.ev.start(0)
-    now = 0
-    for _ in range(100000):
-        moved = False
-        for src, dst, to in ((r.ev, r.secc, "secc"), (r.secc, r.ev, "ev")):
-            while src.out:
-                ptype, data = src.out.pop(0)
-                name, body = msg.decode(ptype, data)
-                if tamper is not None:
-                    new = tamper(to, name, copy.deepcopy(body))
-                    if new != body:
-                        body = new
-                        ptype, data = msg.encode(name, body)
-                r.trace.append((to, name, body, data))
-                dst.handle(ptype, data, now)
-                moved = True
-        if r.ev.ended and not moved:
-            break
-        if not moved:
-            ds = [d for d in (r.ev.next_deadline(), r.secc.next_deadline()) if d is not None]
-            now = max(now + 1, min(ds)) if ds else now + 10
-        r.ev.poll(now)
-        r.charger.update(now)
-        r.secc.poll(now)
-    r.now = now
+    r.trace, r.now = exchange(r.ev, r.secc, r.charger, tamper)
     return r
 
 
