@@ -41,11 +41,11 @@ from micro15118.hostlink import msg
 from host.hostlink import HostLink, PtyPair
 from host.pki import se050 as pki_se050
 from host.pki.ca import Pki
-from host.tls import CLOSED, FAILED, OPEN, TlsClient, TlsServer
+from host.bench.tls_bridge import TlsBridge, chain_subjects
+from host.tls import TlsClient, TlsServer
 
 # the role's leaf in host/pki, and its SE050 bundle
 LEAF = {"charger": ("secc_leaf", "charger"), "vehicle": ("vehicle_leaf", "vehicle")}
-VERSIONS = {(3, 4): "TLSv1.3", (3, 3): "TLSv1.2"}
 
 
 class KeyLog:
@@ -167,10 +167,6 @@ def trust_roots(pki_dir, role):
     return [pki.cert(pki.root_of(peer_leaf))]
 
 
-def _subject(cert):
-    return cert.subject.rfc4514_string()
-
-
 def emaid_of(leaf_der):
     """The eMAID of a contract certificate (its subject CN), or None."""
     from host.pki.profile import common_name
@@ -218,8 +214,6 @@ class HostSide:
                 self.ocsp = f.read()
         self.pair = PtyPair()
         self.path = self.pair.slave_path
-        self.endpoints = {}         # conn -> [endpoint, record dict]
-        self.handshakes = []        # one dict per TLS connection
         self.events = []            # (event name, detail) of the link
         self.chain = None           # the MCU's chain (DER list), fetched once per link-up
         self.errors = []
@@ -228,7 +222,13 @@ class HostSide:
         self.pnc_held = threading.Event()
         self.pnc_log = []           # one record per PNC_VERIFY_REQUEST
         kw = {} if lost_ms is None else {"lost_ms": lost_ms}
-        self.hl = HostLink(self.pair.master, on_event=self._on_event, start=True, **kw)
+        self.hl = None
+        self.bridge = None
+        hl = HostLink(self.pair.master, on_event=self._on_event, start=False, **kw)
+        self.bridge = TlsBridge(hl, self._endpoint)
+        self.handshakes = self.bridge.handshakes    # one dict per TLS connection
+        self.hl = hl
+        hl.start()
 
     # -- the link's events (in the HostLink thread) ------------------------------
 
@@ -240,20 +240,9 @@ class HostSide:
                 self.chain = None
             elif name == "link_lost":
                 self.events.append(("link_lost", ev[1]))
-                for conn in list(self.endpoints):
-                    self._end(conn, "host link lost")
-            elif name == "tls_event":
-                self._tls_event(ev[1], ev[2])
-            elif name == "tls_record":
-                ep = self.endpoints.get(ev[1])
-                if ep is not None:
-                    ep[0].feed_records(ev[2])
-                    self._pump(ev[1])
-            elif name == "app_data":
-                ep = self.endpoints.get(ev[1])
-                if ep is not None and ep[0].state == OPEN:
-                    ep[0].send_plaintext(ev[2])
-                    self._pump(ev[1])
+                self.bridge.handle(ev)
+            elif self.bridge.handle(ev):
+                pass
             elif name == "pnc_verify_request":
                 self._pnc_request(ev[1], ev[2])
             elif name == "error":
@@ -281,80 +270,16 @@ class HostSide:
             self.chain = split_der(self.hl.cert_chain(msg.CHAIN_OWN))
         return self.chain
 
-    def _tls_event(self, conn, event):
-        if event == msg.TLS_OPEN:
-            if conn in self.endpoints:
-                self._end(conn, "reopened")
-            rec = {"conn": conn, "role": "server" if self.role == "charger" else "client",
-                   "state": "handshake"}
-            self.handshakes.append(rec)
-            try:
-                chain = self._own_chain()
-                signer = self.hl.signer(self.key_id)
-                if self.role == "charger":
-                    ep = TlsServer(chain, signer, self.roots, ocsp_staple=self.ocsp, keylog=self.keylog)
-                else:
-                    ep = TlsClient(chain, signer, self.roots, keylog=self.keylog)
-            except Exception as e:  # noqa: BLE001 - no chain from the MCU, a bad one...
-                rec.update(state="failed", error="%s: %s" % (type(e).__name__, e))
-                self.hl.send_tls_event(conn, msg.TLS_ERROR, 0, rec["error"][:200].encode())
-                return
-            rec["own_chain"] = [_subject(c) for c in (x509.load_der_x509_certificate(d)
-                                                      for d in chain)]
-            self.endpoints[conn] = [ep, rec]
-            if self.role == "vehicle":
-                ep.start()
-            self._pump(conn)
-        elif event == msg.TLS_CLOSE:
-            ep = self.endpoints.get(conn)
-            if ep is not None:
-                ep[0].close()
-                out = ep[0].records_out()
-                if out:
-                    self.hl.send_tls(conn, out)
-                self.hl.send_tls_event(conn, msg.TLS_CLOSE)
-                self._end(conn, None)
-        elif event == msg.TLS_ERROR:
-            self._end(conn, "the MCU reported an error")
-
-    def _pump(self, conn):
-        ep, rec = self.endpoints[conn]
-        out = ep.records_out()
-        if out:
-            self.hl.send_tls(conn, out)
-        plain = ep.plaintext_out()
-        if plain:
-            self.hl.send_app_data(conn, plain)
-            rec["plaintext_in"] = rec.get("plaintext_in", 0) + len(plain)
-        if ep.state == OPEN and rec["state"] == "handshake":
-            rec.update(state="open", version=VERSIONS.get(tuple(ep._conn.version), str(ep._conn.version)),
-                       suite=ep.cipher_suite, group=ep.group, signatures=ep.signatures,
-                       peer_chain=[_subject(c) for c in ep.peer_chain or ()])
-            if self.role == "charger":
-                rec["ocsp_stapled"] = ep.stapled
-            elif ep.ocsp is not None:
-                rec["ocsp"] = ep.ocsp.status
-            self.hl.send_tls_event(conn, msg.TLS_ESTABLISHED, 0, (ep.cipher_suite or "").encode())
-        elif ep.state == FAILED:
-            err = ep.error
-            rec.update(state="failed", error=repr(err), signatures=ep.signatures)
-            self.hl.send_tls_event(conn, msg.TLS_ERROR, (err.alert or 0) if err else 0,
-                                   str(err)[:200].encode())
-            del self.endpoints[conn]
-        elif ep.state == CLOSED:
-            # the peer's close_notify: the MCU closes TCP
-            self.hl.send_tls_event(conn, msg.TLS_CLOSE)
-            self._end(conn, None)
-
-    def _end(self, conn, why):
-        ep = self.endpoints.pop(conn, None)
-        if ep is None:
-            return
-        rec = ep[1]
-        if rec["state"] == "open":
-            rec["state"] = "closed"
-        if why:
-            rec.setdefault("end", why)
+    def _endpoint(self, conn):
+        """The TLS endpoint of a connection the MCU opened: its chain from the
+        MCU, its signature by the MCU's SE050."""
+        chain = self._own_chain()
+        signer = self.hl.signer(self.key_id)
+        if self.role == "charger":
+            ep = TlsServer(chain, signer, self.roots, ocsp_staple=self.ocsp, keylog=self.keylog)
+        else:
+            ep = TlsClient(chain, signer, self.roots, keylog=self.keylog)
+        return ep, {"own_chain": chain_subjects(chain)}
 
     # -- control ---------------------------------------------------------------
 

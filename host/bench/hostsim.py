@@ -32,11 +32,12 @@ from micro15118.hostlink.link import Link
 from micro15118.hostlink.port import UartPort
 from micro15118.link.tls import TlsMode
 
-from host.bench.host_side import LEAF, VERSIONS, chain_files, judge_pnc, key_id, trust_roots
+from host.bench.host_side import LEAF, chain_files, judge_pnc, key_id, trust_roots
 from host.bench.se050_model import Se050Model
 from host.bench.wire_server import se050_objects
 from host.pki import se050 as pki_se050
-from host.tls import CLOSED, FAILED, OPEN, TlsClient, TlsServer
+from host.bench.tls_bridge import TlsBridge
+from host.tls import TlsClient, TlsServer
 
 _PKI = {}
 
@@ -95,9 +96,9 @@ class SimHost:
         if role == "charger":
             with open(os.path.join(pki, "ocsp", leaf + ".der"), "rb") as f:
                 self.ocsp = f.read()
-        self.endpoints = {}
+        self.bridge = TlsBridge(self.link, self._endpoint)
+        self.handshakes = self.bridge.handshakes
         self.backlog = collections.deque()
-        self.handshakes = []
         self.t = t
         self.pnc = pnc
         self.hold_pnc = False
@@ -160,69 +161,21 @@ class SimHost:
         return sign
 
     # -- events -------------------------------------------------------------------
+    def _endpoint(self, conn):
+        if self.role == "charger":
+            return TlsServer(self.chain, self._signer(), self.roots, ocsp_staple=self.ocsp), {}
+        return TlsClient(self.chain, self._signer(), self.roots), {}
+
     def _handle(self, ev):
-        name = ev[0]
-        if name == "link_lost":
-            self.endpoints.clear()
-        elif name == "pnc_verify_request":
+        if ev[0] == "pnc_verify_request":
             if self.hold_pnc:
                 self.pnc_log.append({"bytes": len(ev[2]), "held": True, "code": None})
                 return
             status, code, detail, rec = judge_pnc(self.pnc, ev[2])
             self.pnc_log.append(rec)
             self.link.respond_pnc_verify(ev[1], status, code, detail)
-        elif name == "tls_event":
-            conn, event = ev[1], ev[2]
-            if event == msg.TLS_OPEN:
-                rec = {"conn": conn, "state": "handshake"}
-                self.handshakes.append(rec)
-                if self.role == "charger":
-                    ep = TlsServer(self.chain, self._signer(), self.roots, ocsp_staple=self.ocsp)
-                else:
-                    ep = TlsClient(self.chain, self._signer(), self.roots)
-                    ep.start()
-                self.endpoints[conn] = (ep, rec)
-                self._pump(conn)
-            elif event == msg.TLS_CLOSE and conn in self.endpoints:
-                ep = self.endpoints.pop(conn)[0]
-                ep.close()
-                out = ep.records_out()
-                if out:
-                    self.link.send_tls(conn, out)
-                self.link.send_tls_event(conn, msg.TLS_CLOSE)
-            elif event == msg.TLS_ERROR:
-                self.endpoints.pop(conn, None)
-        elif name == "tls_record" and ev[1] in self.endpoints:
-            self.endpoints[ev[1]][0].feed_records(ev[2])
-            self._pump(ev[1])
-        elif name == "app_data" and ev[1] in self.endpoints:
-            ep = self.endpoints[ev[1]][0]
-            if ep.state == OPEN:
-                ep.send_plaintext(ev[2])
-                self._pump(ev[1])
-
-    def _pump(self, conn):
-        if conn not in self.endpoints:
-            return
-        ep, rec = self.endpoints[conn]
-        out = ep.records_out()
-        if out:
-            self.link.send_tls(conn, out)
-        plain = ep.plaintext_out()
-        if plain:
-            self.link.send_app_data(conn, plain)
-        if ep.state == OPEN and rec["state"] == "handshake":
-            rec.update(state="open", version=VERSIONS.get(tuple(ep._conn.version)), suite=ep.cipher_suite,
-                       signatures=ep.signatures)
-            self.link.send_tls_event(conn, msg.TLS_ESTABLISHED, 0, ep.cipher_suite.encode())
-        elif ep.state == FAILED:
-            rec.update(state="failed", error=repr(ep.error))
-            self.link.send_tls_event(conn, msg.TLS_ERROR, (ep.error.alert or 0) if ep.error else 0,
-                                     str(ep.error)[:200].encode())
-            del self.endpoints[conn]
-        elif ep.state == CLOSED:
-            self.link.send_tls_event(conn, msg.TLS_CLOSE)
-            del self.endpoints[conn]
+        else:
+            self.bridge.handle(ev)
 
 
 def attach(sim, side, role, pki=None, pnc=None, bundle=None):
