@@ -43,7 +43,7 @@ from cryptography.hazmat.primitives.asymmetric import ec
 
 from host.bench.se050_model import Se050Model
 from host.harness.echo_modem import Clock
-from host.harness.session_pair import exchange
+from host.harness.session_pair import exchange, flip as _flip
 from host.harness.fuzz import secc as fuzz_secc
 from host.harness.fuzz.mutate import BASIC, mutate
 from host.pki import ca
@@ -224,12 +224,6 @@ def _in_res(change):
             change(body)
         return body
     return tamper
-
-
-def _flip(b, i=10):
-    b = bytearray(b)
-    b[i] ^= 0x01
-    return bytes(b)
 
 
 def _sig_value(body):

@@ -36,3 +36,10 @@ def exchange(ev, secc, charger, tamper=None, limit=100000):
         charger.update(now)
         secc.poll(now)
     return trace, now
+
+
+def flip(data, i=10):
+    """data with bit 0 of byte i inverted: the tests' tampering."""
+    b = bytearray(data)
+    b[i] ^= 0x01
+    return bytes(b)
